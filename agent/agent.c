@@ -1,0 +1,269 @@
+#include "agent.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "ids.h"
+#include "inflight.h"
+#include "msgtab.h"
+#include "produce.h"
+#include "ptrmap.h"
+#include "resource.h"
+#include "symbols.h"
+#include "tls.h"
+
+__thread struct kotel_tls kotel_tls;
+
+enum { INIT_NONE = 0, INIT_RUNNING, INIT_READY, INIT_OFF };
+static int init_state;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tls_key;
+
+uint64_t kotel_now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void kotel_agent_move_on(void)
+{
+        struct kotel_tls *t = &kotel_tls;
+
+        if (!t->has_current)
+                return;
+        t->has_current = false;
+        if (t->current_ends_on_move)
+                kotel_msgtab_destroyed_ref(t->current);
+        kotel_msgtab_release(t->current);
+        t->current              = (struct kotel_live_ref){0, 0};
+        t->current_ends_on_move = false;
+}
+
+static void on_thread_exit(void *arg)
+{
+        (void)arg;
+        kotel_agent_move_on();
+}
+
+void kotel_tls_arm(void)
+{
+        if (kotel_tls.armed)
+                return;
+        kotel_tls.armed = true;
+        pthread_setspecific(tls_key, &kotel_tls);
+}
+
+static void at_exit(void)
+{
+        int saved = errno;
+
+        /* Settle everything still open, then flush within the deadline.
+         * The app's exit code is untouched: this only returns. */
+        kotel_agent_move_on();
+        kotel_msgtab_end_client(NULL);
+        kotel_produce_finish_unacked(NULL, "process exited before the "
+                                           "delivery report");
+        kotel_exporter_shutdown();
+        errno = saved;
+}
+
+static void fork_prepare(void)
+{
+        kotel_msgtab_atfork_prepare();
+        kotel_inflight_atfork_prepare();
+}
+
+static void fork_parent(void)
+{
+        kotel_inflight_atfork_parent();
+        kotel_msgtab_atfork_parent();
+}
+
+static void fork_child(void)
+{
+        kotel_inflight_atfork_child();
+        kotel_msgtab_atfork_child();
+        kotel_ids_atfork_child();
+        kotel_resource_atfork_child();
+        kotel_exporter_atfork_child();
+        kotel_tls.has_current = false;
+        kotel_tls.current     = (struct kotel_live_ref){0, 0};
+        /* No thread here: the exporter starts again with the child's first
+         * span, so fork()+exec() stays as cheap as without the agent. */
+}
+
+static void init(void)
+{
+        int saved = errno;
+
+        kotel_log_init();
+        kotel_config_load();
+        if (!kotel_symbols_resolve() || kotel_cfg.disabled) {
+                __atomic_store_n(&init_state, INIT_OFF, __ATOMIC_RELEASE);
+                goto out;
+        }
+        pthread_key_create(&tls_key, on_thread_exit);
+        kotel_exporter_start();
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
+        atexit(at_exit);
+        __atomic_store_n(&init_state, INIT_READY, __ATOMIC_RELEASE);
+        kotel_log(KOTEL_LOG_DEBUG, "tracing on (%s)", real_rd_kafka_version
+                                                          ? "librdkafka found"
+                                                          : "");
+out:
+        errno = saved;
+}
+
+bool kotel_agent_ready(void)
+{
+        int st = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
+
+        if (__builtin_expect(st == INIT_READY, 1))
+                return true;
+        if (st == INIT_OFF)
+                return false;
+        pthread_once(&init_once, init);
+        return __atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_READY;
+}
+
+/* ---- client registry ---------------------------------------------- */
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kotel_ptrmap clients; /* rk -> struct kotel_client * */
+static struct kotel_ptrmap handles; /* queue/topic -> rk */
+
+static char *conf_str(const rd_kafka_conf_t *conf, const char *name)
+{
+        char buf[1024];
+        size_t size = sizeof(buf);
+
+        if (real_rd_kafka_conf_get(conf, name, buf, &size) != RD_KAFKA_CONF_OK ||
+            !buf[0])
+                return NULL;
+        return strdup(buf);
+}
+
+/* "host:port" of the first broker in a bootstrap list such as
+ * "PLAINTEXT://a:9092,b:9092" or "[::1]:9092". */
+static void first_broker(const char *list, char **addr, int *port)
+{
+        const char *p = list, *end, *colon, *scheme;
+        char *a;
+        long v;
+
+        *addr = NULL;
+        *port = 0;
+        if (!list)
+                return;
+        while (*p == ' ')
+                p++;
+        end = p + strcspn(p, ", ");
+        scheme = strstr(p, "://");
+        if (scheme && scheme < end)
+                p = scheme + 3;
+        if (*p == '[') {
+                const char *rb = memchr(p, ']', (size_t)(end - p));
+                if (!rb)
+                        return;
+                a     = strndup(p + 1, (size_t)(rb - p - 1));
+                colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+        } else {
+                colon = memchr(p, ':', (size_t)(end - p));
+                a     = strndup(p, (size_t)((colon ? colon : end) - p));
+        }
+        if (!a || !*a) {
+                free(a);
+                return;
+        }
+        *addr = a;
+        if (colon) {
+                char *e;
+                v = strtol(colon + 1, &e, 10);
+                if (e == end && v > 0 && v < 65536)
+                        *port = (int)v;
+        }
+}
+
+struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
+                                       const rd_kafka_conf_t *conf,
+                                       rd_kafka_type_t type)
+{
+        struct kotel_client *c = calloc(1, sizeof(*c));
+        char *servers;
+
+        if (!c)
+                return NULL;
+        c->refs      = 1;
+        c->client_id = conf_str(conf, "client.id");
+        if (type == RD_KAFKA_CONSUMER)
+                c->group_id = conf_str(conf, "group.id");
+        servers = conf_str(conf, "bootstrap.servers");
+        if (!servers)
+                servers = conf_str(conf, "metadata.broker.list");
+        first_broker(servers, &c->server_address, &c->server_port);
+        free(servers);
+        c->resource = kotel_resource_get();
+        /* The registry's reference; if the registry cannot hold it, the
+         * client is never removed and this reference simply stays. */
+        kotel_client_ref(c);
+        pthread_mutex_lock(&reg_lock);
+        kotel_ptrmap_put(&clients, (uint64_t)(uintptr_t)rk, c);
+        pthread_mutex_unlock(&reg_lock);
+        return c;
+}
+
+struct kotel_client *kotel_clients_get(const void *rk)
+{
+        struct kotel_client *c;
+
+        if (!rk)
+                return NULL;
+        pthread_mutex_lock(&reg_lock);
+        c = kotel_ptrmap_get(&clients, (uint64_t)(uintptr_t)rk);
+        pthread_mutex_unlock(&reg_lock);
+        return c;
+}
+
+void kotel_clients_remove(const void *rk)
+{
+        struct kotel_client *c;
+
+        pthread_mutex_lock(&reg_lock);
+        c = kotel_ptrmap_del(&clients, (uint64_t)(uintptr_t)rk);
+        for (size_t i = 0; handles.slots && i <= handles.mask;) {
+                if (handles.slots[i].key && handles.slots[i].val == rk) {
+                        kotel_ptrmap_del(&handles, handles.slots[i].key);
+                        continue;
+                }
+                i++;
+        }
+        pthread_mutex_unlock(&reg_lock);
+        kotel_client_unref(c);
+}
+
+void kotel_handles_put(const void *handle, const void *rk)
+{
+        if (!handle || !rk)
+                return;
+        pthread_mutex_lock(&reg_lock);
+        kotel_ptrmap_put(&handles, (uint64_t)(uintptr_t)handle, (void *)rk);
+        pthread_mutex_unlock(&reg_lock);
+}
+
+const void *kotel_handles_rk(const void *handle)
+{
+        const void *rk;
+
+        if (!handle)
+                return NULL;
+        pthread_mutex_lock(&reg_lock);
+        rk = kotel_ptrmap_get(&handles, (uint64_t)(uintptr_t)handle);
+        pthread_mutex_unlock(&reg_lock);
+        return rk;
+}

@@ -1,0 +1,41 @@
+/* Agent lifecycle and the registry of librdkafka clients.
+ *
+ * Nothing happens at load time: the first hooked librdkafka call resolves
+ * the real functions, reads the configuration, starts the exporter and
+ * registers the exit and fork handlers. A program that never calls
+ * librdkafka runs exactly as without the agent. */
+#ifndef KOTEL_AGENT_H
+#define KOTEL_AGENT_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exporter/exporter.h"
+
+/* The hooked librdkafka symbols are the library's only exports. */
+#define KOTEL_EXPORT __attribute__((visibility("default")))
+
+/* Any thread; lazy init. true when tracing is on (symbols resolved, not
+ * disabled). When false, hooks only pass through. */
+bool kotel_agent_ready(void);
+
+/* Wall clock in ns since the epoch (vDSO). */
+uint64_t kotel_now_ns(void);
+
+/* Client registry (rd_kafka_t -> what its spans say). */
+struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
+                                       const rd_kafka_conf_t *conf,
+                                       rd_kafka_type_t type);
+/* Borrowed; valid while @rk lives. NULL when unknown. */
+struct kotel_client *kotel_clients_get(const void *rk);
+void kotel_clients_remove(const void *rk);
+/* Handles created from a client (queues, topics) -> that client's rk. */
+void kotel_handles_put(const void *handle, const void *rk);
+const void *kotel_handles_rk(const void *handle);
+
+/* The thread moved on from its current message (a new consume call,
+ * close, destroy, thread exit). */
+void kotel_agent_move_on(void);
+
+#endif

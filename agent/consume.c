@@ -1,0 +1,498 @@
+/* The consumer path.
+ *
+ * Every consume API is wrapped (not on_consume, which in 2.0.2 fires for
+ * batch messages that are then purged and never returned): after the real
+ * call returns, each message handed to the app (err == 0) gets a
+ * `process {topic}` span and an entry in the side-table (msgtab.h). Batch
+ * APIs and event arrays add one `poll {topic}` span per non-empty batch,
+ * linked to every message's creation context. Empty polls, error-only
+ * polls and partition EOFs make no span.
+ *
+ * Span ends: the single-message APIs make the message the thread's current
+ * one, settled by the next consume call (plus destroy); batch messages end
+ * at destroy; event messages at the next iteration or event destroy;
+ * callback messages when the callback returns. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "config.h"
+#include "msgtab.h"
+#include "spans.h"
+#include "symbols.h"
+#include "tls.h"
+
+enum end_rule {
+        END_ON_MOVE,    /* thread-current until the next consume call */
+        END_ON_DESTROY, /* batch: when the app destroys it */
+        END_ON_NEXT,    /* event iteration: at the next message */
+};
+
+/* Starts the process span of @m (err == 0) and registers it. */
+static void start_process(const void *rk, rd_kafka_message_t *m,
+                          const void *owner, enum end_rule rule,
+                          struct kotel_ctx *creation_out)
+{
+        struct kotel_tls *t       = &kotel_tls;
+        rd_kafka_headers_t *hdrs  = NULL;
+        struct kotel_ctx creation = {0}, ctx;
+        struct kotel_span *span   = NULL;
+        struct kotel_live_msg lm;
+        struct kotel_live_ref ref;
+        bool as_parent;
+
+        if (real_rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                kotel_headers_extract(hdrs, &creation);
+        as_parent = creation.valid &&
+                    kotel_cfg.process_parent == KOTEL_PROCESS_PARENT_PARENT;
+        kotel_ctx_new_child(&ctx, as_parent ? &creation : NULL);
+        if (!as_parent && creation.valid) {
+                /* A new root keeps the producer's tracestate all the same. */
+                memcpy(ctx.tracestate, creation.tracestate, creation.ts_len);
+                ctx.ts_len                  = creation.ts_len;
+                ctx.tracestate[ctx.ts_len] = '\0';
+        }
+        if (ctx.flags & KOTEL_FLAG_SAMPLED)
+                span = kotel_span_new();
+        if (span) {
+                memcpy(span->trace_id, ctx.trace_id, 16);
+                memcpy(span->span_id, ctx.span_id, 8);
+                span->flags    = ctx.flags;
+                span->kind     = KOTEL_KIND_CONSUMER;
+                span->op       = KOTEL_OP_PROCESS;
+                span->start_ns = kotel_now_ns();
+                span->client   = kotel_client_ref(kotel_clients_get(rk));
+                if (as_parent) {
+                        memcpy(span->parent_span_id, creation.span_id, 8);
+                        span->has_parent = true;
+                }
+                if (creation.valid) {
+                        kotel_span_reserve_links(span, 1);
+                        memcpy(span->links[0].trace_id, creation.trace_id, 16);
+                        memcpy(span->links[0].span_id, creation.span_id, 8);
+                        span->links[0].flags = creation.flags;
+                        span->n_links        = 1;
+                }
+                kotel_span_set_topic(span, kotel_message_topic(m));
+                kotel_span_set_message(span, m);
+                kotel_span_set_tracestate(span, &ctx);
+                kotel_exporter_count_started();
+        }
+        lm = (struct kotel_live_msg){
+            .rkm      = m,
+            .payload  = m->payload,
+            .key      = m->key,
+            .rk       = rk,
+            .owner    = owner,
+            .creation = creation.valid ? &creation : NULL,
+            .ctx      = &ctx,
+            .span     = span,
+            .released = rule == END_ON_DESTROY,
+        };
+        ref = kotel_msgtab_add(&lm);
+        if (creation_out)
+                kotel_ctx_copy_ids(creation_out, &creation);
+        if (rule == END_ON_DESTROY)
+                return;
+        t->current              = ref;
+        t->has_current          = true;
+        t->current_ends_on_move = rule == END_ON_NEXT;
+        kotel_ctx_copy(&t->current_ctx, &ctx);
+        kotel_tls_arm();
+}
+
+/* The client behind a consume call made on a queue or topic handle. */
+static const void *rk_of_handle(const void *handle)
+{
+        return kotel_handles_rk(handle);
+}
+
+/* One `poll {topic}` span over the @n messages of a batch (only those with
+ * err == 0 count), linked to each message's creation context. */
+static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
+                        uint64_t start_ns, const void *owner)
+{
+        struct kotel_ctx *creations;
+        struct kotel_span *poll = NULL;
+        size_t good = 0, links = 0;
+        const char *topic = NULL;
+        bool one_topic    = true;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!msgs[i] || msgs[i]->err)
+                        continue;
+                good++;
+                if (!topic)
+                        topic = kotel_message_topic(msgs[i]);
+                else if (one_topic) {
+                        const char *tn = kotel_message_topic(msgs[i]);
+                        one_topic      = tn && !strcmp(tn, topic);
+                }
+        }
+        if (!good)
+                return;
+        creations = calloc(good, sizeof(*creations));
+        for (size_t i = 0, j = 0; i < n; i++) {
+                if (!msgs[i] || msgs[i]->err)
+                        continue;
+                start_process(rk, msgs[i], owner, END_ON_DESTROY,
+                              creations ? &creations[j++] : NULL);
+        }
+        {
+                struct kotel_ctx ctx;
+
+                kotel_ctx_new_child(&ctx, NULL);
+                if (ctx.flags & KOTEL_FLAG_SAMPLED)
+                        poll = kotel_span_new();
+                if (poll) {
+                        memcpy(poll->trace_id, ctx.trace_id, 16);
+                        memcpy(poll->span_id, ctx.span_id, 8);
+                        poll->flags       = ctx.flags;
+                        poll->kind        = KOTEL_KIND_CLIENT;
+                        poll->op          = KOTEL_OP_POLL;
+                        poll->start_ns    = start_ns;
+                        poll->batch_count = (uint32_t)good;
+                        poll->client      = kotel_client_ref(kotel_clients_get(rk));
+                        if (one_topic)
+                                kotel_span_set_topic(poll, topic);
+                        for (size_t i = 0; creations && i < good; i++)
+                                links += creations[i].valid;
+                        if (links && kotel_span_reserve_links(poll, (uint32_t)links) == 0)
+                                for (size_t i = 0; i < good; i++) {
+                                        struct kotel_link *l;
+                                        if (!creations[i].valid)
+                                                continue;
+                                        l = &poll->links[poll->n_links++];
+                                        memcpy(l->trace_id, creations[i].trace_id, 16);
+                                        memcpy(l->span_id, creations[i].span_id, 8);
+                                        l->flags = creations[i].flags;
+                                }
+                        poll->end_ns = kotel_now_ns();
+                        kotel_exporter_count_started();
+                        kotel_exporter_submit(poll);
+                }
+        }
+        free(creations);
+}
+
+/* Common entry of every consume wrapper: the thread moves on from its
+ * previous message. */
+static void enter(struct kotel_tls *t)
+{
+        t->in_hook++;
+        kotel_agent_move_on();
+}
+
+static void single(const void *rk, rd_kafka_message_t *m)
+{
+        if (m && !m->err)
+                start_process(rk, m, NULL, END_ON_MOVE, NULL);
+}
+
+KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
+                                                        int timeout_ms)
+{
+        struct kotel_tls *t = &kotel_tls;
+        rd_kafka_message_t *m;
+        int saved;
+
+        if (!KOTEL_REAL(rd_kafka_consumer_poll))
+                return NULL;
+        if (!kotel_agent_ready() || t->in_hook)
+                return real_rd_kafka_consumer_poll(rk, timeout_ms);
+        enter(t);
+        m     = real_rd_kafka_consumer_poll(rk, timeout_ms);
+        saved = errno;
+        single(rk, m);
+        t->in_hook--;
+        errno = saved;
+        return m;
+}
+
+KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume(rd_kafka_topic_t *rkt,
+                                                  int32_t partition,
+                                                  int timeout_ms)
+{
+        struct kotel_tls *t = &kotel_tls;
+        rd_kafka_message_t *m;
+        int saved;
+
+        if (!KOTEL_REAL(rd_kafka_consume))
+                return NULL;
+        if (!kotel_agent_ready() || t->in_hook)
+                return real_rd_kafka_consume(rkt, partition, timeout_ms);
+        enter(t);
+        m     = real_rd_kafka_consume(rkt, partition, timeout_ms);
+        saved = errno;
+        single(rk_of_handle(rkt), m);
+        t->in_hook--;
+        errno = saved;
+        return m;
+}
+
+KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume_queue(rd_kafka_queue_t *rkqu,
+                                                        int timeout_ms)
+{
+        struct kotel_tls *t = &kotel_tls;
+        rd_kafka_message_t *m;
+        int saved;
+
+        if (!KOTEL_REAL(rd_kafka_consume_queue))
+                return NULL;
+        if (!kotel_agent_ready() || t->in_hook)
+                return real_rd_kafka_consume_queue(rkqu, timeout_ms);
+        enter(t);
+        m     = real_rd_kafka_consume_queue(rkqu, timeout_ms);
+        saved = errno;
+        single(rk_of_handle(rkqu), m);
+        t->in_hook--;
+        errno = saved;
+        return m;
+}
+
+KOTEL_EXPORT ssize_t rd_kafka_consume_batch(rd_kafka_topic_t *rkt,
+                                            int32_t partition, int timeout_ms,
+                                            rd_kafka_message_t **rkmessages,
+                                            size_t rkmessages_size)
+{
+        struct kotel_tls *t = &kotel_tls;
+        uint64_t start;
+        ssize_t n;
+        int saved;
+
+        if (!KOTEL_REAL(rd_kafka_consume_batch))
+                return -1;
+        if (!kotel_agent_ready() || t->in_hook)
+                return real_rd_kafka_consume_batch(rkt, partition, timeout_ms,
+                                                   rkmessages, rkmessages_size);
+        enter(t);
+        start = kotel_now_ns();
+        n     = real_rd_kafka_consume_batch(rkt, partition, timeout_ms,
+                                            rkmessages, rkmessages_size);
+        saved = errno;
+        if (n > 0)
+                batch_spans(rk_of_handle(rkt), rkmessages, (size_t)n, start, NULL);
+        t->in_hook--;
+        errno = saved;
+        return n;
+}
+
+KOTEL_EXPORT ssize_t rd_kafka_consume_batch_queue(rd_kafka_queue_t *rkqu,
+                                                  int timeout_ms,
+                                                  rd_kafka_message_t **rkmessages,
+                                                  size_t rkmessages_size)
+{
+        struct kotel_tls *t = &kotel_tls;
+        uint64_t start;
+        ssize_t n;
+        int saved;
+
+        if (!KOTEL_REAL(rd_kafka_consume_batch_queue))
+                return -1;
+        if (!kotel_agent_ready() || t->in_hook)
+                return real_rd_kafka_consume_batch_queue(rkqu, timeout_ms,
+                                                         rkmessages,
+                                                         rkmessages_size);
+        enter(t);
+        start = kotel_now_ns();
+        n     = real_rd_kafka_consume_batch_queue(rkqu, timeout_ms, rkmessages,
+                                                  rkmessages_size);
+        saved = errno;
+        if (n > 0)
+                batch_spans(rk_of_handle(rkqu), rkmessages, (size_t)n, start, NULL);
+        t->in_hook--;
+        errno = saved;
+        return n;
+}
+
+/* consume_callback*: our trampoline runs around the app's callback, which
+ * sees the same message, opaque and order. */
+struct trampoline {
+        void (*cb)(rd_kafka_message_t *, void *);
+        void *opaque;
+        const void *rk;
+};
+
+static void trampoline(rd_kafka_message_t *m, void *arg)
+{
+        struct trampoline *tr = arg;
+        struct kotel_tls *t   = &kotel_tls;
+        int depth             = t->in_hook;
+        int saved             = errno;
+
+        kotel_agent_move_on();
+        if (m && !m->err)
+                start_process(tr->rk, m, NULL, END_ON_NEXT, NULL);
+        errno = saved;
+        /* The app's code runs outside the hook: its own produce calls must
+         * be traced as usual. */
+        t->in_hook = 0;
+        tr->cb(m, tr->opaque);
+        t->in_hook = depth;
+        saved      = errno;
+        /* librdkafka frees the message when the callback returns. */
+        kotel_agent_move_on();
+        errno = saved;
+}
+
+KOTEL_EXPORT int rd_kafka_consume_callback(
+    rd_kafka_topic_t *rkt, int32_t partition, int timeout_ms,
+    void (*consume_cb)(rd_kafka_message_t *rkmessage, void *commit_opaque),
+    void *commit_opaque)
+{
+        struct kotel_tls *t = &kotel_tls;
+        struct trampoline tr;
+        int rc, saved;
+
+        if (!KOTEL_REAL(rd_kafka_consume_callback))
+                return -1;
+        if (!kotel_agent_ready() || t->in_hook || !consume_cb)
+                return real_rd_kafka_consume_callback(rkt, partition, timeout_ms,
+                                                      consume_cb, commit_opaque);
+        enter(t);
+        tr = (struct trampoline){consume_cb, commit_opaque, rk_of_handle(rkt)};
+        rc = real_rd_kafka_consume_callback(rkt, partition, timeout_ms,
+                                            trampoline, &tr);
+        saved = errno;
+        t->in_hook--;
+        errno = saved;
+        return rc;
+}
+
+KOTEL_EXPORT int rd_kafka_consume_callback_queue(
+    rd_kafka_queue_t *rkqu, int timeout_ms,
+    void (*consume_cb)(rd_kafka_message_t *rkmessage, void *commit_opaque),
+    void *commit_opaque)
+{
+        struct kotel_tls *t = &kotel_tls;
+        struct trampoline tr;
+        int rc, saved;
+
+        if (!KOTEL_REAL(rd_kafka_consume_callback_queue))
+                return -1;
+        if (!kotel_agent_ready() || t->in_hook || !consume_cb)
+                return real_rd_kafka_consume_callback_queue(rkqu, timeout_ms,
+                                                            consume_cb,
+                                                            commit_opaque);
+        enter(t);
+        tr = (struct trampoline){consume_cb, commit_opaque, rk_of_handle(rkqu)};
+        rc = real_rd_kafka_consume_callback_queue(rkqu, timeout_ms, trampoline,
+                                                  &tr);
+        saved = errno;
+        t->in_hook--;
+        errno = saved;
+        return rc;
+}
+
+KOTEL_EXPORT void rd_kafka_message_destroy(rd_kafka_message_t *rkmessage)
+{
+        if (!KOTEL_REAL(rd_kafka_message_destroy))
+                return;
+        /* Before the free: afterwards the address may be reused at once. */
+        if (rkmessage && kotel_agent_ready()) {
+                int saved = errno;
+                kotel_msgtab_destroyed(rkmessage);
+                errno = saved;
+        }
+        real_rd_kafka_message_destroy(rkmessage);
+}
+
+/* ---- event API ------------------------------------------------------ */
+
+KOTEL_EXPORT rd_kafka_event_t *rd_kafka_queue_poll(rd_kafka_queue_t *rkqu,
+                                                   int timeout_ms)
+{
+        struct kotel_tls *t = &kotel_tls;
+        rd_kafka_event_t *ev;
+        int saved;
+
+        if (!KOTEL_REAL(rd_kafka_queue_poll))
+                return NULL;
+        if (!kotel_agent_ready() || t->in_hook)
+                return real_rd_kafka_queue_poll(rkqu, timeout_ms);
+        enter(t);
+        ev    = real_rd_kafka_queue_poll(rkqu, timeout_ms);
+        saved = errno;
+        if (ev) {
+                t->event    = ev;
+                t->event_rk = rk_of_handle(rkqu);
+        }
+        t->in_hook--;
+        errno = saved;
+        return ev;
+}
+
+static const void *rk_of_event(const rd_kafka_event_t *ev)
+{
+        return kotel_tls.event == ev ? kotel_tls.event_rk : NULL;
+}
+
+KOTEL_EXPORT const rd_kafka_message_t *
+rd_kafka_event_message_next(rd_kafka_event_t *rkev)
+{
+        struct kotel_tls *t = &kotel_tls;
+        const rd_kafka_message_t *m;
+        int saved;
+
+        if (!KOTEL_REAL(rd_kafka_event_message_next))
+                return NULL;
+        if (!kotel_agent_ready() || t->in_hook || !rkev ||
+            real_rd_kafka_event_type(rkev) != RD_KAFKA_EVENT_FETCH)
+                return real_rd_kafka_event_message_next(rkev);
+        enter(t);
+        m     = real_rd_kafka_event_message_next(rkev);
+        saved = errno;
+        if (m && !m->err)
+                start_process(rk_of_event(rkev), (rd_kafka_message_t *)m, rkev,
+                              END_ON_NEXT, NULL);
+        t->in_hook--;
+        errno = saved;
+        return m;
+}
+
+KOTEL_EXPORT size_t rd_kafka_event_message_array(rd_kafka_event_t *rkev,
+                                                 const rd_kafka_message_t **rkmessages,
+                                                 size_t size)
+{
+        struct kotel_tls *t = &kotel_tls;
+        uint64_t start;
+        size_t n;
+        int saved;
+
+        if (!KOTEL_REAL(rd_kafka_event_message_array))
+                return 0;
+        if (!kotel_agent_ready() || t->in_hook || !rkev ||
+            real_rd_kafka_event_type(rkev) != RD_KAFKA_EVENT_FETCH)
+                return real_rd_kafka_event_message_array(rkev, rkmessages, size);
+        enter(t);
+        start = kotel_now_ns();
+        n     = real_rd_kafka_event_message_array(rkev, rkmessages, size);
+        saved = errno;
+        if (n > 0)
+                batch_spans(rk_of_event(rkev), (rd_kafka_message_t **)rkmessages,
+                            n, start, rkev);
+        t->in_hook--;
+        errno = saved;
+        return n;
+}
+
+KOTEL_EXPORT void rd_kafka_event_destroy(rd_kafka_event_t *rkev)
+{
+        struct kotel_tls *t = &kotel_tls;
+
+        if (!KOTEL_REAL(rd_kafka_event_destroy))
+                return;
+        if (rkev && kotel_agent_ready() && !t->in_hook) {
+                int saved = errno;
+
+                /* The event's messages die with it. */
+                if (t->has_current && t->current_ends_on_move)
+                        kotel_agent_move_on();
+                kotel_msgtab_destroy_owner(rkev);
+                if (t->event == rkev)
+                        t->event = NULL;
+                errno = saved;
+        }
+        real_rd_kafka_event_destroy(rkev);
+}

@@ -1,0 +1,346 @@
+#include "msgtab.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "ptrmap.h"
+
+struct live {
+        const void *rkm;
+        const void *payload;
+        const void *key;
+        const void *rk;
+        const void *owner;
+        uint64_t csid; /* creation span id, 0: none */
+        uint8_t trace_id[16];
+        uint8_t span_id[8];
+        uint8_t flags;
+        bool in_use;
+        bool destroyed;
+        bool released;
+        uint32_t gen;
+        uint32_t next_free;
+        char *tracestate;
+        struct kotel_span *span;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct live *entries;
+static uint32_t capacity;
+static uint32_t used_hwm;  /* entries[0..used_hwm) have been handed out */
+static uint32_t free_head; /* index + 1; 0: none */
+static size_t live_count;
+static struct kotel_ptrmap by_ptr;  /* rkm, payload, key -> index + 1 */
+static struct kotel_ptrmap by_csid; /* creation span id -> index + 1 */
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void finish(struct kotel_span *s)
+{
+        if (!s)
+                return;
+        s->end_ns = now_ns();
+        kotel_exporter_submit(s);
+}
+
+static uint64_t csid_of(const uint8_t id[8])
+{
+        uint64_t v;
+
+        memcpy(&v, id, 8);
+        return v ? v : 1;
+}
+
+static void index_put(struct kotel_ptrmap *m, const void *k, uint32_t idx)
+{
+        if (k)
+                kotel_ptrmap_put(m, (uint64_t)(uintptr_t)k,
+                                 (void *)(uintptr_t)(idx + 1));
+}
+
+/* Removes @k only if it still names entry @idx (keys can collide). */
+static void index_del(struct kotel_ptrmap *m, uint64_t k, uint32_t idx)
+{
+        if (k && kotel_ptrmap_get(m, k) == (void *)(uintptr_t)(idx + 1))
+                kotel_ptrmap_del(m, k);
+}
+
+static void unindex(struct live *e, uint32_t idx)
+{
+        index_del(&by_ptr, (uint64_t)(uintptr_t)e->rkm, idx);
+        index_del(&by_ptr, (uint64_t)(uintptr_t)e->payload, idx);
+        index_del(&by_ptr, (uint64_t)(uintptr_t)e->key, idx);
+        index_del(&by_csid, e->csid, idx);
+        e->rkm = e->payload = e->key = NULL;
+        e->csid                      = 0;
+}
+
+/* Frees entry @idx; returns its span for the caller to finish unlocked. */
+static struct kotel_span *retire(uint32_t idx)
+{
+        struct live *e          = &entries[idx];
+        struct kotel_span *span = e->span;
+
+        unindex(e, idx);
+        free(e->tracestate);
+        e->tracestate = NULL;
+        e->span       = NULL;
+        e->in_use     = false;
+        e->owner      = NULL;
+        e->gen++;
+        e->next_free = free_head;
+        free_head    = idx + 1;
+        __atomic_sub_fetch(&live_count, 1, __ATOMIC_RELAXED);
+        return span;
+}
+
+static bool ensure_table(void)
+{
+        if (entries)
+                return true;
+        capacity = (uint32_t)(kotel_cfg.live_max ? kotel_cfg.live_max : 65536);
+        entries  = calloc(capacity, sizeof(*entries));
+        return entries != NULL;
+}
+
+struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m)
+{
+        struct kotel_live_ref ref = {0, 0};
+        struct live *e;
+        uint32_t idx;
+
+        pthread_mutex_lock(&lock);
+        if (!ensure_table())
+                goto full;
+        if (free_head) {
+                idx       = free_head - 1;
+                free_head = entries[idx].next_free;
+        } else if (used_hwm < capacity) {
+                idx = used_hwm++;
+        } else {
+                goto full;
+        }
+        e             = &entries[idx];
+        e->rkm        = m->rkm;
+        e->payload    = m->payload;
+        e->key        = m->key;
+        e->rk         = m->rk;
+        e->owner      = m->owner;
+        e->csid       = m->creation && m->creation->valid
+                            ? csid_of(m->creation->span_id)
+                            : 0;
+        memcpy(e->trace_id, m->ctx->trace_id, 16);
+        memcpy(e->span_id, m->ctx->span_id, 8);
+        e->flags      = m->ctx->flags;
+        e->tracestate = m->ctx->ts_len ? strndup(m->ctx->tracestate,
+                                                 m->ctx->ts_len)
+                                       : NULL;
+        e->span       = m->span;
+        e->in_use     = true;
+        e->destroyed  = false;
+        e->released   = m->released;
+        index_put(&by_ptr, e->rkm, idx);
+        index_put(&by_ptr, e->payload, idx);
+        index_put(&by_ptr, e->key, idx);
+        if (e->csid)
+                kotel_ptrmap_put(&by_csid, e->csid,
+                                 (void *)(uintptr_t)(idx + 1));
+        __atomic_add_fetch(&live_count, 1, __ATOMIC_RELAXED);
+        ref.idx = idx + 1;
+        ref.gen = e->gen;
+        pthread_mutex_unlock(&lock);
+        return ref;
+full:
+        pthread_mutex_unlock(&lock);
+        KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
+                       "more than KOTEL_MAX_LIVE_MESSAGES consumed messages "
+                       "are live; further ones end their process span at "
+                       "once and cannot be found when forwarded");
+        finish(m->span);
+        return ref;
+}
+
+static void fill_ctx(const struct live *e, struct kotel_ctx *out)
+{
+        size_t n = e->tracestate ? strlen(e->tracestate) : 0;
+
+        memcpy(out->trace_id, e->trace_id, 16);
+        memcpy(out->span_id, e->span_id, 8);
+        out->flags = e->flags;
+        out->valid = true;
+        if (n > KOTEL_TRACESTATE_MAX)
+                n = 0;
+        out->ts_len = (uint16_t)n;
+        if (n)
+                memcpy(out->tracestate, e->tracestate, n);
+        out->tracestate[n] = '\0';
+}
+
+static bool find_in(struct kotel_ptrmap *m, uint64_t k, struct kotel_ctx *out)
+{
+        uintptr_t v;
+
+        if (!k || !__atomic_load_n(&live_count, __ATOMIC_RELAXED))
+                return false;
+        pthread_mutex_lock(&lock);
+        v = (uintptr_t)kotel_ptrmap_get(m, k);
+        if (v)
+                fill_ctx(&entries[v - 1], out);
+        pthread_mutex_unlock(&lock);
+        return v != 0;
+}
+
+bool kotel_msgtab_find(const void *ptr, struct kotel_ctx *out)
+{
+        return find_in(&by_ptr, (uint64_t)(uintptr_t)ptr, out);
+}
+
+bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out)
+{
+        return find_in(&by_csid, csid_of(span_id), out);
+}
+
+void kotel_msgtab_destroyed(const void *rkm)
+{
+        struct kotel_span *done = NULL;
+        uintptr_t v;
+
+        if (!rkm || !__atomic_load_n(&live_count, __ATOMIC_RELAXED))
+                return;
+        pthread_mutex_lock(&lock);
+        v = (uintptr_t)kotel_ptrmap_get(&by_ptr, (uint64_t)(uintptr_t)rkm);
+        if (v && entries[v - 1].rkm == rkm) {
+                struct live *e = &entries[v - 1];
+
+                e->destroyed = true;
+                if (e->released)
+                        done = retire((uint32_t)v - 1);
+                else
+                        unindex(e, (uint32_t)v - 1); /* the pointers die now */
+        }
+        pthread_mutex_unlock(&lock);
+        finish(done);
+}
+
+void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref)
+{
+        struct kotel_span *done = NULL;
+        struct live *e;
+
+        if (!ref.idx)
+                return;
+        pthread_mutex_lock(&lock);
+        e = &entries[ref.idx - 1];
+        if (e->in_use && e->gen == ref.gen) {
+                e->destroyed = true;
+                if (e->released)
+                        done = retire(ref.idx - 1);
+                else
+                        unindex(e, ref.idx - 1);
+        }
+        pthread_mutex_unlock(&lock);
+        finish(done);
+}
+
+void kotel_msgtab_release(struct kotel_live_ref ref)
+{
+        struct kotel_span *done = NULL;
+        struct live *e;
+
+        if (!ref.idx)
+                return;
+        pthread_mutex_lock(&lock);
+        e = &entries[ref.idx - 1];
+        if (e->in_use && e->gen == ref.gen) {
+                e->released = true;
+                if (e->destroyed)
+                        done = retire(ref.idx - 1);
+        }
+        pthread_mutex_unlock(&lock);
+        finish(done);
+}
+
+/* Retires entries matching @match under the lock, finishing spans in
+ * batches outside it. */
+static void sweep(bool (*match)(const struct live *, const void *),
+                  const void *arg)
+{
+        struct kotel_span *done[64];
+        size_t n;
+
+        if (!__atomic_load_n(&live_count, __ATOMIC_RELAXED))
+                return;
+        do {
+                n = 0;
+                pthread_mutex_lock(&lock);
+                for (uint32_t i = 0; i < used_hwm && n < 64; i++)
+                        if (entries[i].in_use && match(&entries[i], arg))
+                                done[n++] = retire(i);
+                pthread_mutex_unlock(&lock);
+                for (size_t i = 0; i < n; i++)
+                        finish(done[i]);
+        } while (n == 64);
+}
+
+static bool match_owner(const struct live *e, const void *owner)
+{
+        return e->owner == owner;
+}
+
+static bool match_client(const struct live *e, const void *rk)
+{
+        return !rk || e->rk == rk;
+}
+
+void kotel_msgtab_destroy_owner(const void *owner)
+{
+        if (owner)
+                sweep(match_owner, owner);
+}
+
+void kotel_msgtab_end_client(const void *rk)
+{
+        sweep(match_client, rk);
+}
+
+size_t kotel_msgtab_count(void)
+{
+        return __atomic_load_n(&live_count, __ATOMIC_RELAXED);
+}
+
+void kotel_msgtab_atfork_prepare(void)
+{
+        pthread_mutex_lock(&lock);
+}
+
+void kotel_msgtab_atfork_parent(void)
+{
+        pthread_mutex_unlock(&lock);
+}
+
+void kotel_msgtab_atfork_child(void)
+{
+        /* The child keeps no consumer state of the parent's. */
+        for (uint32_t i = 0; entries && i < used_hwm; i++)
+                if (entries[i].in_use) {
+                        kotel_span_free(entries[i].span);
+                        free(entries[i].tracestate);
+                }
+        free(entries);
+        entries    = NULL;
+        used_hwm   = 0;
+        free_head  = 0;
+        live_count = 0;
+        kotel_ptrmap_free(&by_ptr);
+        kotel_ptrmap_free(&by_csid);
+        pthread_mutex_init(&lock, NULL);
+}

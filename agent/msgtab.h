@@ -1,0 +1,66 @@
+/* Consumer side-table: the context of every consumed message the app still
+ * holds, so that a message produced from it joins its trace however it was
+ * handed on: by message pointer, payload or key buffer (batches, lists,
+ * worker threads, zero-copy forwarding) or by a copied traceparent header.
+ *
+ * An entry also owns the message's open process span, which ends when the
+ * app is done with the message: once the message is destroyed AND the
+ * consuming thread has moved on (its next consume call, close, callback
+ * return, or thread exit), whichever comes last. That covers C loops (poll,
+ * process, destroy, poll), Python (which destroys right after poll, then
+ * processes) and hand-offs (the worker's destroy comes last).
+ *
+ * Locking: one mutex, held only for table operations; spans are submitted
+ * after it is released. The exporter never takes it. Capacity is fixed
+ * (KOTEL_MAX_LIVE_MESSAGES); when full, a message's process span ends at
+ * once and it cannot be found by pointer (counted, logged once). */
+#ifndef KOTEL_MSGTAB_H
+#define KOTEL_MSGTAB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctx.h"
+#include "exporter/exporter.h"
+
+struct kotel_live_ref {
+        uint32_t idx; /* entry index + 1; 0: none */
+        uint32_t gen;
+};
+
+struct kotel_live_msg {
+        const void *rkm;
+        const void *payload;
+        const void *key;
+        const void *rk;
+        const void *owner;   /* the event that owns the message, or NULL */
+        const struct kotel_ctx *creation; /* the producer's, or NULL */
+        const struct kotel_ctx *ctx;      /* the process span's */
+        struct kotel_span *span;          /* taken; NULL when unsampled */
+        bool released;                    /* the thread has moved on already */
+};
+
+/* Any thread; takes @m->span on every path. */
+struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m);
+/* Any thread: the process context of the live message whose rkm, payload
+ * or key pointer is @ptr. */
+bool kotel_msgtab_find(const void *ptr, struct kotel_ctx *out);
+/* Any thread: the process context of the live message created in span
+ * @span_id (a traceparent copied from a consumed message's headers). */
+bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out);
+/* The app destroyed @rkm. */
+void kotel_msgtab_destroyed(const void *rkm);
+/* The app is done with the message of @ref (event iteration moved on). */
+void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref);
+/* The consuming thread moved on from @ref. */
+void kotel_msgtab_release(struct kotel_live_ref ref);
+/* @owner (an event) was destroyed with its messages. */
+void kotel_msgtab_destroy_owner(const void *owner);
+/* Ends every entry of client @rk (NULL: all), for close/destroy/exit. */
+void kotel_msgtab_end_client(const void *rk);
+size_t kotel_msgtab_count(void);
+void kotel_msgtab_atfork_prepare(void);
+void kotel_msgtab_atfork_parent(void);
+void kotel_msgtab_atfork_child(void);
+
+#endif

@@ -1,0 +1,438 @@
+/* The producer path.
+ *
+ * on_send runs on the producing thread inside every produce API, before
+ * the partitioner. It picks the parent (a valid traceparent already in the
+ * headers, else the consumed message this produce forwards, else the
+ * thread's current message, else none), injects the send span's context
+ * into the headers, and records a compact pending entry keyed by the
+ * message pointer. on_acknowledgement (a broker thread, or the producing
+ * thread when the partitioner fails) takes the entry and ends the span with
+ * partition, offset and error. The wrappers only tell on_send which
+ * buffers the app passed (before RD_KAFKA_MSG_F_COPY copies them) and
+ * settle what librdkafka never acks (produce_batch failures). */
+#include "produce.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "config.h"
+#include "inflight.h"
+#include "msgtab.h"
+#include "spans.h"
+#include "symbols.h"
+#include "tls.h"
+
+/* The topic name of @rkt interned; a one-entry per-thread cache makes the
+ * common case (same topic again) a pointer and string compare. */
+static const char *topic_of(const rd_kafka_message_t *rkm)
+{
+        static __thread const void *cached_rkt;
+        static __thread const char *cached_name;
+        const char *name = kotel_message_topic(rkm);
+
+        if (!name)
+                return NULL;
+        if (cached_rkt == rkm->rkt && cached_name && !strcmp(cached_name, name))
+                return cached_name;
+        cached_rkt  = rkm->rkt;
+        cached_name = kotel_topic_intern(name);
+        return cached_name;
+}
+
+/* Which entry of the produce_batch array on_send is looking at: messages
+ * are created in array order, skipping ones that failed before creation. */
+static int batch_index(const rd_kafka_message_t *rkm)
+{
+        struct kotel_tls *t = &kotel_tls;
+
+        for (int i = t->batch_cursor; i < t->batch_cnt; i++) {
+                const rd_kafka_message_t *a = &t->batch[i];
+
+                if (a->len == rkm->len && a->key_len == rkm->key_len &&
+                    a->_private == rkm->_private &&
+                    ((t->batch_flags & RD_KAFKA_MSG_F_COPY) ||
+                     a->payload == rkm->payload)) {
+                        t->batch_cursor = i + 1;
+                        return i;
+                }
+        }
+        return -1;
+}
+
+static bool forward_parent(const void *payload, const void *key,
+                           struct kotel_ctx *out)
+{
+        return (payload && kotel_msgtab_find(payload, out)) ||
+               (key && kotel_msgtab_find(key, out));
+}
+
+static void choose_parent(rd_kafka_message_t *rkm, const void *payload,
+                          const void *key, struct kotel_ctx *parent)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        struct kotel_ctx hp;
+
+        parent->valid = false;
+        if (real_rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            kotel_headers_extract(hdrs, &hp)) {
+                /* Headers copied from a consumed message carry that
+                 * message's creation context: parent to its process span
+                 * instead, so the chain reads send -> process -> send. */
+                if (!kotel_msgtab_find_creation(hp.span_id, parent))
+                        kotel_ctx_copy(parent, &hp);
+                return;
+        }
+        if (forward_parent(payload, key, parent))
+                return;
+        if (kotel_tls.has_current)
+                kotel_ctx_copy(parent, &kotel_tls.current_ctx);
+}
+
+static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
+                                   void *ic_opaque)
+{
+        struct kotel_tls *t       = &kotel_tls;
+        struct kotel_client *c    = ic_opaque;
+        const void *payload       = rkm->payload;
+        const void *key           = rkm->key;
+        struct kotel_ctx parent, ctx;
+        struct kotel_pending *p;
+        int saved = errno;
+        int bi    = -1;
+
+        if (t->batch) {
+                bi = batch_index(rkm);
+                if (bi >= 0) {
+                        payload = t->batch[bi].payload;
+                        key     = t->batch[bi].key;
+                }
+        } else if (t->have_app_ptrs) {
+                payload = t->app_payload;
+                key     = t->app_key;
+        }
+        choose_parent(rkm, payload, key, &parent);
+        kotel_ctx_new_child(&ctx, &parent);
+        if (kotel_headers_inject(rkm, &ctx) < 0)
+                KOTEL_LOG_ONCE(KOTEL_LOG_WARN, "could not add the traceparent "
+                                               "header to a produced message");
+        if (!(ctx.flags & KOTEL_FLAG_SAMPLED))
+                goto out;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                goto out;
+        memcpy(p->trace_id, ctx.trace_id, 16);
+        memcpy(p->span_id, ctx.span_id, 8);
+        if (parent.valid) {
+                memcpy(p->parent_span_id, parent.span_id, 8);
+                p->has_parent = true;
+        }
+        p->flags      = ctx.flags;
+        p->start_ns   = kotel_now_ns();
+        p->rk         = rk;
+        p->client     = kotel_client_ref(c);
+        p->topic      = topic_of(rkm);
+        p->tracestate = ctx.ts_len ? strndup(ctx.tracestate, ctx.ts_len) : NULL;
+        if (kotel_inflight_put(rkm, p) < 0) {
+                kotel_pending_free(p);
+                goto out;
+        }
+        kotel_exporter_count_started();
+        if (bi >= 0 && t->batch_rkm)
+                t->batch_rkm[bi] = rkm;
+out:
+        errno = saved;
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Builds and submits the send span of @p; takes @p. @m may be NULL (the
+ * message is gone). */
+static void settle(struct kotel_pending *p, const rd_kafka_message_t *m,
+                   rd_kafka_resp_err_t err, const char *why)
+{
+        struct kotel_span *s = kotel_span_new();
+
+        if (!s) {
+                kotel_pending_free(p);
+                return;
+        }
+        memcpy(s->trace_id, p->trace_id, 16);
+        memcpy(s->span_id, p->span_id, 8);
+        memcpy(s->parent_span_id, p->parent_span_id, 8);
+        s->has_parent = p->has_parent;
+        s->flags      = p->flags;
+        s->kind       = KOTEL_KIND_PRODUCER;
+        s->op         = KOTEL_OP_SEND;
+        s->start_ns   = p->start_ns;
+        s->end_ns     = kotel_now_ns();
+        s->client     = p->client;
+        s->tracestate = p->tracestate;
+        p->client     = NULL;
+        p->tracestate = NULL;
+        kotel_span_set_topic(s, p->topic);
+        if (m)
+                kotel_span_set_message(s, m);
+        if (err) {
+                /* A failed message has no offset, whatever the field holds
+                 * (the app's own array for produce_batch). */
+                s->has_offset = false;
+                kotel_span_set_error(s, err, why);
+        }
+        kotel_pending_free(p);
+        kotel_exporter_submit(s);
+}
+
+static rd_kafka_resp_err_t on_ack(rd_kafka_t *rk, rd_kafka_message_t *rkm,
+                                  void *ic_opaque)
+{
+        struct kotel_tls *t = &kotel_tls;
+        struct kotel_pending *p;
+        int saved = errno;
+
+        (void)rk;
+        (void)ic_opaque;
+        p = kotel_inflight_take(rkm);
+        /* produce_batch's partitioner failure acks the app's array entry,
+         * not the message on_send saw. */
+        if (!p && t->batch && rkm >= t->batch && rkm < t->batch + t->batch_cnt &&
+            t->batch_rkm) {
+                int i = (int)(rkm - t->batch);
+                if (t->batch_rkm[i]) {
+                        p               = kotel_inflight_take(t->batch_rkm[i]);
+                        t->batch_rkm[i] = NULL;
+                }
+        }
+        if (p)
+                settle(p, rkm, rkm->err, NULL);
+        errno = saved;
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+void kotel_produce_install(rd_kafka_t *rk, struct kotel_client *client)
+{
+        real_rd_kafka_interceptor_add_on_send(rk, "kotel", on_send, client);
+        real_rd_kafka_interceptor_add_on_acknowledgement(rk, "kotel", on_ack,
+                                                         client);
+}
+
+static const char *unacked_why;
+
+static void settle_unacked(struct kotel_pending *p)
+{
+        settle(p, NULL, RD_KAFKA_RESP_ERR__DESTROY, unacked_why);
+}
+
+void kotel_produce_finish_unacked(const void *rk, const char *why)
+{
+        unacked_why = why;
+        kotel_inflight_take_client(rk, settle_unacked);
+}
+
+/* ---- wrappers ------------------------------------------------------- */
+
+
+KOTEL_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition,
+                                  int msgflags, void *payload, size_t len,
+                                  const void *key, size_t keylen,
+                                  void *msg_opaque)
+{
+        struct kotel_tls *t = &kotel_tls;
+        int rc;
+
+        if (!KOTEL_REAL(rd_kafka_produce))
+                return -1;
+        if (!kotel_agent_ready() || t->in_hook)
+                return real_rd_kafka_produce(rkt, partition, msgflags, payload,
+                                             len, key, keylen, msg_opaque);
+        t->in_hook++;
+        t->have_app_ptrs = true;
+        t->app_payload   = payload;
+        t->app_key       = key;
+        rc = real_rd_kafka_produce(rkt, partition, msgflags, payload, len, key,
+                                   keylen, msg_opaque);
+        t->have_app_ptrs = false;
+        t->in_hook--;
+        return rc;
+}
+
+KOTEL_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk,
+                                                 const rd_kafka_vu_t *vus,
+                                                 size_t cnt)
+{
+        struct kotel_tls *t = &kotel_tls;
+        rd_kafka_error_t *err;
+
+        if (!KOTEL_REAL(rd_kafka_produceva))
+                return NULL;
+        if (!kotel_agent_ready() || t->in_hook)
+                return real_rd_kafka_produceva(rk, vus, cnt);
+        t->in_hook++;
+        t->have_app_ptrs = true;
+        t->app_payload   = NULL;
+        t->app_key       = NULL;
+        for (size_t i = 0; i < cnt; i++) {
+                if (vus[i].vtype == RD_KAFKA_VTYPE_VALUE)
+                        t->app_payload = vus[i].u.mem.ptr;
+                else if (vus[i].vtype == RD_KAFKA_VTYPE_KEY)
+                        t->app_key = vus[i].u.mem.ptr;
+        }
+        err              = real_rd_kafka_produceva(rk, vus, cnt);
+        t->have_app_ptrs = false;
+        t->in_hook--;
+        return err;
+}
+
+#define VU_MAX 64
+
+/* producev is variadic: re-pack its arguments for produceva. Individual
+ * VTYPE_HEADERs become one headers object passed as VTYPE_HEADERS, since
+ * produceva with VTYPE_HEADER double-frees on a partitioner failure in
+ * librdkafka 2.0.2; on failure we free that object, as producev would. */
+KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
+{
+        rd_kafka_vu_t vus[VU_MAX];
+        rd_kafka_headers_t *own_hdrs = NULL;
+        bool app_hdrs = false, bad = false;
+        rd_kafka_error_t *error;
+        rd_kafka_resp_err_t err;
+        rd_kafka_vtype_t vtype;
+        size_t n = 0;
+        va_list ap;
+
+        if (!KOTEL_REAL(rd_kafka_produceva))
+                return RD_KAFKA_RESP_ERR__FAIL;
+        va_start(ap, rk);
+        while ((vtype = va_arg(ap, rd_kafka_vtype_t)) != RD_KAFKA_VTYPE_END) {
+                rd_kafka_vu_t vu;
+
+                memset(&vu, 0, sizeof(vu));
+                vu.vtype = vtype;
+                switch (vtype) {
+                case RD_KAFKA_VTYPE_TOPIC:
+                        vu.u.cstr = va_arg(ap, const char *);
+                        break;
+                case RD_KAFKA_VTYPE_RKT:
+                        vu.u.rkt = va_arg(ap, rd_kafka_topic_t *);
+                        break;
+                case RD_KAFKA_VTYPE_PARTITION:
+                        vu.u.i32 = va_arg(ap, int32_t);
+                        break;
+                case RD_KAFKA_VTYPE_VALUE:
+                case RD_KAFKA_VTYPE_KEY:
+                        vu.u.mem.ptr  = va_arg(ap, void *);
+                        vu.u.mem.size = va_arg(ap, size_t);
+                        break;
+                case RD_KAFKA_VTYPE_OPAQUE:
+                        vu.u.ptr = va_arg(ap, void *);
+                        break;
+                case RD_KAFKA_VTYPE_MSGFLAGS:
+                        vu.u.i = va_arg(ap, int);
+                        break;
+                case RD_KAFKA_VTYPE_TIMESTAMP:
+                        vu.u.i64 = va_arg(ap, int64_t);
+                        break;
+                case RD_KAFKA_VTYPE_HEADER:
+                        vu.u.header.name = va_arg(ap, const char *);
+                        vu.u.header.val  = va_arg(ap, const void *);
+                        vu.u.header.size = va_arg(ap, ssize_t);
+                        break;
+                case RD_KAFKA_VTYPE_HEADERS:
+                        vu.u.headers = va_arg(ap, rd_kafka_headers_t *);
+                        app_hdrs     = true;
+                        break;
+                default:
+                        /* Unknown types have unknown sizes: we cannot go
+                         * on reading, and producev would refuse them. */
+                        bad = true;
+                        break;
+                }
+                if (bad || n == VU_MAX) {
+                        bad = true;
+                        break;
+                }
+                vus[n++] = vu;
+        }
+        va_end(ap);
+        if (bad)
+                return RD_KAFKA_RESP_ERR__INVALID_ARG;
+
+        if (!app_hdrs) {
+                size_t o = 0;
+
+                for (size_t i = 0; i < n; i++) {
+                        if (vus[i].vtype != RD_KAFKA_VTYPE_HEADER) {
+                                vus[o++] = vus[i];
+                                continue;
+                        }
+                        if (!own_hdrs)
+                                own_hdrs = real_rd_kafka_headers_new(8);
+                        if (!own_hdrs)
+                                return RD_KAFKA_RESP_ERR__FAIL;
+                        err = real_rd_kafka_header_add(
+                            own_hdrs, vus[i].u.header.name, -1,
+                            vus[i].u.header.val, vus[i].u.header.size);
+                        if (err) {
+                                real_rd_kafka_headers_destroy(own_hdrs);
+                                return err;
+                        }
+                }
+                n = o;
+                if (own_hdrs) {
+                        memset(&vus[n], 0, sizeof(vus[n]));
+                        vus[n].vtype     = RD_KAFKA_VTYPE_HEADERS;
+                        vus[n].u.headers = own_hdrs;
+                        n++;
+                }
+        }
+        error = rd_kafka_produceva(rk, vus, n);
+        err   = error ? real_rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (error)
+                real_rd_kafka_error_destroy(error);
+        if (err && own_hdrs)
+                real_rd_kafka_headers_destroy(own_hdrs);
+        return err;
+}
+
+KOTEL_EXPORT int rd_kafka_produce_batch(rd_kafka_topic_t *rkt,
+                                        int32_t partition, int msgflags,
+                                        rd_kafka_message_t *rkmessages,
+                                        int message_cnt)
+{
+        struct kotel_tls *t = &kotel_tls;
+        int saved, good;
+
+        if (!KOTEL_REAL(rd_kafka_produce_batch))
+                return 0;
+        if (!kotel_agent_ready() || message_cnt <= 0 || t->in_hook)
+                return real_rd_kafka_produce_batch(rkt, partition, msgflags,
+                                                   rkmessages, message_cnt);
+        t->in_hook++;
+        t->batch        = rkmessages;
+        t->batch_cnt    = message_cnt;
+        t->batch_cursor = 0;
+        t->batch_flags  = msgflags;
+        t->batch_rkm    = calloc((size_t)message_cnt, sizeof(*t->batch_rkm));
+        good = real_rd_kafka_produce_batch(rkt, partition, msgflags, rkmessages,
+                                           message_cnt);
+        saved = errno;
+        /* Entries that failed after on_send and were never acked (an
+         * unknown explicit partition): settle their spans here. */
+        for (int i = 0; t->batch_rkm && i < message_cnt; i++) {
+                struct kotel_pending *p;
+
+                if (!t->batch_rkm[i] || !rkmessages[i].err)
+                        continue;
+                p = kotel_inflight_take(t->batch_rkm[i]);
+                if (p)
+                        settle(p, &rkmessages[i], rkmessages[i].err, NULL);
+        }
+        free(t->batch_rkm);
+        t->batch_rkm = NULL;
+        t->batch     = NULL;
+        t->batch_cnt = 0;
+        t->in_hook--;
+        errno = saved;
+        return good;
+}

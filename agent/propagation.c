@@ -1,0 +1,245 @@
+#include "propagation.h"
+
+#include <string.h>
+
+static int lhex(unsigned char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1; /* upper case is invalid in traceparent */
+}
+
+static bool parse_hex(const char *s, size_t n, uint8_t *out)
+{
+        bool nonzero = false;
+
+        for (size_t i = 0; i < n; i++) {
+                int hi = lhex((unsigned char)s[2 * i]);
+                int lo = lhex((unsigned char)s[2 * i + 1]);
+
+                if (hi < 0 || lo < 0)
+                        return false;
+                out[i] = (uint8_t)(hi << 4 | lo);
+                nonzero |= out[i] != 0;
+        }
+        return nonzero || n == 1;
+}
+
+int kotel_traceparent_parse(const char *s, size_t len, struct kotel_ctx *out)
+{
+        uint8_t version;
+        struct kotel_ctx c;
+
+        /* Tolerate surrounding optional whitespace (RFC 9110 OWS). */
+        while (len && (*s == ' ' || *s == '\t'))
+                s++, len--;
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+                len--;
+        if (len < KOTEL_TRACEPARENT_LEN)
+                return -1;
+        if (!parse_hex(s, 1, &version) || version == 0xff)
+                return -1;
+        /* Version 00 is exactly 55 characters; a later version may append
+         * fields after a dash, which this version ignores. */
+        if (version == 0 && len != KOTEL_TRACEPARENT_LEN)
+                return -1;
+        if (len > KOTEL_TRACEPARENT_LEN && s[KOTEL_TRACEPARENT_LEN] != '-')
+                return -1;
+        if (s[2] != '-' || s[35] != '-' || s[52] != '-')
+                return -1;
+        memset(&c, 0, sizeof(c));
+        if (!parse_hex(s + 3, 16, c.trace_id) || !parse_hex(s + 36, 8, c.span_id) ||
+            !parse_hex(s + 53, 1, &c.flags))
+                return -1;
+        /* Only the sampled bit is defined; keep others off for version 00
+         * so that we never propagate bits we do not understand. */
+        c.flags &= KOTEL_FLAG_SAMPLED;
+        c.valid = true;
+        kotel_ctx_copy_ids(out, &c);
+        return 0;
+}
+
+void kotel_traceparent_format(const struct kotel_ctx *c, char out[56])
+{
+        static const char hex[] = "0123456789abcdef";
+        char *p                 = out;
+
+        *p++ = '0';
+        *p++ = '0';
+        *p++ = '-';
+        for (int i = 0; i < 16; i++) {
+                *p++ = hex[c->trace_id[i] >> 4];
+                *p++ = hex[c->trace_id[i] & 15];
+        }
+        *p++ = '-';
+        for (int i = 0; i < 8; i++) {
+                *p++ = hex[c->span_id[i] >> 4];
+                *p++ = hex[c->span_id[i] & 15];
+        }
+        *p++ = '-';
+        *p++ = hex[(c->flags >> 4) & 15];
+        *p++ = hex[c->flags & 15];
+        *p   = '\0';
+}
+
+static bool lcalpha(unsigned char c)
+{
+        return c >= 'a' && c <= 'z';
+}
+
+static bool key_char(unsigned char c)
+{
+        return lcalpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+               c == '*' || c == '/';
+}
+
+/* simple-key = lcalpha 0*255(keychar); multi-tenant-key =
+ * tenant-id "@" system-id, tenant-id = (lcalpha / DIGIT) 0*240(keychar),
+ * system-id = lcalpha 0*13(keychar). */
+static bool ts_key_valid(const char *k, size_t n)
+{
+        const char *at = memchr(k, '@', n);
+
+        if (!n)
+                return false;
+        if (!at) {
+                if (n > 256 || !lcalpha((unsigned char)k[0]))
+                        return false;
+                for (size_t i = 1; i < n; i++)
+                        if (!key_char((unsigned char)k[i]))
+                                return false;
+                return true;
+        }
+        {
+                size_t tn = (size_t)(at - k), sn = n - tn - 1;
+
+                if (tn < 1 || tn > 241 || sn < 1 || sn > 14)
+                        return false;
+                if (!lcalpha((unsigned char)k[0]) &&
+                    !(k[0] >= '0' && k[0] <= '9'))
+                        return false;
+                for (size_t i = 1; i < tn; i++)
+                        if (!key_char((unsigned char)k[i]))
+                                return false;
+                if (!lcalpha((unsigned char)at[1]))
+                        return false;
+                for (size_t i = 2; i <= sn; i++)
+                        if (!key_char((unsigned char)at[i]))
+                                return false;
+        }
+        return true;
+}
+
+/* value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr;
+ * nblk-chr = %x21-2B / %x2D-3C / %x3E-7E */
+static bool ts_value_valid(const char *v, size_t n)
+{
+        if (n < 1 || n > 256 || v[n - 1] == ' ')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)v[i];
+                if (c < 0x20 || c > 0x7e || c == ',' || c == '=')
+                        return false;
+        }
+        return true;
+}
+
+bool kotel_tracestate_valid(const char *s, size_t len)
+{
+        size_t members = 0, i = 0;
+
+        if (len > KOTEL_TRACESTATE_MAX)
+                return false;
+        while (i <= len) {
+                size_t start = i, end, eq;
+
+                while (i < len && s[i] != ',')
+                        i++;
+                end = i;
+                /* OWS around list members; empty members are allowed. */
+                while (start < end && (s[start] == ' ' || s[start] == '\t'))
+                        start++;
+                while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+                        end--;
+                if (end > start) {
+                        const char *m = s + start;
+                        const char *e = memchr(m, '=', end - start);
+
+                        if (!e)
+                                return false;
+                        eq = (size_t)(e - m);
+                        if (!ts_key_valid(m, eq) ||
+                            !ts_value_valid(e + 1, end - start - eq - 1))
+                                return false;
+                        if (++members > 32)
+                                return false;
+                }
+                i++;
+        }
+        return members > 0;
+}
+
+static bool token_char(unsigned char c)
+{
+        return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
+}
+
+static bool baggage_octet(unsigned char c)
+{
+        return c == 0x21 || (c >= 0x23 && c <= 0x2b) ||
+               (c >= 0x2d && c <= 0x3a) || (c >= 0x3c && c <= 0x5b) ||
+               (c >= 0x5d && c <= 0x7e) || c == '%';
+}
+
+bool kotel_baggage_valid(const char *s, size_t len)
+{
+        size_t members = 0, i = 0;
+
+        if (len == 0 || len > KOTEL_BAGGAGE_MAX)
+                return false;
+        while (i <= len) {
+                size_t start = i, end;
+
+                while (i < len && s[i] != ',')
+                        i++;
+                end = i;
+                while (start < end && (s[start] == ' ' || s[start] == '\t'))
+                        start++;
+                while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+                        end--;
+                {
+                        /* key OWS "=" OWS value *( OWS ";" OWS property ) */
+                        size_t k = start, eq;
+
+                        while (k < end && token_char((unsigned char)s[k]))
+                                k++;
+                        if (k == start)
+                                return false;
+                        eq = k;
+                        while (eq < end && (s[eq] == ' ' || s[eq] == '\t'))
+                                eq++;
+                        if (eq >= end || s[eq] != '=')
+                                return false;
+                        eq++;
+                        while (eq < end && (s[eq] == ' ' || s[eq] == '\t'))
+                                eq++;
+                        while (eq < end && s[eq] != ';') {
+                                if (!baggage_octet((unsigned char)s[eq]) &&
+                                    !(s[eq] == ' ' || s[eq] == '\t'))
+                                        return false;
+                                eq++;
+                        }
+                        /* Properties: accept printable ASCII without ','. */
+                        for (; eq < end; eq++)
+                                if ((unsigned char)s[eq] < 0x20 ||
+                                    (unsigned char)s[eq] > 0x7e)
+                                        return false;
+                }
+                if (++members > 180)
+                        return false;
+                i++;
+        }
+        return true;
+}

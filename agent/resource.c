@@ -1,0 +1,185 @@
+#include "resource.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exporter/version.h"
+
+#define MAX_ATTRS 64
+
+static const struct kotel_resource *current;
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int kotel_resource_parse(const char *v, struct kotel_kv *kv, size_t cap,
+                         size_t *n)
+{
+        int bad = 0;
+
+        while (*v) {
+                const char *end = strchr(v, ',');
+                const char *eq, *kb, *ke, *vb, *ve;
+                char *k, *val;
+
+                if (!end)
+                        end = v + strlen(v);
+                eq = memchr(v, '=', (size_t)(end - v));
+                kb = v;
+                ke = eq ? eq : end;
+                while (kb < ke && isspace((unsigned char)*kb))
+                        kb++;
+                while (ke > kb && isspace((unsigned char)ke[-1]))
+                        ke--;
+                if (!eq || ke == kb) {
+                        if (end > v)
+                                bad++;
+                        goto next;
+                }
+                vb = eq + 1;
+                ve = end;
+                while (vb < ve && isspace((unsigned char)*vb))
+                        vb++;
+                while (ve > vb && isspace((unsigned char)ve[-1]))
+                        ve--;
+                k   = kotel_percent_decode(kb, (size_t)(ke - kb));
+                val = kotel_percent_decode(vb, (size_t)(ve - vb));
+                if (!k || !val || *n >= cap) {
+                        free(k);
+                        free(val);
+                        bad++;
+                        goto next;
+                }
+                /* A later duplicate key wins. */
+                for (size_t i = 0; i < *n; i++)
+                        if (!strcmp(kv[i].key, k)) {
+                                free((char *)kv[i].key);
+                                free((char *)kv[i].str);
+                                kv[i] = kv[--*n];
+                                break;
+                        }
+                kv[*n].key = k;
+                kv[*n].str = val;
+                kv[*n].i   = 0;
+                (*n)++;
+next:
+                v = *end ? end + 1 : end;
+        }
+        return bad;
+}
+
+static const char *exe_name(char *buf, size_t size)
+{
+        ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+        const char *slash;
+
+        if (n <= 0)
+                return program_invocation_short_name;
+        buf[n] = '\0';
+        slash  = strrchr(buf, '/');
+        return slash ? slash + 1 : buf;
+}
+
+static void set(struct kotel_kv *kv, size_t *n, const char *key,
+                const char *str, int64_t i)
+{
+        for (size_t j = 0; j < *n; j++)
+                if (!strcmp(kv[j].key, key)) {
+                        free((char *)kv[j].str);
+                        kv[j].str = str ? strdup(str) : NULL;
+                        kv[j].i   = i;
+                        return;
+                }
+        if (*n >= MAX_ATTRS)
+                return;
+        kv[*n].key = strdup(key);
+        kv[*n].str = str ? strdup(str) : NULL;
+        kv[*n].i   = i;
+        if (!kv[*n].key || (str && !kv[*n].str)) {
+                free((char *)kv[*n].key);
+                free((char *)kv[*n].str);
+                return;
+        }
+        (*n)++;
+}
+
+static bool has(const struct kotel_kv *kv, size_t n, const char *key)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!strcmp(kv[i].key, key))
+                        return true;
+        return false;
+}
+
+static const struct kotel_resource *build(void)
+{
+        struct kotel_resource *r = calloc(1, sizeof(*r));
+        struct kotel_kv *kv      = calloc(MAX_ATTRS, sizeof(*kv));
+        const char *v            = kotel_env_str("OTEL_RESOURCE_ATTRIBUTES");
+        const char *svc          = kotel_env_str("OTEL_SERVICE_NAME");
+        char exe[4096], host[256], unknown[4200];
+        const char *ename;
+        size_t n = 0;
+
+        if (!r || !kv) {
+                free(r);
+                free(kv);
+                return NULL;
+        }
+        if (v) {
+                int bad = kotel_resource_parse(v, kv, MAX_ATTRS - 8, &n);
+                if (bad)
+                        kotel_log(KOTEL_LOG_ERROR,
+                                  "OTEL_RESOURCE_ATTRIBUTES: %d malformed "
+                                  "entr%s skipped (expected key=value pairs "
+                                  "separated by commas, values percent-encoded)",
+                                  bad, bad == 1 ? "y" : "ies");
+        }
+        ename = exe_name(exe, sizeof(exe));
+        if (svc)
+                set(kv, &n, "service.name", svc, 0);
+        else if (!has(kv, n, "service.name")) {
+                snprintf(unknown, sizeof(unknown), "unknown_service:%s", ename);
+                set(kv, &n, "service.name", unknown, 0);
+        }
+        set(kv, &n, "process.pid", NULL, (int64_t)getpid());
+        set(kv, &n, "process.executable.name", ename, 0);
+        if (gethostname(host, sizeof(host)) == 0) {
+                host[sizeof(host) - 1] = '\0';
+                if (!has(kv, n, "host.name"))
+                        set(kv, &n, "host.name", host, 0);
+        }
+        set(kv, &n, "telemetry.sdk.name", "kotel", 0);
+        set(kv, &n, "telemetry.sdk.language", "c", 0);
+        set(kv, &n, "telemetry.sdk.version", KOTEL_VERSION, 0);
+        r->n     = n;
+        r->attrs = kv;
+        return r;
+}
+
+const struct kotel_resource *kotel_resource_get(void)
+{
+        const struct kotel_resource *r = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
+
+        if (r)
+                return r;
+        pthread_mutex_lock(&build_lock);
+        r = current;
+        if (!r) {
+                r = build();
+                __atomic_store_n(&current, r, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&build_lock);
+        return r;
+}
+
+void kotel_resource_atfork_child(void)
+{
+        /* The parent's resource stays valid for spans already holding it;
+         * the child gets its own pid on the next build. */
+        pthread_mutex_init(&build_lock, NULL);
+        __atomic_store_n(&current, NULL, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,183 @@
+#include "spans.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ids.h"
+#include "propagation.h"
+#include "symbols.h"
+
+bool kotel_headers_extract(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out)
+{
+        const void *v;
+        size_t len;
+
+        out->valid  = false;
+        out->ts_len = 0;
+        if (!hdrs || !kotel_cfg.tracecontext)
+                return false;
+        if (real_rd_kafka_header_get_last(hdrs, "traceparent", &v, &len) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+                return false;
+        if (!v || kotel_traceparent_parse(v, len, out) < 0) {
+                out->valid = false;
+                KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
+                               "a message carries an invalid traceparent "
+                               "header; treated as absent (logged once)");
+                return false;
+        }
+        if (real_rd_kafka_header_get_last(hdrs, "tracestate", &v, &len) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            v) {
+                if (kotel_tracestate_valid(v, len)) {
+                        memcpy(out->tracestate, v, len);
+                        out->ts_len          = (uint16_t)len;
+                        out->tracestate[len] = '\0';
+                } else {
+                        KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
+                                       "a message carries an invalid "
+                                       "tracestate header; dropped (logged "
+                                       "once)");
+                }
+        }
+        return true;
+}
+
+int kotel_headers_inject(rd_kafka_message_t *rkm, const struct kotel_ctx *c)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        char tp[56];
+
+        if (!kotel_cfg.tracecontext)
+                return 0;
+        if (real_rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            !hdrs) {
+                hdrs = real_rd_kafka_headers_new(2);
+                if (!hdrs)
+                        return -1;
+                real_rd_kafka_message_set_headers(rkm, hdrs);
+        }
+        kotel_traceparent_format(c, tp);
+        /* Remove first: a retried produce with the same headers object
+         * must not end up with two traceparents. */
+        real_rd_kafka_header_remove(hdrs, "traceparent");
+        if (real_rd_kafka_header_add(hdrs, "traceparent", -1, tp,
+                                     KOTEL_TRACEPARENT_LEN) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return -1;
+        if (c->ts_len) {
+                real_rd_kafka_header_remove(hdrs, "tracestate");
+                real_rd_kafka_header_add(hdrs, "tracestate", -1, c->tracestate,
+                                         c->ts_len);
+        }
+        return 0;
+}
+
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+        if (s[0] < 0x80)
+                return 1;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf && n >= 2 && (s[1] & 0xc0) == 0x80)
+                return 2;
+        if (s[0] >= 0xe0 && s[0] <= 0xef && n >= 3 && (s[1] & 0xc0) == 0x80 &&
+            (s[2] & 0xc0) == 0x80) {
+                unsigned cp = (unsigned)(s[0] & 0x0f) << 12 |
+                              (unsigned)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+                return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
+        }
+        if (s[0] >= 0xf0 && s[0] <= 0xf4 && n >= 4 && (s[1] & 0xc0) == 0x80 &&
+            (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80) {
+                unsigned cp = (unsigned)(s[0] & 0x07) << 18 |
+                              (unsigned)(s[1] & 0x3f) << 12 |
+                              (unsigned)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+                return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+        }
+        return 0;
+}
+
+bool kotel_key_printable(const void *key, size_t len)
+{
+        const unsigned char *s = key;
+
+        if (!key || len == 0 || len >= KOTEL_KEY_MAX)
+                return false;
+        for (size_t i = 0; i < len;) {
+                size_t n = utf8_len(s + i, len - i);
+
+                if (!n || (n == 1 && (s[i] < 0x20 || s[i] == 0x7f)))
+                        return false;
+                i += n;
+        }
+        return true;
+}
+
+void kotel_span_set_topic(struct kotel_span *s, const char *topic)
+{
+        if (!topic)
+                return;
+        strncpy(s->topic, topic, sizeof(s->topic) - 1);
+        s->topic[sizeof(s->topic) - 1] = '\0';
+}
+
+void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m)
+{
+        if (m->partition >= 0) {
+                s->has_partition = true;
+                s->partition     = m->partition;
+        }
+        if (m->offset >= 0) {
+                s->has_offset = true;
+                s->offset     = m->offset;
+        }
+        if (kotel_key_printable(m->key, m->key_len)) {
+                memcpy(s->key, m->key, m->key_len);
+                s->key_len = (uint16_t)m->key_len;
+                s->has_key = true;
+        }
+        s->tombstone     = m->payload == NULL;
+        s->has_body_size = true;
+        s->body_size     = m->payload ? m->len : 0;
+}
+
+void kotel_span_set_error(struct kotel_span *s, rd_kafka_resp_err_t err,
+                          const char *msg)
+{
+        const char *name = real_rd_kafka_err2name(err);
+
+        s->status = KOTEL_STATUS_ERROR;
+        strncpy(s->error_type, name ? name : "_UNKNOWN", sizeof(s->error_type) - 1);
+        if (!msg)
+                msg = real_rd_kafka_err2str(err);
+        if (msg)
+                strncpy(s->status_msg, msg, sizeof(s->status_msg) - 1);
+}
+
+void kotel_span_set_tracestate(struct kotel_span *s, const struct kotel_ctx *c)
+{
+        if (c->ts_len)
+                s->tracestate = strndup(c->tracestate, c->ts_len);
+}
+
+void kotel_ctx_new_child(struct kotel_ctx *out, const struct kotel_ctx *parent)
+{
+        bool sampled;
+
+        if (parent && parent->valid) {
+                memcpy(out->trace_id, parent->trace_id, 16);
+                out->ts_len = parent->ts_len;
+                memcpy(out->tracestate, parent->tracestate, parent->ts_len);
+        } else {
+                kotel_ids_trace(out->trace_id);
+                out->ts_len = 0;
+        }
+        out->tracestate[out->ts_len] = '\0';
+        kotel_ids_span(out->span_id);
+        sampled    = kotel_sampler_decide(&kotel_cfg.sampler, parent, out->trace_id);
+        out->flags = sampled ? KOTEL_FLAG_SAMPLED : 0;
+        out->valid = true;
+}
+
+const char *kotel_message_topic(const rd_kafka_message_t *rkm)
+{
+        return rkm->rkt ? real_rd_kafka_topic_name(rkm->rkt) : NULL;
+}

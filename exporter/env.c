@@ -1,0 +1,119 @@
+#include "env.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "log.h"
+
+const char *kotel_env_str(const char *name)
+{
+        const char *v = getenv(name);
+
+        return v && *v ? v : NULL;
+}
+
+int kotel_env_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+        char *end;
+        long long v;
+        int saved = errno;
+
+        while (*s == ' ' || *s == '\t')
+                s++;
+        errno = 0;
+        v     = strtoll(s, &end, 10);
+        if (errno || end == s) {
+                errno = saved;
+                return -1;
+        }
+        while (*end == ' ' || *end == '\t')
+                end++;
+        errno = saved;
+        if (*end || v < min || v > max)
+                return -1;
+        *out = v;
+        return 0;
+}
+
+int kotel_env_parse_bool(const char *s, bool *out)
+{
+        if (!strcasecmp(s, "true"))
+                *out = true;
+        else if (!strcasecmp(s, "false"))
+                *out = false;
+        else
+                return -1;
+        return 0;
+}
+
+int64_t kotel_env_int(const char *name, int64_t def, int64_t min, int64_t max)
+{
+        const char *v = kotel_env_str(name);
+        int64_t out;
+
+        if (!v)
+                return def;
+        if (kotel_env_parse_int(v, min, max, &out) == 0)
+                return out;
+        kotel_log(KOTEL_LOG_ERROR,
+                  "%s: '%.64s' is not an integer in [%lld, %lld], using %lld",
+                  name, v, (long long)min, (long long)max, (long long)def);
+        return def;
+}
+
+bool kotel_env_bool(const char *name, bool def)
+{
+        const char *v = kotel_env_str(name);
+        bool out;
+
+        if (!v)
+                return def;
+        if (kotel_env_parse_bool(v, &out) == 0)
+                return out;
+        kotel_log(KOTEL_LOG_ERROR, "%s: '%.64s' is not true or false, using %s",
+                  name, v, def ? "true" : "false");
+        return def;
+}
+
+static int hexval(int c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        c = tolower(c);
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+char *kotel_percent_decode(const char *in, size_t len)
+{
+        char *out = malloc(len + 1);
+        size_t o  = 0;
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < len; i++) {
+                if (in[i] == '%') {
+                        int hi, lo;
+
+                        if (i + 2 >= len)
+                                goto bad;
+                        hi = hexval((unsigned char)in[i + 1]);
+                        lo = hexval((unsigned char)in[i + 2]);
+                        if (hi < 0 || lo < 0)
+                                goto bad;
+                        out[o++] = (char)(hi * 16 + lo);
+                        i += 2;
+                } else {
+                        out[o++] = in[i];
+                }
+        }
+        out[o] = '\0';
+        return out;
+bad:
+        free(out);
+        return NULL;
+}
+

@@ -1,0 +1,527 @@
+/* The exporter thread and its lifecycle.
+ *
+ * State machine (ex.state, atomic): IDLE -> STARTING -> RUNNING ->
+ * STOPPING -> STOPPED; STARTING -> DISABLED when the exporter cannot run.
+ * Producers only push while RUNNING; anything else drops and counts.
+ *
+ * Wake-ups: the worker sleeps on ex.wake with the schedule delay as timeout.
+ * A producer whose push makes a full batch posts ex.wake, but only if no
+ * kick is pending (ex.kick exchange), so at most one sem_post per batch
+ * reaches the kernel, never one per span.
+ *
+ * Shutdown: the exiting thread flips RUNNING -> STOPPING, sets the
+ * deadline, posts ex.wake, and waits on ex.done until that deadline. The
+ * worker drains the queue with every request bounded by the deadline. If
+ * the deadline passes first (blackholed collector) the exiting thread
+ * counts what is still unsent as dropped and returns: exit never hangs. */
+#include "exporter.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attrs.h"
+#include "otlp.h"
+#include "queue.h"
+#include "settings.h"
+#include "transport.h"
+
+enum {
+        ST_IDLE = 0,
+        ST_STARTING,
+        ST_RUNNING,
+        ST_STOPPING,
+        ST_STOPPED,
+        ST_DISABLED,
+};
+
+#define BACKOFF_INITIAL_MS 200
+#define BACKOFF_MAX_MS 5000
+
+static struct {
+        int state;
+        int kick;
+        bool queue_ready;
+        struct kotel_settings set;
+        struct kotel_queue q;
+        sem_t wake;
+        sem_t done;
+        pthread_t thread;
+        uint64_t deadline_ns; /* shutdown deadline, CLOCK_MONOTONIC */
+        uint64_t in_flight;   /* spans taken off the queue, not yet settled */
+        uint64_t rng;
+        struct kotel_exporter_stats stats;
+} ex;
+
+static uint64_t mono_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void count(uint64_t *c, uint64_t n)
+{
+        __atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+void kotel_exporter_count_started(void)
+{
+        count(&ex.stats.started, 1);
+}
+
+void kotel_exporter_get_stats(struct kotel_exporter_stats *out)
+{
+        out->started  = __atomic_load_n(&ex.stats.started, __ATOMIC_RELAXED);
+        out->exported = __atomic_load_n(&ex.stats.exported, __ATOMIC_RELAXED);
+        out->dropped  = __atomic_load_n(&ex.stats.dropped, __ATOMIC_RELAXED);
+        out->failed   = __atomic_load_n(&ex.stats.failed, __ATOMIC_RELAXED);
+        out->retried  = __atomic_load_n(&ex.stats.retried, __ATOMIC_RELAXED);
+}
+
+void kotel_exporter_submit(struct kotel_span *s)
+{
+        int st = __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE);
+
+        if (st == ST_IDLE) {
+                /* A fork child's first span. */
+                kotel_exporter_start();
+                st = __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE);
+        }
+        if (st != ST_RUNNING) {
+                if (st != ST_DISABLED)
+                        count(&ex.stats.dropped, 1);
+                kotel_span_free(s);
+                return;
+        }
+        if (ex.set.kind == KOTEL_EXPORTER_NONE) {
+                kotel_span_free(s);
+                return;
+        }
+        if (!kotel_queue_push(&ex.q, s)) {
+                count(&ex.stats.dropped, 1);
+                KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
+                               "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%zu): "
+                               "dropping spans; the counts are logged at exit",
+                               ex.q.capacity);
+                kotel_span_free(s);
+                return;
+        }
+        if (kotel_queue_size(&ex.q) >= ex.set.max_batch &&
+            !__atomic_exchange_n(&ex.kick, 1, __ATOMIC_ACQ_REL))
+                sem_post(&ex.wake);
+}
+
+/* 0..n-1, for backoff jitter; exporter thread only. */
+static uint64_t jitter(uint64_t n)
+{
+        ex.rng ^= ex.rng << 13;
+        ex.rng ^= ex.rng >> 7;
+        ex.rng ^= ex.rng << 17;
+        return n ? ex.rng % n : 0;
+}
+
+static bool stopping(void)
+{
+        return __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE) == ST_STOPPING;
+}
+
+/* Milliseconds left before @deadline_ns (mono), 0 when passed. */
+static long ms_left(uint64_t deadline_ns)
+{
+        uint64_t now = mono_ns();
+
+        return deadline_ns > now ? (long)((deadline_ns - now) / 1000000) : 0;
+}
+
+/* The earliest of the export deadline and, when stopping, shutdown's. */
+static uint64_t effective_deadline(uint64_t export_deadline)
+{
+        uint64_t sd = __atomic_load_n(&ex.deadline_ns, __ATOMIC_ACQUIRE);
+
+        if (stopping() && sd && (!export_deadline || sd < export_deadline))
+                return sd;
+        return export_deadline;
+}
+
+/* Sleeps up to @ms, waking early once the shutdown deadline passes. */
+static void backoff_sleep(long ms, uint64_t export_deadline)
+{
+        uint64_t until = mono_ns() + (uint64_t)ms * 1000000ull;
+
+        for (;;) {
+                uint64_t d   = effective_deadline(export_deadline);
+                uint64_t now = mono_ns();
+                struct timespec ts;
+                uint64_t step;
+
+                if (now >= until || (d && now >= d))
+                        return;
+                step       = until - now;
+                if (step > 20000000ull)
+                        step = 20000000ull;
+                ts.tv_sec  = (time_t)(step / 1000000000ull);
+                ts.tv_nsec = (long)(step % 1000000000ull);
+                nanosleep(&ts, NULL);
+        }
+}
+
+static void console_export(struct kotel_span *const *spans, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                const struct kotel_span *s = spans[i];
+                struct kotel_attr attrs[KOTEL_SPAN_ATTRS_MAX];
+                struct kotel_attr_scratch scratch;
+                size_t na = kotel_span_attrs(s, attrs, &scratch);
+                char name[KOTEL_TOPIC_MAX + 16], line[2048];
+                static const char *kinds[] = {"UNSPECIFIED", "INTERNAL", "SERVER",
+                                              "CLIENT", "PRODUCER", "CONSUMER"};
+                int o = 0;
+
+                kotel_span_name(s, name, sizeof(name));
+#define P(...)                                                                 \
+        do {                                                                   \
+                if (o < (int)sizeof(line))                                     \
+                        o += snprintf(line + o, sizeof(line) - (size_t)o,      \
+                                      __VA_ARGS__);                            \
+        } while (0)
+                P("kotel: span '%s' kind=%s trace=", name,
+                  s->kind <= 5 ? kinds[s->kind] : "?");
+                for (int b = 0; b < 16; b++)
+                        P("%02x", s->trace_id[b]);
+                P(" span=");
+                for (int b = 0; b < 8; b++)
+                        P("%02x", s->span_id[b]);
+                if (s->has_parent) {
+                        P(" parent=");
+                        for (int b = 0; b < 8; b++)
+                                P("%02x", s->parent_span_id[b]);
+                }
+                P(" duration_us=%" PRIu64,
+                  s->end_ns > s->start_ns ? (s->end_ns - s->start_ns) / 1000 : 0);
+                if (s->status == KOTEL_STATUS_ERROR)
+                        P(" status=ERROR");
+                if (s->n_links)
+                        P(" links=%u", s->n_links);
+                for (size_t a = 0; a < na; a++) {
+                        if (attrs[a].type == KOTEL_ATTR_STR)
+                                P(" %s=%.*s", attrs[a].key, (int)attrs[a].slen,
+                                  attrs[a].s);
+                        else if (attrs[a].type == KOTEL_ATTR_BOOL)
+                                P(" %s=%s", attrs[a].key, attrs[a].i ? "true" : "false");
+                        else
+                                P(" %s=%" PRId64, attrs[a].key, attrs[a].i);
+                }
+#undef P
+                if (o >= (int)sizeof(line) - 1)
+                        o = (int)sizeof(line) - 2;
+                line[o++] = '\n';
+                fwrite(line, 1, (size_t)o, stderr);
+        }
+        fflush(stderr);
+}
+
+/* Sends one encoded batch, retrying retryable failures with exponential
+ * backoff and jitter (Retry-After honoured) until the export timeout. */
+static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spans,
+                        size_t n)
+{
+        uint8_t *body = NULL;
+        size_t len    = 0;
+        uint64_t export_deadline =
+            ex.set.export_timeout_ms
+                ? mono_ns() + (uint64_t)ex.set.export_timeout_ms * 1000000ull
+                : 0;
+        long backoff = BACKOFF_INITIAL_MS;
+        int rc;
+
+        rc = ex.set.protocol == KOTEL_PROTO_HTTP_JSON
+                 ? kotel_otlp_encode_json(spans, n, &body, &len)
+                 : kotel_otlp_encode_proto(spans, n, &body, &len);
+        if (rc < 0 || !t) {
+                count(&ex.stats.failed, n);
+                kotel_log(KOTEL_LOG_ERROR, "export of %zu spans failed: %s", n,
+                          rc < 0 ? "out of memory while encoding"
+                                 : "no HTTP transport");
+                free(body);
+                return;
+        }
+        for (;;) {
+                struct kotel_send_info info;
+                uint64_t d    = effective_deadline(export_deadline);
+                long timeout  = ex.set.timeout_ms;
+                enum kotel_send_result res;
+                long wait;
+
+                if (d) {
+                        long left = ms_left(d);
+                        if (left <= 0)
+                                goto give_up;
+                        if (left < timeout)
+                                timeout = left;
+                }
+                res = kotel_transport_post(t, body, len, timeout, &info);
+                if (res == KOTEL_SEND_OK) {
+                        count(&ex.stats.exported, n - (size_t)(info.rejected > 0 &&
+                                                                  (uint64_t)info.rejected <= n
+                                                              ? info.rejected
+                                                              : 0));
+                        if (info.rejected > 0 && (uint64_t)info.rejected <= n)
+                                count(&ex.stats.failed, (uint64_t)info.rejected);
+                        if (info.detail[0])
+                                kotel_log(KOTEL_LOG_WARN, "export to %s: %s",
+                                          ex.set.url, info.detail);
+                        kotel_log(KOTEL_LOG_DEBUG,
+                                  "exported %zu spans (%zu bytes) to %s", n, len,
+                                  ex.set.url);
+                        break;
+                }
+                if (res == KOTEL_SEND_FAIL) {
+                        count(&ex.stats.failed, n);
+                        kotel_log(KOTEL_LOG_ERROR,
+                                  "export of %zu spans to %s failed, not "
+                                  "retrying: %s",
+                                  n, ex.set.url, info.detail);
+                        break;
+                }
+                wait = backoff / 2 + (long)jitter((uint64_t)backoff / 2 + 1);
+                if (info.retry_after_ms >= 0)
+                        wait = info.retry_after_ms;
+                d = effective_deadline(export_deadline);
+                if (d && ms_left(d) <= wait)
+                        goto give_up_after_wait;
+                count(&ex.stats.retried, 1);
+                kotel_log(KOTEL_LOG_DEBUG, "export to %s: %s; retrying in %ld ms",
+                          ex.set.url, info.detail, wait);
+                backoff_sleep(wait, export_deadline);
+                backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+                continue;
+give_up_after_wait:
+                kotel_log(KOTEL_LOG_DEBUG, "export to %s: %s; no time left to retry",
+                          ex.set.url, info.detail);
+give_up:
+                count(&ex.stats.failed, n);
+                kotel_log(KOTEL_LOG_ERROR,
+                          "export of %zu spans to %s gave up after the export "
+                          "timeout",
+                          n, ex.set.url);
+                break;
+        }
+        free(body);
+}
+
+static void export_batch(struct kotel_transport *t, struct kotel_span **spans,
+                         size_t n)
+{
+        if (ex.set.kind == KOTEL_EXPORTER_CONSOLE) {
+                console_export(spans, n);
+                count(&ex.stats.exported, n);
+        } else {
+                otlp_export(t, spans, n);
+        }
+        for (size_t i = 0; i < n; i++)
+                kotel_span_free(spans[i]);
+        __atomic_sub_fetch(&ex.in_flight, n, __ATOMIC_RELEASE);
+}
+
+/* Pops up to one batch; returns its size. */
+static size_t take_batch(struct kotel_span **batch)
+{
+        size_t n = 0;
+        struct kotel_span *s;
+
+        while (n < ex.set.max_batch && (s = kotel_queue_pop(&ex.q)) != NULL) {
+                batch[n++] = s;
+                __atomic_add_fetch(&ex.in_flight, 1, __ATOMIC_RELEASE);
+        }
+        return n;
+}
+
+static void *worker(void *arg)
+{
+        struct kotel_transport *t = NULL;
+        struct kotel_span **batch = calloc(ex.set.max_batch, sizeof(*batch));
+
+        (void)arg;
+        if (ex.set.kind == KOTEL_EXPORTER_OTLP) {
+                t = kotel_transport_new(&ex.set);
+                if (!t)
+                        kotel_log(KOTEL_LOG_ERROR,
+                                  "cannot set up the HTTP client; spans will "
+                                  "be dropped");
+        }
+        for (;;) {
+                struct timespec ts;
+                bool stop;
+                size_t n;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += ex.set.schedule_delay_ms / 1000;
+                ts.tv_nsec += (ex.set.schedule_delay_ms % 1000) * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000L;
+                }
+                while (sem_timedwait(&ex.wake, &ts) < 0 && errno == EINTR)
+                        ;
+                __atomic_store_n(&ex.kick, 0, __ATOMIC_RELEASE);
+                stop = stopping();
+                while (batch && (n = take_batch(batch)) > 0) {
+                        export_batch(t, batch, n);
+                        /* Between batches, export only full ones unless the
+                         * delay expired or we are flushing; a partial batch
+                         * waits for the next wake-up. */
+                        if (!stop && kotel_queue_size(&ex.q) < ex.set.max_batch)
+                                break;
+                        if (stop && ms_left(__atomic_load_n(&ex.deadline_ns,
+                                                            __ATOMIC_ACQUIRE)) <= 0)
+                                break;
+                }
+                if (stop)
+                        break;
+        }
+        kotel_transport_free(t);
+        free(batch);
+        sem_post(&ex.done);
+        return NULL;
+}
+
+static int start_thread(void)
+{
+        sigset_t all, old;
+        int rc;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        rc = pthread_create(&ex.thread, NULL, worker, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return rc == 0 ? 0 : -1;
+}
+
+int kotel_exporter_start(void)
+{
+        int st = ST_IDLE;
+
+        if (!__atomic_compare_exchange_n(&ex.state, &st, ST_STARTING, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                while (st == ST_STARTING) {
+                        sched_yield();
+                        st = __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE);
+                }
+                return st == ST_RUNNING ? 0 : -1;
+        }
+        kotel_settings_free(&ex.set);
+        kotel_settings_load(&ex.set);
+        ex.rng = mono_ns() | 1;
+        if (ex.set.kind == KOTEL_EXPORTER_NONE) {
+                __atomic_store_n(&ex.state, ST_RUNNING, __ATOMIC_RELEASE);
+                return 0;
+        }
+        if (ex.queue_ready)
+                kotel_queue_destroy(&ex.q);
+        ex.queue_ready = false;
+        if (kotel_queue_init(&ex.q, ex.set.max_queue) < 0)
+                goto out_disable;
+        ex.queue_ready = true;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                goto out_disable;
+        sem_init(&ex.wake, 0, 0);
+        sem_init(&ex.done, 0, 0);
+        if (start_thread() < 0)
+                goto out_disable;
+        __atomic_store_n(&ex.state, ST_RUNNING, __ATOMIC_RELEASE);
+        kotel_log(KOTEL_LOG_DEBUG, "exporter started: %s to %s",
+                  ex.set.kind == KOTEL_EXPORTER_CONSOLE ? "console" : "otlp",
+                  ex.set.url);
+        return 0;
+out_disable:
+        kotel_log(KOTEL_LOG_ERROR, "exporter could not start; spans will not "
+                                   "be exported");
+        __atomic_store_n(&ex.state, ST_DISABLED, __ATOMIC_RELEASE);
+        return -1;
+}
+
+static void log_stats(void)
+{
+        struct kotel_exporter_stats s;
+
+        kotel_exporter_get_stats(&s);
+        kotel_log(KOTEL_LOG_INFO,
+                  "spans started=%" PRIu64 " exported=%" PRIu64
+                  " dropped=%" PRIu64 " failed=%" PRIu64 " retried=%" PRIu64,
+                  s.started, s.exported, s.dropped, s.failed, s.retried);
+}
+
+void kotel_exporter_shutdown(void)
+{
+        int st = ST_RUNNING;
+        long limit;
+        struct timespec ts;
+        uint64_t left;
+
+        if (!__atomic_compare_exchange_n(&ex.state, &st, ST_STOPPING, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return;
+        if (ex.set.kind == KOTEL_EXPORTER_NONE) {
+                __atomic_store_n(&ex.state, ST_STOPPED, __ATOMIC_RELEASE);
+                log_stats();
+                return;
+        }
+        limit = ex.set.shutdown_timeout_ms;
+        if (ex.set.export_timeout_ms && ex.set.export_timeout_ms < limit)
+                limit = ex.set.export_timeout_ms;
+        __atomic_store_n(&ex.deadline_ns,
+                         mono_ns() + (uint64_t)limit * 1000000ull,
+                         __ATOMIC_RELEASE);
+        sem_post(&ex.wake);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += limit / 1000;
+        ts.tv_nsec += (limit % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        while (sem_timedwait(&ex.done, &ts) < 0 && errno == EINTR)
+                ;
+        __atomic_store_n(&ex.state, ST_STOPPED, __ATOMIC_RELEASE);
+        /* Whatever the worker did not settle in time is lost: count it. */
+        left = kotel_queue_size(&ex.q) +
+               __atomic_load_n(&ex.in_flight, __ATOMIC_ACQUIRE);
+        if (left) {
+                count(&ex.stats.dropped, left);
+                kotel_log(KOTEL_LOG_WARN,
+                          "%" PRIu64 " spans unsent at exit (shutdown "
+                          "deadline %ld ms)",
+                          left, limit);
+        }
+        log_stats();
+}
+
+static void drop_span(void *p)
+{
+        kotel_span_free(p);
+}
+
+void kotel_exporter_atfork_child(void)
+{
+        int st = __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE);
+
+        /* The worker thread did not survive the fork; its transport (and
+         * its socket, shared with the parent) is abandoned, not closed. */
+        if (ex.queue_ready)
+                kotel_queue_reset(&ex.q, drop_span);
+        memset(&ex.stats, 0, sizeof(ex.stats));
+        ex.in_flight   = 0;
+        ex.kick        = 0;
+        ex.deadline_ns = 0;
+        if (st != ST_IDLE)
+                __atomic_store_n(&ex.state, ST_IDLE, __ATOMIC_RELEASE);
+}

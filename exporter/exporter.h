@@ -1,0 +1,40 @@
+/* The exporter: the only interface agent/ uses to reach exporter/.
+ *
+ * Finished spans are handed over with kotel_exporter_submit() from any
+ * thread (app threads, librdkafka's broker threads) through a bounded
+ * lock-free queue to one background thread, which batches, encodes and
+ * sends them. The hot path never waits: a full queue drops and counts. */
+#ifndef KOTEL_EXPORTER_H
+#define KOTEL_EXPORTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "env.h"
+#include "log.h"
+#include "span.h"
+
+struct kotel_exporter_stats {
+        uint64_t started;  /* recording spans created */
+        uint64_t exported; /* accepted by the collector */
+        uint64_t dropped;  /* queue full, or unsent at exit */
+        uint64_t failed;   /* export gave up (permanent error or timeout) */
+        uint64_t retried;  /* export attempts retried */
+};
+
+/* Any thread; idempotent. Starts the exporter thread on first call.
+ * Returns 0, or -1 when the exporter cannot run (spans are then dropped). */
+int kotel_exporter_start(void);
+/* Any thread; lock-free; takes @s on every path. */
+void kotel_exporter_submit(struct kotel_span *s);
+/* Any thread; counts a recording span created. */
+void kotel_exporter_count_started(void);
+/* Flushes what is queued within the shutdown deadline, then stops the
+ * thread. Called once at exit; later submits are dropped and counted. */
+void kotel_exporter_shutdown(void);
+void kotel_exporter_get_stats(struct kotel_exporter_stats *out);
+/* Fork handlers, called by the agent's pthread_atfork child handler: the
+ * child starts afresh (no thread, empty queue, counters zeroed). */
+void kotel_exporter_atfork_child(void);
+
+#endif

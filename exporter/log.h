@@ -1,0 +1,37 @@
+/* Self-diagnostics: rate-limited lines to stderr, gated by OTEL_LOG_LEVEL.
+ *
+ * Every line starts with "kotel: " so that users can grep it out of the
+ * app's own stderr. Log calls are safe from any thread; they never take a
+ * lock and write each line with one write(2), so lines do not interleave.
+ * A line is written only while the per-second budget lasts, so a hot-path
+ * failure that repeats per message cannot flood the app's stderr. */
+#ifndef KOTEL_LOG_H
+#define KOTEL_LOG_H
+
+#include <stdbool.h>
+
+enum kotel_log_level {
+        KOTEL_LOG_NONE  = 0,
+        KOTEL_LOG_ERROR = 1,
+        KOTEL_LOG_WARN  = 2,
+        KOTEL_LOG_INFO  = 3,
+        KOTEL_LOG_DEBUG = 4,
+};
+
+/* Any thread; reads OTEL_LOG_LEVEL once. */
+void kotel_log_init(void);
+bool kotel_log_enabled(enum kotel_log_level level);
+/* Any thread; preserves errno. */
+void kotel_log(enum kotel_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Log a line at most once per process for the flag @once points at. */
+#define KOTEL_LOG_ONCE(level, ...)                                             \
+        do {                                                                   \
+                static int kotel_once_flag_;                                   \
+                if (!__atomic_exchange_n(&kotel_once_flag_, 1,                 \
+                                         __ATOMIC_RELAXED))                    \
+                        kotel_log(level, __VA_ARGS__);                         \
+        } while (0)
+
+#endif

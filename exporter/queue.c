@@ -1,0 +1,108 @@
+#include "queue.h"
+
+#include <stdlib.h>
+
+struct kotel_queue_cell {
+        size_t seq;
+        void *item;
+};
+
+int kotel_queue_init(struct kotel_queue *q, size_t capacity)
+{
+        size_t size = 2;
+
+        if (capacity < 1)
+                capacity = 1;
+        while (size < capacity)
+                size <<= 1;
+        q->cells = calloc(size, sizeof(*q->cells));
+        if (!q->cells)
+                return -1;
+        for (size_t i = 0; i < size; i++)
+                q->cells[i].seq = i;
+        q->mask     = size - 1;
+        q->capacity = capacity;
+        q->tail     = 0;
+        q->head     = 0;
+        q->count    = 0;
+        return 0;
+}
+
+void kotel_queue_destroy(struct kotel_queue *q)
+{
+        free(q->cells);
+        q->cells = NULL;
+}
+
+bool kotel_queue_push(struct kotel_queue *q, void *item)
+{
+        struct kotel_queue_cell *cell;
+        size_t pos;
+
+        if (__atomic_add_fetch(&q->count, 1, __ATOMIC_RELAXED) > q->capacity) {
+                __atomic_sub_fetch(&q->count, 1, __ATOMIC_RELAXED);
+                return false;
+        }
+        pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+        for (;;) {
+                size_t seq;
+                intptr_t dif;
+
+                cell = &q->cells[pos & q->mask];
+                seq  = __atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE);
+                dif  = (intptr_t)seq - (intptr_t)pos;
+                if (dif == 0) {
+                        if (__atomic_compare_exchange_n(&q->tail, &pos, pos + 1,
+                                                        true, __ATOMIC_RELAXED,
+                                                        __ATOMIC_RELAXED))
+                                break;
+                } else if (dif < 0) {
+                        /* Cannot happen while count <= capacity <= size, but
+                         * never spin on a corrupted ring. */
+                        __atomic_sub_fetch(&q->count, 1, __ATOMIC_RELAXED);
+                        return false;
+                } else {
+                        pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+                }
+        }
+        cell->item = item;
+        __atomic_store_n(&cell->seq, pos + 1, __ATOMIC_RELEASE);
+        return true;
+}
+
+void *kotel_queue_pop(struct kotel_queue *q)
+{
+        size_t pos                    = q->head;
+        struct kotel_queue_cell *cell = &q->cells[pos & q->mask];
+        void *item;
+
+        if (__atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE) != pos + 1)
+                return NULL;
+        item   = cell->item;
+        q->head = pos + 1;
+        __atomic_store_n(&cell->seq, pos + q->mask + 1, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&q->count, 1, __ATOMIC_RELAXED);
+        return item;
+}
+
+size_t kotel_queue_size(const struct kotel_queue *q)
+{
+        return __atomic_load_n(&q->count, __ATOMIC_RELAXED);
+}
+
+void kotel_queue_reset(struct kotel_queue *q, void (*drop)(void *))
+{
+        void *item;
+
+        /* Only published cells are popped; a producer that was mid-push in
+         * a thread that no longer exists leaves its cell unpublished, so
+         * re-initialise every sequence afterwards. */
+        while ((item = kotel_queue_pop(q)) != NULL)
+                if (drop)
+                        drop(item);
+        for (size_t i = 0; i <= q->mask; i++)
+                q->cells[i].seq = i;
+        q->tail  = 0;
+        q->head  = 0;
+        q->count = 0;
+}

@@ -1,0 +1,313 @@
+#include "settings.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "env.h"
+#include "log.h"
+
+#define DEFAULT_BASE "http://localhost:4318"
+
+/* The traces-specific variable if set, else the generic one. */
+static const char *pick(const char *traces, const char *generic,
+                        const char **which)
+{
+        const char *v = kotel_env_str(traces);
+
+        *which = traces;
+        if (!v) {
+                v      = kotel_env_str(generic);
+                *which = generic;
+        }
+        return v;
+}
+
+static bool valid_url(const char *u)
+{
+        return (!strncasecmp(u, "http://", 7) && u[7]) ||
+               (!strncasecmp(u, "https://", 8) && u[8]);
+}
+
+char *kotel_settings_traces_url(const char *base)
+{
+        size_t n = strlen(base);
+        char *u  = malloc(n + sizeof("/v1/traces"));
+
+        if (!u)
+                return NULL;
+        memcpy(u, base, n);
+        if (n && base[n - 1] == '/')
+                n--;
+        memcpy(u + n, "/v1/traces", sizeof("/v1/traces"));
+        return u;
+}
+
+static void trim(const char **b, const char **e)
+{
+        while (*b < *e && isspace((unsigned char)**b))
+                (*b)++;
+        while (*e > *b && isspace((unsigned char)(*e)[-1]))
+                (*e)--;
+}
+
+/* An HTTP header name is a token (RFC 9110); a value has no control bytes
+ * (CR/LF would let a value inject further headers). */
+static bool valid_header(const char *k, const char *v)
+{
+        if (!*k)
+                return false;
+        for (const char *p = k; *p; p++)
+                if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+                        return false;
+        for (const char *p = v; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        if (*p != '\t')
+                                return false;
+        return true;
+}
+
+int kotel_settings_parse_headers(const char *s, char ***out, size_t *n)
+{
+        int bad = 0;
+
+        while (*s) {
+                const char *end = strchr(s, ',');
+                const char *eq, *kb, *ke, *vb, *ve;
+                char *k = NULL, *v = NULL, *line, **grown;
+
+                if (!end)
+                        end = s + strlen(s);
+                eq = memchr(s, '=', (size_t)(end - s));
+                kb = s;
+                ke = eq ? eq : end;
+                trim(&kb, &ke);
+                if (!eq) {
+                        if (ke > kb)
+                                bad++;
+                        goto next;
+                }
+                vb = eq + 1;
+                ve = end;
+                trim(&vb, &ve);
+                k = kotel_percent_decode(kb, (size_t)(ke - kb));
+                v = kotel_percent_decode(vb, (size_t)(ve - vb));
+                if (!k || !v || !valid_header(k, v)) {
+                        bad++;
+                        goto next_free;
+                }
+                line  = malloc(strlen(k) + strlen(v) + 3);
+                grown = realloc(*out, (*n + 1) * sizeof(**out));
+                if (!line || !grown) {
+                        free(line);
+                        if (grown)
+                                *out = grown;
+                        bad++;
+                        goto next_free;
+                }
+                *out = grown;
+                strcpy(line, k);
+                strcat(line, ": ");
+                strcat(line, v);
+                (*out)[(*n)++] = line;
+next_free:
+                free(k);
+                free(v);
+next:
+                s = *end ? end + 1 : end;
+        }
+        return bad;
+}
+
+int kotel_parse_retry_after(const char *v, time_t now, long *ms)
+{
+        int64_t secs;
+        time_t when;
+
+        while (*v == ' ' || *v == '\t')
+                v++;
+        if (isdigit((unsigned char)*v)) {
+                if (kotel_env_parse_int(v, 0, 86400, &secs) != 0)
+                        return -1;
+                *ms = (long)secs * 1000;
+                return 0;
+        }
+        when = curl_getdate(v, NULL);
+        if (when == (time_t)-1)
+                return -1;
+        if (when <= now)
+                *ms = 0;
+        else if (when - now > 86400)
+                *ms = 86400L * 1000;
+        else
+                *ms = (long)(when - now) * 1000;
+        return 0;
+}
+
+static char *dup_or_null(const char *v)
+{
+        return v ? strdup(v) : NULL;
+}
+
+static void load_kind(struct kotel_settings *s)
+{
+        const char *v = kotel_env_str("OTEL_TRACES_EXPORTER");
+
+        s->kind = KOTEL_EXPORTER_OTLP;
+        if (!v || !strcasecmp(v, "otlp"))
+                return;
+        if (!strcasecmp(v, "console"))
+                s->kind = KOTEL_EXPORTER_CONSOLE;
+        else if (!strcasecmp(v, "none"))
+                s->kind = KOTEL_EXPORTER_NONE;
+        else
+                kotel_log(KOTEL_LOG_ERROR,
+                          "OTEL_TRACES_EXPORTER: '%.64s' is not one of otlp, "
+                          "console, none; using otlp",
+                          v);
+}
+
+static void load_protocol(struct kotel_settings *s)
+{
+        const char *which;
+        const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                             "OTEL_EXPORTER_OTLP_PROTOCOL", &which);
+
+        s->protocol = KOTEL_PROTO_HTTP_PROTOBUF;
+        if (!v || !strcmp(v, "http/protobuf"))
+                return;
+        if (!strcmp(v, "http/json"))
+                s->protocol = KOTEL_PROTO_HTTP_JSON;
+        else if (!strcmp(v, "grpc"))
+                kotel_log(KOTEL_LOG_ERROR,
+                          "%s: grpc is not supported by kotel; using "
+                          "http/protobuf (point the endpoint at the "
+                          "collector's OTLP/HTTP port, usually 4318)",
+                          which);
+        else
+                kotel_log(KOTEL_LOG_ERROR,
+                          "%s: '%.64s' is not http/protobuf or http/json; "
+                          "using http/protobuf",
+                          which, v);
+}
+
+static void load_url(struct kotel_settings *s)
+{
+        const char *v = kotel_env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+
+        if (v) {
+                if (valid_url(v)) {
+                        s->url = strdup(v);
+                        return;
+                }
+                kotel_log(KOTEL_LOG_ERROR,
+                          "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: not an http(s) "
+                          "URL, ignored");
+        }
+        v = kotel_env_str("OTEL_EXPORTER_OTLP_ENDPOINT");
+        if (v && !valid_url(v)) {
+                kotel_log(KOTEL_LOG_ERROR,
+                          "OTEL_EXPORTER_OTLP_ENDPOINT: not an http(s) URL, "
+                          "using " DEFAULT_BASE);
+                v = NULL;
+        }
+        s->url = kotel_settings_traces_url(v ? v : DEFAULT_BASE);
+}
+
+static void load_headers(struct kotel_settings *s)
+{
+        const char *which;
+        const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                             "OTEL_EXPORTER_OTLP_HEADERS", &which);
+        int bad;
+
+        if (!v)
+                return;
+        bad = kotel_settings_parse_headers(v, &s->headers, &s->n_headers);
+        if (bad)
+                kotel_log(KOTEL_LOG_ERROR,
+                          "%s: %d malformed entr%s skipped (expected "
+                          "key=value pairs separated by commas; values not "
+                          "shown)",
+                          which, bad, bad == 1 ? "y" : "ies");
+}
+
+static void load_compression(struct kotel_settings *s)
+{
+        const char *which;
+        const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                             "OTEL_EXPORTER_OTLP_COMPRESSION", &which);
+
+        s->gzip = false;
+        if (!v || !strcasecmp(v, "none"))
+                return;
+        if (!strcasecmp(v, "gzip"))
+                s->gzip = true;
+        else
+                kotel_log(KOTEL_LOG_ERROR,
+                          "%s: '%.32s' is not gzip or none; using none", which,
+                          v);
+}
+
+static long pick_int(const char *traces, const char *generic, long def,
+                     long min, long max)
+{
+        const char *which;
+
+        if (!pick(traces, generic, &which))
+                return def;
+        return (long)kotel_env_int(which, def, min, max);
+}
+
+void kotel_settings_load(struct kotel_settings *s)
+{
+        const char *which;
+
+        memset(s, 0, sizeof(*s));
+        load_kind(s);
+        load_protocol(s);
+        load_url(s);
+        load_headers(s);
+        load_compression(s);
+        s->timeout_ms = pick_int("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+                                 "OTEL_EXPORTER_OTLP_TIMEOUT", 10000, 1,
+                                 3600L * 1000);
+        s->ca_file     = dup_or_null(pick("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                                          "OTEL_EXPORTER_OTLP_CERTIFICATE", &which));
+        s->client_key  = dup_or_null(pick("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+                                          "OTEL_EXPORTER_OTLP_CLIENT_KEY", &which));
+        s->client_cert = dup_or_null(
+            pick("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                 "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &which));
+        s->schedule_delay_ms =
+            (long)kotel_env_int("OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 3600L * 1000);
+        s->max_queue =
+            (size_t)kotel_env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1 << 24);
+        s->max_batch = (size_t)kotel_env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                                             512, 1, 1 << 24);
+        if (s->max_batch > s->max_queue) {
+                kotel_log(KOTEL_LOG_ERROR,
+                          "OTEL_BSP_MAX_EXPORT_BATCH_SIZE exceeds "
+                          "OTEL_BSP_MAX_QUEUE_SIZE; using the queue size");
+                s->max_batch = s->max_queue;
+        }
+        s->export_timeout_ms = (long)kotel_env_int("OTEL_BSP_EXPORT_TIMEOUT",
+                                                   30000, 0, 3600L * 1000);
+        s->shutdown_timeout_ms = (long)kotel_env_int("KOTEL_SHUTDOWN_TIMEOUT",
+                                                     5000, 0, 600L * 1000);
+}
+
+void kotel_settings_free(struct kotel_settings *s)
+{
+        for (size_t i = 0; i < s->n_headers; i++)
+                free(s->headers[i]);
+        free(s->headers);
+        free(s->url);
+        free(s->ca_file);
+        free(s->client_key);
+        free(s->client_cert);
+        memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,55 @@
+/* Exporter configuration from the environment (OTEL_TRACES_EXPORTER,
+ * OTEL_BSP_*, OTEL_EXPORTER_OTLP_*), read once when the exporter starts.
+ * The traces-specific OTEL_EXPORTER_OTLP_TRACES_* variables win over the
+ * generic OTEL_EXPORTER_OTLP_* ones. Invalid values are logged once (never
+ * header values, which may carry credentials) and replaced by defaults. */
+#ifndef KOTEL_SETTINGS_H
+#define KOTEL_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+enum kotel_exporter_kind {
+        KOTEL_EXPORTER_OTLP = 0,
+        KOTEL_EXPORTER_CONSOLE,
+        KOTEL_EXPORTER_NONE,
+};
+
+enum kotel_protocol {
+        KOTEL_PROTO_HTTP_PROTOBUF = 0,
+        KOTEL_PROTO_HTTP_JSON,
+};
+
+struct kotel_settings {
+        enum kotel_exporter_kind kind;
+        enum kotel_protocol protocol;
+        char *url;
+        char **headers; /* "Name: value" lines for libcurl */
+        size_t n_headers;
+        long timeout_ms;
+        bool gzip;
+        char *ca_file;
+        char *client_key;
+        char *client_cert;
+        long schedule_delay_ms;
+        size_t max_queue;
+        size_t max_batch;
+        long export_timeout_ms; /* 0: no limit */
+        long shutdown_timeout_ms;
+};
+
+/* Reads the environment; never fails (defaults on every bad value). */
+void kotel_settings_load(struct kotel_settings *s);
+void kotel_settings_free(struct kotel_settings *s);
+
+/* Pure parsers, exposed for unit tests and fuzzers. */
+/* OTEL_EXPORTER_OTLP_HEADERS: "k=v,k2=v2", percent-decoded. Appends valid
+ * "k: v" lines to @out; returns the number of malformed entries skipped. */
+int kotel_settings_parse_headers(const char *s, char ***out, size_t *n);
+/* The traces URL for a generic OTEL_EXPORTER_OTLP_ENDPOINT base. */
+char *kotel_settings_traces_url(const char *base);
+/* Retry-After: delay-seconds or an HTTP-date; 0 and *ms on success. */
+int kotel_parse_retry_after(const char *v, time_t now, long *ms);
+
+#endif

@@ -1,0 +1,65 @@
+#include "span.h"
+
+#include <stdlib.h>
+
+struct kotel_span *kotel_span_new(void)
+{
+        return calloc(1, sizeof(struct kotel_span));
+}
+
+int kotel_span_reserve_links(struct kotel_span *s, uint32_t n)
+{
+        if (n <= 1) {
+                s->links   = &s->link0;
+                s->n_links = 0;
+                return 0;
+        }
+        s->links = calloc(n, sizeof(*s->links));
+        if (!s->links) {
+                s->n_links = 0;
+                return -1;
+        }
+        return 0;
+}
+
+void kotel_span_free(struct kotel_span *s)
+{
+        if (!s)
+                return;
+        if (s->links && s->links != &s->link0)
+                free(s->links);
+        free(s->tracestate);
+        kotel_client_unref(s->client);
+        free(s);
+}
+
+struct kotel_client *kotel_client_ref(struct kotel_client *c)
+{
+        if (c)
+                __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+        return c;
+}
+
+void kotel_client_unref(struct kotel_client *c)
+{
+        if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+                return;
+        free(c->client_id);
+        free(c->group_id);
+        free(c->server_address);
+        free(c);
+}
+
+const char *kotel_op_name(enum kotel_op op)
+{
+        static const char *names[] = {"send", "poll", "process", "commit"};
+
+        return op <= KOTEL_OP_COMMIT ? names[op] : "unknown";
+}
+
+const char *kotel_op_type(enum kotel_op op)
+{
+        static const char *types[] = {"send", "receive", "process", "settle"};
+
+        return op <= KOTEL_OP_COMMIT ? types[op] : "unknown";
+}

@@ -1,0 +1,115 @@
+/* The span model shared by agent/ (which fills spans) and exporter/ (which
+ * encodes them).
+ *
+ * A span is one fixed-size record with its strings inline, so that the hot
+ * path fills it without further allocation; only the rare variable parts
+ * (more than one link, a tracestate) are allocated. Ownership: whoever
+ * holds the pointer owns it until it hands it to kotel_exporter_submit(),
+ * which takes it on every path. */
+#ifndef KOTEL_SPAN_H
+#define KOTEL_SPAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Values are OTLP's Span.SpanKind. */
+enum kotel_span_kind {
+        KOTEL_KIND_INTERNAL = 1,
+        KOTEL_KIND_SERVER   = 2,
+        KOTEL_KIND_CLIENT   = 3,
+        KOTEL_KIND_PRODUCER = 4,
+        KOTEL_KIND_CONSUMER = 5,
+};
+
+/* Messaging operations (semantic conventions v1.44). */
+enum kotel_op {
+        KOTEL_OP_SEND = 0,
+        KOTEL_OP_POLL,
+        KOTEL_OP_PROCESS,
+        KOTEL_OP_COMMIT,
+};
+
+enum kotel_status { KOTEL_STATUS_UNSET = 0, KOTEL_STATUS_ERROR = 2 };
+
+#define KOTEL_TOPIC_MAX 250 /* Kafka's limit is 249 characters. */
+#define KOTEL_KEY_MAX 128
+#define KOTEL_ERROR_MAX 48
+#define KOTEL_STATUS_MSG_MAX 96
+
+struct kotel_kv {
+        const char *key;
+        const char *str; /* string value, or NULL for an integer */
+        int64_t i;
+};
+
+/* Immutable once published; lives as long as any span refers to it. */
+struct kotel_resource {
+        size_t n;
+        struct kotel_kv *attrs;
+};
+
+/* What a librdkafka client contributes to its spans. Refcounted: the client
+ * registry holds one reference until rd_kafka_destroy, every span one more. */
+struct kotel_client {
+        int refs;
+        char *client_id;
+        char *group_id;       /* NULL for producers */
+        char *server_address; /* first bootstrap broker */
+        int server_port;
+        const struct kotel_resource *resource;
+};
+
+struct kotel_link {
+        uint8_t trace_id[16];
+        uint8_t span_id[8];
+        uint8_t flags;
+};
+
+struct kotel_span {
+        uint8_t trace_id[16];
+        uint8_t span_id[8];
+        uint8_t parent_span_id[8];
+        uint8_t flags; /* W3C trace-flags */
+        bool has_parent;
+        uint8_t kind;   /* enum kotel_span_kind */
+        uint8_t op;     /* enum kotel_op */
+        uint8_t status; /* enum kotel_status */
+        bool has_partition;
+        bool has_offset;
+        bool has_key;
+        bool tombstone;
+        bool has_body_size;
+        uint16_t key_len;
+        int32_t partition;
+        uint32_t batch_count; /* > 0 only on batch (poll) spans */
+        int64_t offset;
+        uint64_t body_size;
+        uint64_t start_ns;
+        uint64_t end_ns;
+        struct kotel_client *client; /* a reference, or NULL */
+        char *tracestate;            /* malloc'd, or NULL */
+        uint32_t n_links;
+        struct kotel_link *links; /* == &link0 when n_links == 1 */
+        struct kotel_link link0;
+        char topic[KOTEL_TOPIC_MAX];
+        char error_type[KOTEL_ERROR_MAX];
+        char status_msg[KOTEL_STATUS_MSG_MAX];
+        char key[KOTEL_KEY_MAX];
+};
+
+/* Any thread. A zeroed span, or NULL on allocation failure. */
+struct kotel_span *kotel_span_new(void);
+/* Any thread; takes @s and its references. */
+void kotel_span_free(struct kotel_span *s);
+/* Any thread; lock-free. */
+struct kotel_client *kotel_client_ref(struct kotel_client *c);
+void kotel_client_unref(struct kotel_client *c);
+/* Room for @n links on @s; returns 0 or -1 (then the span keeps none). */
+int kotel_span_reserve_links(struct kotel_span *s, uint32_t n);
+
+/* "send", "poll", ... and the messaging.operation.type of each. */
+const char *kotel_op_name(enum kotel_op op);
+const char *kotel_op_type(enum kotel_op op);
+
+#endif

@@ -1,0 +1,258 @@
+#include "transport.h"
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "log.h"
+#include "otlp.h"
+#include "version.h"
+
+struct kotel_transport {
+        const struct kotel_settings *set;
+        CURL *curl;
+        struct curl_slist *headers;
+        /* Per request: */
+        char *body;
+        size_t body_len;
+        bool body_truncated;
+        long retry_after_ms;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+        struct kotel_transport *t = arg;
+        size_t n                  = size * nmemb;
+        char *p;
+
+        if (t->body_len + n > KOTEL_RESPONSE_CAP) {
+                t->body_truncated = true;
+                return 0; /* abort the transfer: the body is not worth it */
+        }
+        p = realloc(t->body, t->body_len + n + 1);
+        if (!p)
+                return 0;
+        memcpy(p + t->body_len, data, n);
+        t->body = p;
+        t->body_len += n;
+        t->body[t->body_len] = '\0';
+        return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+        struct kotel_transport *t = arg;
+        size_t n                  = size * nmemb;
+        char value[128];
+        size_t vlen;
+        long ms;
+
+        if (n > 12 && !strncasecmp(data, "Retry-After:", 12)) {
+                vlen = n - 12;
+                if (vlen >= sizeof(value))
+                        vlen = sizeof(value) - 1;
+                memcpy(value, data + 12, vlen);
+                value[vlen] = '\0';
+                while (vlen && (value[vlen - 1] == '\r' || value[vlen - 1] == '\n' ||
+                                value[vlen - 1] == ' '))
+                        value[--vlen] = '\0';
+                if (kotel_parse_retry_after(value, time(NULL), &ms) == 0)
+                        t->retry_after_ms = ms;
+        }
+        return n;
+}
+
+int kotel_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
+{
+        z_stream z = {0};
+        uLong cap;
+        uint8_t *buf;
+
+        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+                return -1;
+        cap = deflateBound(&z, (uLong)len);
+        buf = malloc(cap);
+        if (!buf) {
+                deflateEnd(&z);
+                return -1;
+        }
+        z.next_in   = (Bytef *)in;
+        z.avail_in  = (uInt)len;
+        z.next_out  = buf;
+        z.avail_out = (uInt)cap;
+        if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+                deflateEnd(&z);
+                free(buf);
+                return -1;
+        }
+        *out     = buf;
+        *out_len = z.total_out;
+        deflateEnd(&z);
+        return 0;
+}
+
+struct kotel_transport *kotel_transport_new(const struct kotel_settings *s)
+{
+        struct kotel_transport *t = calloc(1, sizeof(*t));
+        struct curl_slist *h      = NULL;
+
+        if (!t)
+                return NULL;
+        t->set  = s;
+        t->curl = curl_easy_init();
+        if (!t->curl)
+                goto out_free;
+        h = curl_slist_append(h, s->protocol == KOTEL_PROTO_HTTP_JSON
+                                     ? "Content-Type: application/json"
+                                     : "Content-Type: application/x-protobuf");
+        if (s->gzip && h)
+                h = curl_slist_append(h, "Content-Encoding: gzip");
+        /* libcurl adds "Expect: 100-continue" to large POSTs: a round trip
+         * for nothing on every export. */
+        if (h)
+                h = curl_slist_append(h, "Expect:");
+        for (size_t i = 0; i < s->n_headers && h; i++)
+                h = curl_slist_append(h, s->headers[i]);
+        if (!h)
+                goto out_cleanup;
+        t->headers = h;
+        curl_easy_setopt(t->curl, CURLOPT_URL, s->url);
+        curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->headers);
+        curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(t->curl, CURLOPT_USERAGENT,
+                         "kotel/" KOTEL_VERSION " (OTLP/HTTP exporter)");
+        curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, t);
+        curl_easy_setopt(t->curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(t->curl, CURLOPT_HEADERDATA, t);
+        curl_easy_setopt(t->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        if (s->ca_file)
+                curl_easy_setopt(t->curl, CURLOPT_CAINFO, s->ca_file);
+        if (s->client_cert)
+                curl_easy_setopt(t->curl, CURLOPT_SSLCERT, s->client_cert);
+        if (s->client_key)
+                curl_easy_setopt(t->curl, CURLOPT_SSLKEY, s->client_key);
+        return t;
+out_cleanup:
+        curl_slist_free_all(h);
+        curl_easy_cleanup(t->curl);
+out_free:
+        free(t);
+        return NULL;
+}
+
+void kotel_transport_free(struct kotel_transport *t)
+{
+        if (!t)
+                return;
+        curl_easy_cleanup(t->curl);
+        curl_slist_free_all(t->headers);
+        free(t->body);
+        free(t);
+}
+
+static void inspect_body(struct kotel_transport *t, struct kotel_send_info *info)
+{
+        char msg[128];
+
+        if (t->body_truncated) {
+                snprintf(info->detail, sizeof(info->detail),
+                         "response body over %u bytes, ignored",
+                         KOTEL_RESPONSE_CAP);
+                return;
+        }
+        if (!t->body_len || t->set->protocol != KOTEL_PROTO_HTTP_PROTOBUF)
+                return;
+        if (kotel_otlp_decode_response((const uint8_t *)t->body, t->body_len,
+                                       &info->rejected, msg, sizeof(msg)) < 0) {
+                snprintf(info->detail, sizeof(info->detail),
+                         "unparseable response body (%zu bytes) ignored",
+                         t->body_len);
+                return;
+        }
+        if (info->rejected || msg[0])
+                snprintf(info->detail, sizeof(info->detail),
+                         "partial success: %lld rejected: %.100s",
+                         (long long)info->rejected, msg);
+}
+
+enum kotel_send_result kotel_transport_post(struct kotel_transport *t,
+                                            const uint8_t *body, size_t len,
+                                            long timeout_ms,
+                                            struct kotel_send_info *info)
+{
+        uint8_t *gz = NULL;
+        size_t gz_len;
+        CURLcode rc;
+        enum kotel_send_result res;
+
+        memset(info, 0, sizeof(*info));
+        info->retry_after_ms = -1;
+        t->retry_after_ms    = -1;
+        t->body_len          = 0;
+        t->body_truncated    = false;
+        if (t->set->gzip) {
+                if (kotel_gzip(body, len, &gz, &gz_len) < 0) {
+                        snprintf(info->detail, sizeof(info->detail),
+                                 "gzip failed");
+                        return KOTEL_SEND_FAIL;
+                }
+                body = gz;
+                len  = gz_len;
+        }
+        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
+        curl_easy_setopt(t->curl, CURLOPT_CONNECTTIMEOUT_MS,
+                         timeout_ms > 0 ? timeout_ms : 1L);
+        rc = curl_easy_perform(t->curl);
+        curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &info->http_status);
+        info->retry_after_ms = t->retry_after_ms;
+        free(gz);
+
+        if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t->body_truncated)) {
+                snprintf(info->detail, sizeof(info->detail), "%s",
+                         curl_easy_strerror(rc));
+                /* TLS set-up and protocol errors will not heal by retrying;
+                 * connection-level failures may. */
+                switch (rc) {
+                case CURLE_COULDNT_CONNECT:
+                case CURLE_COULDNT_RESOLVE_HOST:
+                case CURLE_OPERATION_TIMEDOUT:
+                case CURLE_SEND_ERROR:
+                case CURLE_RECV_ERROR:
+                case CURLE_GOT_NOTHING:
+                case CURLE_PARTIAL_FILE:
+                        return KOTEL_SEND_RETRY;
+                default:
+                        return KOTEL_SEND_FAIL;
+                }
+        }
+        if (info->http_status >= 200 && info->http_status < 300) {
+                inspect_body(t, info);
+                return KOTEL_SEND_OK;
+        }
+        switch (info->http_status) {
+        case 429:
+        case 502:
+        case 503:
+        case 504:
+                res = KOTEL_SEND_RETRY;
+                break;
+        default:
+                res = KOTEL_SEND_FAIL;
+                break;
+        }
+        snprintf(info->detail, sizeof(info->detail), "HTTP %ld",
+                 info->http_status);
+        return res;
+}

@@ -1,0 +1,40 @@
+/* OTLP/HTTP transport: one reusable libcurl handle (keep-alive), owned by
+ * the exporter thread. Exporter thread only. */
+#ifndef KOTEL_TRANSPORT_H
+#define KOTEL_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settings.h"
+
+enum kotel_send_result {
+        KOTEL_SEND_OK = 0,
+        KOTEL_SEND_RETRY, /* 429/502/503/504 or a connection failure */
+        KOTEL_SEND_FAIL,  /* anything else: do not retry */
+};
+
+#define KOTEL_RESPONSE_CAP (4u << 20)
+
+struct kotel_transport;
+
+struct kotel_send_info {
+        long http_status;    /* 0 when no response */
+        long retry_after_ms; /* -1 when the server said nothing */
+        int64_t rejected;    /* partial_success.rejected_spans */
+        char detail[160];    /* a short reason for logs */
+};
+
+/* Borrows @s for the transport's lifetime; NULL on failure. */
+struct kotel_transport *kotel_transport_new(const struct kotel_settings *s);
+void kotel_transport_free(struct kotel_transport *t);
+/* One POST of @body (compressed here when configured), bounded by
+ * @timeout_ms. Borrows @body. */
+enum kotel_send_result kotel_transport_post(struct kotel_transport *t,
+                                            const uint8_t *body, size_t len,
+                                            long timeout_ms,
+                                            struct kotel_send_info *info);
+/* gzip @in into a new buffer: 0 or -1. */
+int kotel_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what kotel's build, tests and demo need from Debian's packages,
+# only when something is missing (so it is fast on a prepared machine).
+set -euo pipefail
+
+PKGS=(
+  gcc g++ make pkg-config git
+  librdkafka-dev librdkafka++1 kcat
+  python3 python3-confluent-kafka python3-protobuf
+  libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+  libcurl4-openssl-dev libunwind-dev zlib1g-dev
+  clang llvm libclang-rt-dev valgrind openssl
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

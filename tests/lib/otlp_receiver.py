@@ -1,0 +1,245 @@
+"""A local OTLP/HTTP trace receiver for tests and the demo.
+
+It decodes what it receives with Google's protobuf runtime (python3-protobuf)
+from classes protoc generates out of the project's .proto subset, so the
+agent's protobuf-c encoder is checked by an independent implementation. It
+also accepts OTLP/JSON. Tests can script its answers (status codes,
+Retry-After, delays, garbage bodies, partial success) to exercise the
+exporter's failure handling.
+
+Run standalone: otlp_receiver.py --port 4318 --out spans.jsonl
+"""
+
+import argparse
+import gzip
+import json
+import os
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.environ.get("KOTEL_BUILD", os.path.join(ROOT, "build")), "py"))
+
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
+
+KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
+
+
+def _anyvalue(v):
+    which = v.WhichOneof("value")
+    if which is None:
+        return None
+    if which == "array_value":
+        return [_anyvalue(x) for x in v.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: _anyvalue(kv.value) for kv in v.kvlist_value.values}
+    return getattr(v, which)
+
+
+def _attrs(kvs):
+    return {kv.key: _anyvalue(kv.value) for kv in kvs}
+
+
+def spans_from_proto(body):
+    req = trace_service_pb2.ExportTraceServiceRequest()
+    req.ParseFromString(body)
+    out = []
+    for rs in req.resource_spans:
+        res = _attrs(rs.resource.attributes)
+        for ss in rs.scope_spans:
+            for s in ss.spans:
+                out.append({
+                    "trace_id": s.trace_id.hex(),
+                    "span_id": s.span_id.hex(),
+                    "parent_span_id": s.parent_span_id.hex(),
+                    "trace_state": s.trace_state,
+                    "flags": s.flags,
+                    "name": s.name,
+                    "kind": KINDS.get(s.kind, str(s.kind)),
+                    "start": s.start_time_unix_nano,
+                    "end": s.end_time_unix_nano,
+                    "attributes": _attrs(s.attributes),
+                    "links": [{"trace_id": l.trace_id.hex(), "span_id": l.span_id.hex(),
+                               "flags": l.flags} for l in s.links],
+                    "status": {"code": s.status.code, "message": s.status.message},
+                    "resource": res,
+                    "scope": {"name": ss.scope.name, "version": ss.scope.version},
+                })
+    return out
+
+
+def _json_value(v):
+    if "stringValue" in v:
+        return v["stringValue"]
+    if "intValue" in v:
+        return int(v["intValue"])
+    if "boolValue" in v:
+        return v["boolValue"]
+    if "doubleValue" in v:
+        return v["doubleValue"]
+    return None
+
+
+def spans_from_json(body):
+    doc = json.loads(body)
+    out = []
+    for rs in doc.get("resourceSpans", []):
+        res = {a["key"]: _json_value(a["value"]) for a in rs.get("resource", {}).get("attributes", [])}
+        for ss in rs.get("scopeSpans", []):
+            for s in ss.get("spans", []):
+                out.append({
+                    "trace_id": s["traceId"],
+                    "span_id": s["spanId"],
+                    "parent_span_id": s.get("parentSpanId", ""),
+                    "trace_state": s.get("traceState", ""),
+                    "flags": s.get("flags", 0),
+                    "name": s["name"],
+                    "kind": KINDS.get(s.get("kind", 0)),
+                    "start": int(s["startTimeUnixNano"]),
+                    "end": int(s["endTimeUnixNano"]),
+                    "attributes": {a["key"]: _json_value(a["value"]) for a in s.get("attributes", [])},
+                    "links": [{"trace_id": l["traceId"], "span_id": l["spanId"],
+                               "flags": l.get("flags", 0)} for l in s.get("links", [])],
+                    "status": {"code": s.get("status", {}).get("code", 0),
+                               "message": s.get("status", {}).get("message", "")},
+                    "resource": res,
+                    "scope": ss.get("scope", {}),
+                })
+    return out
+
+
+class Receiver:
+    """An OTLP/HTTP receiver on 127.0.0.1 (ephemeral port unless given).
+
+    script: a list of responses consumed one per request, each a dict with
+    optional keys status, headers, body (bytes), delay (seconds), close
+    (drop the connection without answering). Once it runs out, requests get
+    200 with an empty ExportTraceServiceResponse.
+    """
+
+    def __init__(self, port=0, tls=None, out=None):
+        self.spans = []
+        self.requests = []
+        self.script = []
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.out = out
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                receiver._handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls["cert"], tls["key"])
+            if tls.get("client_ca"):
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(tls["client_ca"])
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        scheme = "https" if tls else "http"
+        self.endpoint = "%s://127.0.0.1:%d" % (scheme, self.port)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _handle(self, h):
+        length = int(h.headers.get("Content-Length", "0"))
+        body = h.rfile.read(length) if length else b""
+        raw = body
+        with self.lock:
+            step = self.script.pop(0) if self.script else {}
+        if step.get("delay"):
+            time.sleep(step["delay"])
+        if step.get("close"):
+            h.close_connection = True
+            try:
+                h.connection.shutdown(2)
+            except OSError:
+                pass
+            return
+        status = step.get("status", 200)
+        spans = []
+        error = None
+        if status == 200:
+            try:
+                if h.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                if h.headers.get("Content-Type", "").startswith("application/json"):
+                    spans = spans_from_json(body)
+                else:
+                    spans = spans_from_proto(body)
+            except Exception as e:  # the agent sent something undecodable
+                error = repr(e)
+                status = 400
+        req = {"path": h.path, "headers": dict(h.headers), "raw": raw, "body": body,
+               "status": status, "n_spans": len(spans), "error": error, "time": time.time()}
+        resp_body = step.get("body")
+        if resp_body is None:
+            resp_body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+        h.send_response(status)
+        for k, v in step.get("headers", {}).items():
+            h.send_header(k, v)
+        h.send_header("Content-Type", "application/x-protobuf")
+        h.send_header("Content-Length", str(len(resp_body)))
+        h.end_headers()
+        h.wfile.write(resp_body)
+        with self.cond:
+            self.requests.append(req)
+            if status == 200 and not step.get("reject_count_spans_anyway"):
+                self.spans.extend(spans)
+                if self.out:
+                    with open(self.out, "a") as f:
+                        for s in spans:
+                            f.write(json.dumps(s) + "\n")
+            self.cond.notify_all()
+
+    def wait_for(self, pred, timeout=20.0):
+        """Waits until pred(spans) is true; returns the spans either way."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while not pred(self.spans) and time.time() < deadline:
+                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
+            return list(self.spans)
+
+    def wait_spans(self, n, timeout=20.0):
+        return self.wait_for(lambda s: len(s) >= n, timeout)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=4318)
+    ap.add_argument("--out", required=True, help="append received spans as JSON lines")
+    args = ap.parse_args()
+    r = Receiver(port=args.port, out=args.out)
+    print(r.endpoint, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
