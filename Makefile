@@ -61,3 +61,6 @@ clean:
 	rm -rf $(BUILD)
 
 include tests/tests.mk
+# Each area (sanitizers, fuzzing, benchmarks, demo) keeps its targets in its
+# own .mk file.
+include $(filter-out tests/tests.mk,$(wildcard tests/*.mk scripts/*.mk))
