@@ -32,6 +32,8 @@ LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_SRC) $(EXPORTER_SRC)) \
 
 LIB := $(BUILD)/libkotel.so
 
+.SECONDARY:
+
 .PHONY: all clean test test-asan test-tsan test-valgrind bench demo fuzz tools deps
 
 all: $(LIB)
