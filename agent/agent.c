@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ids.h"
@@ -218,16 +219,40 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
         return c;
 }
 
-struct kotel_client *kotel_clients_get(const void *rk)
+/* For spans whose client cannot be told (a handle created before the agent
+ * saw it): the process resource, no client attributes. Immortal; a fork
+ * child builds its own, for its pid. */
+static struct kotel_client *default_client(void)
 {
+        static struct kotel_client *dflt;
+        static pid_t dflt_pid;
         struct kotel_client *c;
 
-        if (!rk)
-                return NULL;
         pthread_mutex_lock(&reg_lock);
-        c = kotel_ptrmap_get(&clients, (uint64_t)(uintptr_t)rk);
+        if (!dflt || dflt_pid != getpid()) {
+                c = calloc(1, sizeof(*c));
+                if (c) {
+                        c->refs     = 1;
+                        c->resource = kotel_resource_get();
+                        dflt        = c;
+                        dflt_pid    = getpid();
+                }
+        }
+        c = dflt;
         pthread_mutex_unlock(&reg_lock);
         return c;
+}
+
+struct kotel_client *kotel_clients_get(const void *rk)
+{
+        struct kotel_client *c = NULL;
+
+        if (rk) {
+                pthread_mutex_lock(&reg_lock);
+                c = kotel_ptrmap_get(&clients, (uint64_t)(uintptr_t)rk);
+                pthread_mutex_unlock(&reg_lock);
+        }
+        return c ? c : default_client();
 }
 
 void kotel_clients_remove(const void *rk)

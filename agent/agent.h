@@ -27,7 +27,9 @@ uint64_t kotel_now_ns(void);
 struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
                                        const rd_kafka_conf_t *conf,
                                        rd_kafka_type_t type);
-/* Borrowed; valid while @rk lives. NULL when unknown. */
+/* Borrowed; valid while @rk lives. An unknown @rk (or NULL) gives the
+ * process-wide default client (resource only), never NULL unless out of
+ * memory. */
 struct kotel_client *kotel_clients_get(const void *rk);
 void kotel_clients_remove(const void *rk);
 /* Handles created from a client (queues, topics) -> that client's rk. */
