@@ -184,7 +184,8 @@ class Receiver:
                 error = repr(e)
                 status = 400
         req = {"path": h.path, "headers": dict(h.headers), "raw": raw, "body": body,
-               "status": status, "n_spans": len(spans), "error": error, "time": time.time()}
+               "status": status, "n_spans": len(spans), "error": error, "time": time.time(),
+               "client": h.client_address}
         resp_body = step.get("body")
         if resp_body is None:
             resp_body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
@@ -193,8 +194,11 @@ class Receiver:
             h.send_header(k, v)
         h.send_header("Content-Type", "application/x-protobuf")
         h.send_header("Content-Length", str(len(resp_body)))
-        h.end_headers()
-        h.wfile.write(resp_body)
+        try:
+            h.end_headers()
+            h.wfile.write(resp_body)
+        except OSError:  # the client gave up first (timeout, oversized body)
+            h.close_connection = True
         with self.cond:
             self.requests.append(req)
             if status == 200 and not step.get("reject_count_spans_anyway"):
