@@ -117,7 +117,8 @@ class Receiver:
 
     script: a list of responses consumed one per request, each a dict with
     optional keys status, headers, body (bytes), delay (seconds), close
-    (drop the connection without answering). Once it runs out, requests get
+    (drop the connection without answering). A header value may be a
+    callable, called when the response is sent (e.g. an HTTP date). Once it runs out, requests get
     200 with an empty ExportTraceServiceResponse.
     """
 
@@ -191,7 +192,7 @@ class Receiver:
             resp_body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
         h.send_response(status)
         for k, v in step.get("headers", {}).items():
-            h.send_header(k, v)
+            h.send_header(k, v() if callable(v) else v)
         h.send_header("Content-Type", "application/x-protobuf")
         h.send_header("Content-Length", str(len(resp_body)))
         try:
