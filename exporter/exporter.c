@@ -457,13 +457,16 @@ static void drain(struct kotel_transport *t, struct kotel_span **batch,
         size_t due = timed || stop ? kotel_queue_size(&ex.q) : 0;
         size_t n;
 
-        while ((due || stop || kotel_queue_size(&ex.q) >= ex.set.max_batch) &&
-               (n = take_batch(batch)) > 0) {
-                export_batch(t, batch, n);
-                due = due > n ? due - n : 0;
+        while (due || stop || kotel_queue_size(&ex.q) >= ex.set.max_batch) {
+                /* Past the shutdown deadline, what is left stays queued:
+                 * shutdown counts it as dropped (unsent), not failed. */
                 if (stop && ms_left(__atomic_load_n(&ex.deadline_ns,
                                                     __ATOMIC_ACQUIRE)) <= 0)
                         break;
+                if ((n = take_batch(batch)) == 0)
+                        break;
+                export_batch(t, batch, n);
+                due = due > n ? due - n : 0;
         }
 }
 
