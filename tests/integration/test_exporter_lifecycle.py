@@ -36,8 +36,10 @@ def test_exit_bounded_with_blackholed_collector_and_no_export_timeout():
         # Unbounded, this never returns (no export timeout, requests hang).
         assert took < 40, took
         assert st["started"] == 20 and st["exported"] == 0, st
+        # Given up by the worker (failed) or left unsent (dropped): which
+        # depends on who reaches the deadline first; never lost uncounted.
         assert st["dropped"] + st["failed"] == 20, st
-        assert "unsent at exit" in p.stderr, p.stderr
+        assert "unsent at exit" in p.stderr or "shutdown deadline reached" in p.stderr, p.stderr
 
 
 def test_shutdown_deadline_capped_by_export_timeout():
@@ -49,7 +51,7 @@ def test_shutdown_deadline_capped_by_export_timeout():
             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1", "OTEL_BSP_SCHEDULE_DELAY": "60000"},
             timeout=85)
         assert took < 30, took
-        assert st["dropped"] + st["failed"] == 40 and st["dropped"] > 0, st
+        assert st["dropped"] + st["failed"] == 40 and st["exported"] == 0, st
 
 
 def test_no_thread_or_socket_without_librdkafka():

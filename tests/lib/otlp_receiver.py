@@ -187,6 +187,17 @@ class Receiver:
         req = {"path": h.path, "headers": dict(h.headers), "raw": raw, "body": body,
                "status": status, "n_spans": len(spans), "error": error, "time": time.time(),
                "client": h.client_address}
+        # Recorded before answering: once the client has its answer, a test
+        # that looks finds the request there.
+        with self.cond:
+            self.requests.append(req)
+            if status == 200 and not step.get("reject_count_spans_anyway"):
+                self.spans.extend(spans)
+                if self.out:
+                    with open(self.out, "a") as f:
+                        for s in spans:
+                            f.write(json.dumps(s) + "\n")
+            self.cond.notify_all()
         resp_body = step.get("body")
         if resp_body is None:
             resp_body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
@@ -200,15 +211,6 @@ class Receiver:
             h.wfile.write(resp_body)
         except OSError:  # the client gave up first (timeout, oversized body)
             h.close_connection = True
-        with self.cond:
-            self.requests.append(req)
-            if status == 200 and not step.get("reject_count_spans_anyway"):
-                self.spans.extend(spans)
-                if self.out:
-                    with open(self.out, "a") as f:
-                        for s in spans:
-                            f.write(json.dumps(s) + "\n")
-            self.cond.notify_all()
 
     def wait_for(self, pred, timeout=20.0):
         """Waits until pred(spans) is true; returns the spans either way."""
