@@ -9,11 +9,23 @@
  * kick is pending (ex.kick exchange), so at most one sem_post per batch
  * reaches the kernel, never one per span.
  *
+ * Accounting: every span ends in exactly one counter. ex.pending counts
+ * spans accepted by the queue and not yet settled (queued or in the
+ * worker's hands). The worker settles a batch (exported/failed, pending -=
+ * n) under ex.settle_lock, a lock held only for those few additions and
+ * never by app threads, which only touch atomics.
+ *
  * Shutdown: the exiting thread flips RUNNING -> STOPPING, sets the
  * deadline, posts ex.wake, and waits on ex.done until that deadline. The
  * worker drains the queue with every request bounded by the deadline. If
- * the deadline passes first (blackholed collector) the exiting thread
- * counts what is still unsent as dropped and returns: exit never hangs. */
+ * the deadline passes first (blackholed collector) the exiting thread, under
+ * ex.settle_lock, counts what is still pending as dropped and marks the
+ * worker abandoned, so that a late result is not counted twice; then it
+ * returns: exit never hangs.
+ *
+ * Fork: the child has no worker. Its queue forgets the parent's spans (the
+ * parent exports them), counters restart at zero, and the exporter starts
+ * again with the child's first span. */
 #include "exporter.h"
 
 #include <curl/curl.h>
@@ -44,21 +56,29 @@ enum {
 
 #define BACKOFF_INITIAL_MS 200
 #define BACKOFF_MAX_MS 5000
+/* Retry-After is honoured up to this when no export timeout bounds it. */
+#define RETRY_AFTER_MAX_MS 60000
+/* While exports keep failing, one error line per this many ms. */
+#define FAIL_LOG_INTERVAL_NS (60ull * 1000000000ull)
 
 static struct {
         int state;
         int kick;
         bool queue_ready;
+        bool abandoned; /* under settle_lock: shutdown gave up waiting */
+        bool failing;   /* exporter thread: the last export failed */
         struct kotel_settings set;
         struct kotel_queue q;
         sem_t wake;
         sem_t done;
         pthread_t thread;
-        uint64_t deadline_ns; /* shutdown deadline, CLOCK_MONOTONIC */
-        uint64_t in_flight;   /* spans taken off the queue, not yet settled */
+        pthread_mutex_t settle_lock;
+        uint64_t deadline_ns;  /* shutdown deadline, CLOCK_MONOTONIC */
+        uint64_t pending;      /* queued or in the worker's hands */
+        uint64_t fail_log_ns;  /* exporter thread: last failure logged */
         uint64_t rng;
         struct kotel_exporter_stats stats;
-} ex;
+} ex = {.settle_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static uint64_t mono_ns(void)
 {
@@ -71,6 +91,18 @@ static uint64_t mono_ns(void)
 static void count(uint64_t *c, uint64_t n)
 {
         __atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+/* Waits on @sem until posted or @ms pass (CLOCK_MONOTONIC, so a wall-clock
+ * jump neither stalls nor hurries the worker). */
+static void sem_wait_ms(sem_t *sem, long ms)
+{
+        uint64_t until = mono_ns() + (uint64_t)(ms > 0 ? ms : 0) * 1000000ull;
+        struct timespec ts = {.tv_sec  = (time_t)(until / 1000000000ull),
+                              .tv_nsec = (long)(until % 1000000000ull)};
+
+        while (sem_clockwait(sem, CLOCK_MONOTONIC, &ts) < 0 && errno == EINTR)
+                ;
 }
 
 void kotel_exporter_count_started(void)
@@ -106,7 +138,11 @@ void kotel_exporter_submit(struct kotel_span *s)
                 kotel_span_free(s);
                 return;
         }
+        /* pending first: shutdown must never see a queued span that
+         * pending does not cover. */
+        count(&ex.pending, 1);
         if (!kotel_queue_push(&ex.q, s)) {
+                __atomic_sub_fetch(&ex.pending, 1, __ATOMIC_RELAXED);
                 count(&ex.stats.dropped, 1);
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%zu): "
@@ -120,6 +156,20 @@ void kotel_exporter_submit(struct kotel_span *s)
                 sem_post(&ex.wake);
 }
 
+/* Exporter thread: @n spans taken off the queue are settled, @exported of
+ * them accepted and @failed given up on (exported + failed <= n; the rest
+ * of a batch the collector took without counting is exported). */
+static void settle(size_t n, size_t exported, size_t failed)
+{
+        pthread_mutex_lock(&ex.settle_lock);
+        if (!ex.abandoned) {
+                count(&ex.stats.exported, exported);
+                count(&ex.stats.failed, failed);
+        }
+        __atomic_sub_fetch(&ex.pending, n, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&ex.settle_lock);
+}
+
 /* 0..n-1, for backoff jitter; exporter thread only. */
 static uint64_t jitter(uint64_t n)
 {
@@ -131,7 +181,9 @@ static uint64_t jitter(uint64_t n)
 
 static bool stopping(void)
 {
-        return __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE) == ST_STOPPING;
+        int st = __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE);
+
+        return st == ST_STOPPING || st == ST_STOPPED;
 }
 
 /* Milliseconds left before @deadline_ns (mono), 0 when passed. */
@@ -172,6 +224,32 @@ static void backoff_sleep(long ms, uint64_t export_deadline)
                 ts.tv_nsec = (long)(step % 1000000000ull);
                 nanosleep(&ts, NULL);
         }
+}
+
+/* Exporter thread. A failing collector gets one error line, then one a
+ * minute while it keeps failing (the rest at debug level), and one info
+ * line when it recovers: never a line per batch. */
+static void log_failure(size_t n, const char *what, const char *detail)
+{
+        uint64_t now = mono_ns();
+        bool loud    = !ex.failing || now - ex.fail_log_ns >= FAIL_LOG_INTERVAL_NS;
+
+        ex.failing = true;
+        if (loud)
+                ex.fail_log_ns = now;
+        kotel_log(loud ? KOTEL_LOG_ERROR : KOTEL_LOG_DEBUG,
+                  "export of %zu spans to %s %s: %s", n, ex.set.url, what,
+                  detail);
+}
+
+static void log_success(size_t n, size_t len)
+{
+        if (ex.failing)
+                kotel_log(KOTEL_LOG_INFO, "export to %s works again",
+                          ex.set.url);
+        ex.failing = false;
+        kotel_log(KOTEL_LOG_DEBUG, "exported %zu spans (%zu bytes) to %s", n,
+                  len, ex.set.url);
 }
 
 static void console_export(struct kotel_span *const *spans, size_t n)
@@ -229,91 +307,117 @@ static void console_export(struct kotel_span *const *spans, size_t n)
         fflush(stderr);
 }
 
-/* Sends one encoded batch, retrying retryable failures with exponential
- * backoff and jitter (Retry-After honoured) until the export timeout. */
-static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spans,
-                        size_t n)
+/* How long to wait before retrying: the server's Retry-After if it gave
+ * one, else the exponential backoff with jitter (half fixed, half random,
+ * so that many exporters that failed together do not retry together). */
+static long retry_wait(const struct kotel_send_info *info, long backoff,
+                       uint64_t export_deadline)
 {
-        uint8_t *body = NULL;
-        size_t len    = 0;
+        long wait = backoff / 2 + (long)jitter((uint64_t)backoff / 2 + 1);
+
+        if (info->retry_after_ms >= 0) {
+                wait = info->retry_after_ms;
+                if (!export_deadline && wait > RETRY_AFTER_MAX_MS)
+                        wait = RETRY_AFTER_MAX_MS;
+        }
+        return wait;
+}
+
+/* One POST attempt's outcome, settled into *@exported and *@failed when
+ * final. Returns true when the batch is settled. */
+static bool settle_response(enum kotel_send_result res,
+                            const struct kotel_send_info *info, size_t n,
+                            size_t len, size_t *exported, size_t *failed)
+{
+        if (res == KOTEL_SEND_OK) {
+                size_t rejected = info->rejected > 0 && (uint64_t)info->rejected <= n
+                                      ? (size_t)info->rejected
+                                      : 0;
+
+                *exported = n - rejected;
+                *failed   = rejected;
+                if (info->detail[0])
+                        kotel_log(KOTEL_LOG_WARN, "export to %s: %s",
+                                  ex.set.url, info->detail);
+                log_success(n, len);
+                return true;
+        }
+        if (res == KOTEL_SEND_FAIL) {
+                *failed = n;
+                log_failure(n, "failed, not retrying", info->detail);
+                return true;
+        }
+        return false;
+}
+
+/* Sends one encoded batch, retrying retryable failures with exponential
+ * backoff and jitter (Retry-After honoured) until the export timeout.
+ * Exporter thread; borrows @spans; sets how many were exported/failed. */
+static void otlp_send(struct kotel_transport *t, const uint8_t *body,
+                      size_t len, size_t n, size_t *exported, size_t *failed)
+{
         uint64_t export_deadline =
             ex.set.export_timeout_ms
                 ? mono_ns() + (uint64_t)ex.set.export_timeout_ms * 1000000ull
                 : 0;
         long backoff = BACKOFF_INITIAL_MS;
-        int rc;
 
-        rc = ex.set.protocol == KOTEL_PROTO_HTTP_JSON
-                 ? kotel_otlp_encode_json(spans, n, &body, &len)
-                 : kotel_otlp_encode_proto(spans, n, &body, &len);
-        if (rc < 0 || !t) {
-                count(&ex.stats.failed, n);
-                kotel_log(KOTEL_LOG_ERROR, "export of %zu spans failed: %s", n,
-                          rc < 0 ? "out of memory while encoding"
-                                 : "no HTTP transport");
-                free(body);
-                return;
-        }
         for (;;) {
                 struct kotel_send_info info;
-                uint64_t d    = effective_deadline(export_deadline);
-                long timeout  = ex.set.timeout_ms;
+                uint64_t d   = effective_deadline(export_deadline);
+                long timeout = ex.set.timeout_ms;
                 enum kotel_send_result res;
                 long wait;
 
                 if (d) {
                         long left = ms_left(d);
                         if (left <= 0)
-                                goto give_up;
+                                break;
                         if (left < timeout)
                                 timeout = left;
                 }
                 res = kotel_transport_post(t, body, len, timeout, &info);
-                if (res == KOTEL_SEND_OK) {
-                        count(&ex.stats.exported, n - (size_t)(info.rejected > 0 &&
-                                                                  (uint64_t)info.rejected <= n
-                                                              ? info.rejected
-                                                              : 0));
-                        if (info.rejected > 0 && (uint64_t)info.rejected <= n)
-                                count(&ex.stats.failed, (uint64_t)info.rejected);
-                        if (info.detail[0])
-                                kotel_log(KOTEL_LOG_WARN, "export to %s: %s",
-                                          ex.set.url, info.detail);
+                if (settle_response(res, &info, n, len, exported, failed))
+                        return;
+                wait = retry_wait(&info, backoff, export_deadline);
+                d    = effective_deadline(export_deadline);
+                if (d && ms_left(d) <= wait) {
                         kotel_log(KOTEL_LOG_DEBUG,
-                                  "exported %zu spans (%zu bytes) to %s", n, len,
-                                  ex.set.url);
+                                  "export to %s: %s; no time left to retry "
+                                  "in %ld ms",
+                                  ex.set.url, info.detail, wait);
                         break;
                 }
-                if (res == KOTEL_SEND_FAIL) {
-                        count(&ex.stats.failed, n);
-                        kotel_log(KOTEL_LOG_ERROR,
-                                  "export of %zu spans to %s failed, not "
-                                  "retrying: %s",
-                                  n, ex.set.url, info.detail);
-                        break;
-                }
-                wait = backoff / 2 + (long)jitter((uint64_t)backoff / 2 + 1);
-                if (info.retry_after_ms >= 0)
-                        wait = info.retry_after_ms;
-                d = effective_deadline(export_deadline);
-                if (d && ms_left(d) <= wait)
-                        goto give_up_after_wait;
                 count(&ex.stats.retried, 1);
                 kotel_log(KOTEL_LOG_DEBUG, "export to %s: %s; retrying in %ld ms",
                           ex.set.url, info.detail, wait);
                 backoff_sleep(wait, export_deadline);
                 backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-                continue;
-give_up_after_wait:
-                kotel_log(KOTEL_LOG_DEBUG, "export to %s: %s; no time left to retry",
-                          ex.set.url, info.detail);
-give_up:
-                count(&ex.stats.failed, n);
-                kotel_log(KOTEL_LOG_ERROR,
-                          "export of %zu spans to %s gave up after the export "
-                          "timeout",
-                          n, ex.set.url);
-                break;
+        }
+        *failed = n;
+        log_failure(n, "gave up",
+                    stopping() ? "shutdown deadline reached"
+                               : "export timeout (OTEL_BSP_EXPORT_TIMEOUT) "
+                                 "reached");
+}
+
+static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spans,
+                        size_t n, size_t *exported, size_t *failed)
+{
+        uint8_t *body = NULL;
+        size_t len    = 0;
+        int rc;
+
+        rc = ex.set.protocol == KOTEL_PROTO_HTTP_JSON
+                 ? kotel_otlp_encode_json(spans, n, &body, &len)
+                 : kotel_otlp_encode_proto(spans, n, &body, &len);
+        if (rc < 0 || !t) {
+                *failed = n;
+                log_failure(n, "failed",
+                            rc < 0 ? "out of memory while encoding"
+                                   : "no HTTP transport");
+        } else {
+                otlp_send(t, body, len, n, exported, failed);
         }
         free(body);
 }
@@ -321,15 +425,17 @@ give_up:
 static void export_batch(struct kotel_transport *t, struct kotel_span **spans,
                          size_t n)
 {
+        size_t exported = 0, failed = 0;
+
         if (ex.set.kind == KOTEL_EXPORTER_CONSOLE) {
                 console_export(spans, n);
-                count(&ex.stats.exported, n);
+                exported = n;
         } else {
-                otlp_export(t, spans, n);
+                otlp_export(t, spans, n, &exported, &failed);
         }
         for (size_t i = 0; i < n; i++)
                 kotel_span_free(spans[i]);
-        __atomic_sub_fetch(&ex.in_flight, n, __ATOMIC_RELEASE);
+        settle(n, exported, failed);
 }
 
 /* Pops up to one batch; returns its size. */
@@ -338,11 +444,30 @@ static size_t take_batch(struct kotel_span **batch)
         size_t n = 0;
         struct kotel_span *s;
 
-        while (n < ex.set.max_batch && (s = kotel_queue_pop(&ex.q)) != NULL) {
+        while (n < ex.set.max_batch && (s = kotel_queue_pop(&ex.q)) != NULL)
                 batch[n++] = s;
-                __atomic_add_fetch(&ex.in_flight, 1, __ATOMIC_RELEASE);
-        }
         return n;
+}
+
+/* Exports what is queued: full batches, and when the schedule delay
+ * expired (@timed) or at exit (@stop) also what was there at wake-up. */
+static void drain(struct kotel_transport *t, struct kotel_span **batch,
+                  bool timed, bool stop)
+{
+        size_t due = timed || stop ? kotel_queue_size(&ex.q) : 0;
+        size_t n;
+
+        while (due || stop || kotel_queue_size(&ex.q) >= ex.set.max_batch) {
+                /* Past the shutdown deadline, what is left stays queued:
+                 * shutdown counts it as dropped (unsent), not failed. */
+                if (stop && ms_left(__atomic_load_n(&ex.deadline_ns,
+                                                    __ATOMIC_ACQUIRE)) <= 0)
+                        break;
+                if ((n = take_batch(batch)) == 0)
+                        break;
+                export_batch(t, batch, n);
+                due = due > n ? due - n : 0;
+        }
 }
 
 static void *worker(void *arg)
@@ -351,40 +476,29 @@ static void *worker(void *arg)
         struct kotel_span **batch = calloc(ex.set.max_batch, sizeof(*batch));
 
         (void)arg;
+        pthread_setname_np(pthread_self(), "kotel-exporter");
         if (ex.set.kind == KOTEL_EXPORTER_OTLP) {
                 t = kotel_transport_new(&ex.set);
                 if (!t)
                         kotel_log(KOTEL_LOG_ERROR,
                                   "cannot set up the HTTP client; spans will "
-                                  "be dropped");
+                                  "be counted as failed");
         }
+        if (!batch)
+                kotel_log(KOTEL_LOG_ERROR, "out of memory: spans will not be "
+                                           "exported");
         for (;;) {
-                struct timespec ts;
+                uint64_t woke = mono_ns(), slept;
                 bool stop;
-                size_t n;
 
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += ex.set.schedule_delay_ms / 1000;
-                ts.tv_nsec += (ex.set.schedule_delay_ms % 1000) * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000L;
-                }
-                while (sem_timedwait(&ex.wake, &ts) < 0 && errno == EINTR)
-                        ;
+                sem_wait_ms(&ex.wake, ex.set.schedule_delay_ms);
                 __atomic_store_n(&ex.kick, 0, __ATOMIC_RELEASE);
-                stop = stopping();
-                while (batch && (n = take_batch(batch)) > 0) {
-                        export_batch(t, batch, n);
-                        /* Between batches, export only full ones unless the
-                         * delay expired or we are flushing; a partial batch
-                         * waits for the next wake-up. */
-                        if (!stop && kotel_queue_size(&ex.q) < ex.set.max_batch)
-                                break;
-                        if (stop && ms_left(__atomic_load_n(&ex.deadline_ns,
-                                                            __ATOMIC_ACQUIRE)) <= 0)
-                                break;
-                }
+                slept = mono_ns() - woke;
+                stop  = stopping();
+                if (batch)
+                        drain(t, batch,
+                              slept >= (uint64_t)ex.set.schedule_delay_ms * 1000000ull,
+                              stop);
                 if (stop)
                         break;
         }
@@ -394,6 +508,9 @@ static void *worker(void *arg)
         return NULL;
 }
 
+/* The worker starts with every signal blocked: the app's signals must go to
+ * the app's threads, and a SIGPIPE from a closed collector socket must not
+ * kill the process. */
 static int start_thread(void)
 {
         sigset_t all, old;
@@ -403,6 +520,8 @@ static int start_thread(void)
         pthread_sigmask(SIG_SETMASK, &all, &old);
         rc = pthread_create(&ex.thread, NULL, worker, NULL);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc == 0)
+                pthread_detach(ex.thread);
         return rc == 0 ? 0 : -1;
 }
 
@@ -460,11 +579,21 @@ static void log_stats(void)
                   s.started, s.exported, s.dropped, s.failed, s.retried);
 }
 
+/* KOTEL_SHUTDOWN_TIMEOUT, capped by OTEL_BSP_EXPORT_TIMEOUT unless that is
+ * 0 (no limit). */
+static long shutdown_limit_ms(void)
+{
+        long limit = ex.set.shutdown_timeout_ms;
+
+        if (ex.set.export_timeout_ms && ex.set.export_timeout_ms < limit)
+                limit = ex.set.export_timeout_ms;
+        return limit;
+}
+
 void kotel_exporter_shutdown(void)
 {
         int st = ST_RUNNING;
         long limit;
-        struct timespec ts;
         uint64_t left;
 
         if (!__atomic_compare_exchange_n(&ex.state, &st, ST_STOPPING, false,
@@ -475,33 +604,25 @@ void kotel_exporter_shutdown(void)
                 log_stats();
                 return;
         }
-        limit = ex.set.shutdown_timeout_ms;
-        if (ex.set.export_timeout_ms && ex.set.export_timeout_ms < limit)
-                limit = ex.set.export_timeout_ms;
+        limit = shutdown_limit_ms();
         __atomic_store_n(&ex.deadline_ns,
                          mono_ns() + (uint64_t)limit * 1000000ull,
                          __ATOMIC_RELEASE);
         sem_post(&ex.wake);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += limit / 1000;
-        ts.tv_nsec += (limit % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
-        while (sem_timedwait(&ex.done, &ts) < 0 && errno == EINTR)
-                ;
+        sem_wait_ms(&ex.done, limit);
         __atomic_store_n(&ex.state, ST_STOPPED, __ATOMIC_RELEASE);
-        /* Whatever the worker did not settle in time is lost: count it. */
-        left = kotel_queue_size(&ex.q) +
-               __atomic_load_n(&ex.in_flight, __ATOMIC_ACQUIRE);
-        if (left) {
-                count(&ex.stats.dropped, left);
+        /* Whatever the worker did not settle in time is lost: count it, and
+         * stop the worker from counting it again if it finishes late. */
+        pthread_mutex_lock(&ex.settle_lock);
+        ex.abandoned = true;
+        left         = __atomic_exchange_n(&ex.pending, 0, __ATOMIC_RELAXED);
+        count(&ex.stats.dropped, left);
+        pthread_mutex_unlock(&ex.settle_lock);
+        if (left)
                 kotel_log(KOTEL_LOG_WARN,
                           "%" PRIu64 " spans unsent at exit (shutdown "
                           "deadline %ld ms)",
                           left, limit);
-        }
         log_stats();
 }
 
@@ -515,11 +636,16 @@ void kotel_exporter_atfork_child(void)
         int st = __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE);
 
         /* The worker thread did not survive the fork; its transport (and
-         * its socket, shared with the parent) is abandoned, not closed. */
+         * its socket, shared with the parent) is abandoned, not closed, and
+         * the batch it held is the parent's to export. The settle lock may
+         * have been held by it. */
+        pthread_mutex_init(&ex.settle_lock, NULL);
         if (ex.queue_ready)
                 kotel_queue_reset(&ex.q, drop_span);
         memset(&ex.stats, 0, sizeof(ex.stats));
-        ex.in_flight   = 0;
+        ex.pending     = 0;
+        ex.abandoned   = false;
+        ex.failing     = false;
         ex.kick        = 0;
         ex.deadline_ns = 0;
         if (st != ST_IDLE)

@@ -24,6 +24,12 @@ int kotel_otlp_encode_json(struct kotel_span *const *spans, size_t n,
 int kotel_otlp_decode_response(const uint8_t *body, size_t len,
                                int64_t *rejected, char *msg, size_t msg_size);
 
+/* The same for an OTLP/JSON response ({"partialSuccess":{"rejectedSpans":
+ * "2","errorMessage":"..."}}): a lenient scan, not a full JSON parser. */
+int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
+                                    int64_t *rejected, char *msg,
+                                    size_t msg_size);
+
 /* Resource groups in @spans, in first-seen order: writes each span's group
  * index to @group (n entries); returns the number of groups. */
 size_t kotel_otlp_group(struct kotel_span *const *spans, size_t n,

@@ -168,3 +168,56 @@ int kotel_otlp_encode_json(struct kotel_span *const *spans, size_t n,
         *len = b.len;
         return 0;
 }
+
+/* The bytes after "@key": and any blanks, or NULL. */
+static const char *json_value_of(const char *b, size_t len, const char *key)
+{
+        const char *end = b + len, *p = memmem(b, len, key, strlen(key));
+
+        if (!p)
+                return NULL;
+        p += strlen(key);
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+                p++;
+        if (p >= end || *p != ':')
+                return NULL;
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+                p++;
+        return p < end ? p : NULL;
+}
+
+int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
+                                    int64_t *rejected, char *msg,
+                                    size_t msg_size)
+{
+        const char *b = (const char *)body, *end = b + len, *p;
+        size_t i = 0, o = 0;
+
+        *rejected = 0;
+        if (msg_size)
+                msg[0] = '\0';
+        while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
+                i++;
+        if (i == len || b[i] != '{')
+                return -1;
+        p = json_value_of(b, len, "\"rejectedSpans\"");
+        if (p) {
+                int64_t v = 0;
+
+                p += p < end && *p == '"';
+                while (p < end && *p >= '0' && *p <= '9' && v < INT64_MAX / 10)
+                        v = v * 10 + (*p++ - '0');
+                *rejected = v;
+        }
+        p = json_value_of(b, len, "\"errorMessage\"");
+        if (p && *p == '"' && msg_size) {
+                for (p++; p < end && *p != '"' && o + 1 < msg_size; p++) {
+                        if (*p == '\\' && p + 1 < end)
+                                p++;
+                        msg[o++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+                }
+                msg[o] = '\0';
+        }
+        return 0;
+}

@@ -122,19 +122,24 @@ next:
         return bad;
 }
 
+/* RFC 9110: Retry-After = HTTP-date / delay-seconds. A delay is clamped to
+ * a day; a date in the past means now. */
 int kotel_parse_retry_after(const char *v, time_t now, long *ms)
 {
         int64_t secs;
         time_t when;
+        bool alpha = false;
 
         while (*v == ' ' || *v == '\t')
                 v++;
-        if (isdigit((unsigned char)*v)) {
-                if (kotel_env_parse_int(v, 0, 86400, &secs) != 0)
-                        return -1;
-                *ms = (long)secs * 1000;
+        if (kotel_env_parse_int(v, 0, INT64_MAX, &secs) == 0) {
+                *ms = (long)(secs > 86400 ? 86400 : secs) * 1000;
                 return 0;
         }
+        for (const char *p = v; *p; p++)
+                alpha |= isalpha((unsigned char)*p) != 0;
+        if (!alpha)
+                return -1; /* "-5", "1.5": neither form */
         when = curl_getdate(v, NULL);
         if (when == (time_t)-1)
                 return -1;

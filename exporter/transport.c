@@ -170,10 +170,15 @@ static void inspect_body(struct kotel_transport *t, struct kotel_send_info *info
                          KOTEL_RESPONSE_CAP);
                 return;
         }
-        if (!t->body_len || t->set->protocol != KOTEL_PROTO_HTTP_PROTOBUF)
+        if (!t->body_len)
                 return;
-        if (kotel_otlp_decode_response((const uint8_t *)t->body, t->body_len,
-                                       &info->rejected, msg, sizeof(msg)) < 0) {
+        if ((t->set->protocol == KOTEL_PROTO_HTTP_JSON
+                 ? kotel_otlp_decode_response_json((const uint8_t *)t->body,
+                                                   t->body_len, &info->rejected,
+                                                   msg, sizeof(msg))
+                 : kotel_otlp_decode_response((const uint8_t *)t->body,
+                                              t->body_len, &info->rejected, msg,
+                                              sizeof(msg))) < 0) {
                 snprintf(info->detail, sizeof(info->detail),
                          "unparseable response body (%zu bytes) ignored",
                          t->body_len);

@@ -117,7 +117,8 @@ class Receiver:
 
     script: a list of responses consumed one per request, each a dict with
     optional keys status, headers, body (bytes), delay (seconds), close
-    (drop the connection without answering). Once it runs out, requests get
+    (drop the connection without answering). A header value may be a
+    callable, called when the response is sent (e.g. an HTTP date). Once it runs out, requests get
     200 with an empty ExportTraceServiceResponse.
     """
 
@@ -184,17 +185,10 @@ class Receiver:
                 error = repr(e)
                 status = 400
         req = {"path": h.path, "headers": dict(h.headers), "raw": raw, "body": body,
-               "status": status, "n_spans": len(spans), "error": error, "time": time.time()}
-        resp_body = step.get("body")
-        if resp_body is None:
-            resp_body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-        h.send_response(status)
-        for k, v in step.get("headers", {}).items():
-            h.send_header(k, v)
-        h.send_header("Content-Type", "application/x-protobuf")
-        h.send_header("Content-Length", str(len(resp_body)))
-        h.end_headers()
-        h.wfile.write(resp_body)
+               "status": status, "n_spans": len(spans), "error": error, "time": time.time(),
+               "client": h.client_address}
+        # Recorded before answering: once the client has its answer, a test
+        # that looks finds the request there.
         with self.cond:
             self.requests.append(req)
             if status == 200 and not step.get("reject_count_spans_anyway"):
@@ -204,6 +198,19 @@ class Receiver:
                         for s in spans:
                             f.write(json.dumps(s) + "\n")
             self.cond.notify_all()
+        resp_body = step.get("body")
+        if resp_body is None:
+            resp_body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+        h.send_response(status)
+        for k, v in step.get("headers", {}).items():
+            h.send_header(k, v() if callable(v) else v)
+        h.send_header("Content-Type", "application/x-protobuf")
+        h.send_header("Content-Length", str(len(resp_body)))
+        try:
+            h.end_headers()
+            h.wfile.write(resp_body)
+        except OSError:  # the client gave up first (timeout, oversized body)
+            h.close_connection = True
 
     def wait_for(self, pred, timeout=20.0):
         """Waits until pred(spans) is true; returns the spans either way."""

@@ -1,0 +1,277 @@
+/* Exporter configuration: the pure parsers (headers, percent-decoding,
+ * endpoint paths, Retry-After, integers) and the environment rules (traces-
+ * specific variables win, bad values fall back to defaults). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exporter/env.h"
+#include "exporter/log.h"
+#include "exporter/settings.h"
+#include "tap.h"
+
+extern char **environ;
+
+static void clear_env(void)
+{
+        for (int again = 1; again;) {
+                again = 0;
+                for (char **e = environ; *e; e++)
+                        if (!strncmp(*e, "OTEL_", 5) || !strncmp(*e, "KOTEL_", 6)) {
+                                char name[256];
+                                size_t n = strcspn(*e, "=");
+                                snprintf(name, sizeof(name), "%.*s", (int)n, *e);
+                                unsetenv(name);
+                                again = 1;
+                                break;
+                        }
+        }
+}
+
+static int headers_eq(const char *in, int want_bad, const char *const *want)
+{
+        char **h = NULL;
+        size_t n = 0, w = 0;
+        int bad = kotel_settings_parse_headers(in, &h, &n), ok = bad == want_bad;
+
+        while (want[w])
+                w++;
+        ok &= n == w;
+        for (size_t i = 0; ok && i < n; i++)
+                ok &= !strcmp(h[i], want[i]);
+        for (size_t i = 0; i < n; i++)
+                free(h[i]);
+        free(h);
+        return ok;
+}
+
+static void test_headers(void)
+{
+        CHECK(headers_eq("a=b,c=d", 0, (const char *[]){"a: b", "c: d", NULL}),
+              "two headers");
+        CHECK(headers_eq(" api-key = s3cr%3Dt , x-tenant=acme%20corp", 0,
+                         (const char *[]){"api-key: s3cr=t", "x-tenant: acme corp", NULL}),
+              "trimmed and percent-decoded");
+        CHECK(headers_eq("Authorization=Basic abc==", 0,
+                         (const char *[]){"Authorization: Basic abc==", NULL}),
+              "value keeps later '='");
+        CHECK(headers_eq("bad,=v,k=%zz,x=y", 3, (const char *[]){"x: y", NULL}),
+              "malformed entries skipped and counted");
+        CHECK(headers_eq("k=v%0D%0AInjected: x", 1, (const char *[]){NULL}),
+              "CR/LF in a value rejected (no header injection)");
+        CHECK(headers_eq("bad key=v", 1, (const char *[]){NULL}),
+              "space in a name rejected");
+        CHECK(headers_eq("", 0, (const char *[]){NULL}) &&
+                  headers_eq(",,", 0, (const char *[]){NULL}),
+              "empty entries ignored");
+}
+
+static int decodes(const char *in, size_t len, const char *want)
+{
+        char *out = kotel_percent_decode(in, len);
+        int ok    = want ? out && !strcmp(out, want) : out == NULL;
+
+        free(out);
+        return ok;
+}
+
+static void test_percent(void)
+{
+        CHECK(decodes("a%2Cb", 5, "a,b"), "%2C");
+        CHECK(decodes("%41%62", 6, "Ab"), "upper and lower hex");
+        CHECK(decodes("plain", 5, "plain"), "no escapes");
+        CHECK(decodes("abc", 2, "ab"), "length bounded");
+        CHECK(decodes("%", 1, NULL) && decodes("%4", 2, NULL) &&
+                  decodes("%gg", 3, NULL),
+              "truncated or non-hex escapes rejected");
+        CHECK(decodes("%41", 2, NULL), "escape cut by the length rejected");
+}
+
+static int url_is(const char *base, const char *want)
+{
+        char *u = kotel_settings_traces_url(base);
+        int ok  = u && !strcmp(u, want);
+
+        free(u);
+        return ok;
+}
+
+static void test_urls(void)
+{
+        CHECK(url_is("http://h:4318", "http://h:4318/v1/traces"), "host:port");
+        CHECK(url_is("http://h:4318/", "http://h:4318/v1/traces"), "trailing slash");
+        CHECK(url_is("https://h/base", "https://h/base/v1/traces"), "base path");
+        CHECK(url_is("https://h/base/", "https://h/base/v1/traces"),
+              "base path with slash");
+}
+
+static int retry_is(const char *v, time_t now, long want)
+{
+        long ms = -12345;
+        int rc  = kotel_parse_retry_after(v, now, &ms);
+
+        return want < 0 ? rc < 0 : rc == 0 && ms == want;
+}
+
+static void test_retry_after(void)
+{
+        time_t now = 1700000000, later = now + 120;
+        char date[64];
+        struct tm tm;
+
+        CHECK(retry_is("5", now, 5000) && retry_is(" 0 ", now, 0), "seconds");
+        CHECK(retry_is("100000", now, 86400000L) &&
+                  retry_is("99999999999999999999", now, -1),
+              "huge delays clamped to a day; overflow rejected");
+        CHECK(retry_is("-1", now, -1) && retry_is("1.5", now, -1) &&
+                  retry_is("", now, -1) && retry_is("soon", now, -1),
+              "not a delay nor a date");
+        gmtime_r(&later, &tm);
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        CHECK(retry_is(date, now, 120000), "IMF-fixdate 2 minutes ahead");
+        CHECK(retry_is(date, later + 50, 0), "a date in the past means now");
+        strftime(date, sizeof(date), "%d %b %Y %H:%M:%S GMT", &tm);
+        CHECK(retry_is(date, now + 110, 10000), "a date starting with a digit");
+        strftime(date, sizeof(date), "%A, %d-%b-%y %H:%M:%S GMT", &tm);
+        CHECK(retry_is(date, now, 120000), "obsolete RFC 850 date");
+}
+
+static void test_int(void)
+{
+        int64_t v = 0;
+
+        errno = 42;
+        CHECK(kotel_env_parse_int("42", 0, 100, &v) == 0 && v == 42, "42");
+        CHECK(errno == 42, "errno preserved");
+        CHECK(kotel_env_parse_int(" 7 ", 0, 100, &v) == 0 && v == 7, "blanks");
+        CHECK(kotel_env_parse_int("-3", -5, 5, &v) == 0 && v == -3, "negative");
+        CHECK(kotel_env_parse_int("x", 0, 100, &v) < 0 &&
+                  kotel_env_parse_int("5x", 0, 100, &v) < 0 &&
+                  kotel_env_parse_int("", 0, 100, &v) < 0,
+              "garbage rejected");
+        CHECK(kotel_env_parse_int("101", 0, 100, &v) < 0 &&
+                  kotel_env_parse_int("-1", 0, 100, &v) < 0,
+              "out of range rejected");
+        CHECK(kotel_env_parse_int("99999999999999999999", 0, INT64_MAX, &v) < 0,
+              "overflow rejected");
+}
+
+static struct kotel_settings load(void)
+{
+        struct kotel_settings s;
+
+        kotel_settings_load(&s);
+        return s;
+}
+
+static void test_defaults(void)
+{
+        struct kotel_settings s;
+
+        clear_env();
+        s = load();
+        CHECK(s.kind == KOTEL_EXPORTER_OTLP && s.protocol == KOTEL_PROTO_HTTP_PROTOBUF,
+              "default: otlp, http/protobuf");
+        CHECK(!strcmp(s.url, "http://localhost:4318/v1/traces"), "default URL");
+        CHECK(s.timeout_ms == 10000 && !s.gzip && s.n_headers == 0,
+              "default timeout 10 s, no compression, no headers");
+        CHECK(s.schedule_delay_ms == 5000 && s.max_queue == 2048 &&
+                  s.max_batch == 512 && s.export_timeout_ms == 30000 &&
+                  s.shutdown_timeout_ms == 5000,
+              "BSP defaults 5000/2048/512/30000, shutdown 5000");
+        CHECK(!s.ca_file && !s.client_key && !s.client_cert, "no TLS files");
+        kotel_settings_free(&s);
+
+        setenv("OTEL_BSP_SCHEDULE_DELAY", "soon", 1);
+        setenv("OTEL_BSP_MAX_QUEUE_SIZE", "-4", 1);
+        setenv("OTEL_BSP_EXPORT_TIMEOUT", "0", 1);
+        setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "0", 1);
+        setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", 1);
+        setenv("OTEL_TRACES_EXPORTER", "zipkin", 1);
+        s = load();
+        CHECK(s.schedule_delay_ms == 5000 && s.max_queue == 2048,
+              "bad BSP values fall back to defaults");
+        CHECK(s.export_timeout_ms == 0, "OTEL_BSP_EXPORT_TIMEOUT=0: no limit");
+        CHECK(s.timeout_ms == 10000, "timeout 0 rejected");
+        CHECK(!s.gzip && s.kind == KOTEL_EXPORTER_OTLP,
+              "unknown compression/exporter fall back");
+        kotel_settings_free(&s);
+
+        clear_env();
+        setenv("OTEL_BSP_MAX_QUEUE_SIZE", "10", 1);
+        setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "50", 1);
+        s = load();
+        CHECK(s.max_queue == 10 && s.max_batch == 10, "batch capped by queue");
+        kotel_settings_free(&s);
+}
+
+static void test_precedence(void)
+{
+        struct kotel_settings s;
+
+        clear_env();
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://gen:1/base", 1);
+        setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
+        setenv("OTEL_EXPORTER_OTLP_HEADERS", "a=generic", 1);
+        setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
+        setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1234", 1);
+        setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/gen/ca.pem", 1);
+        s = load();
+        CHECK(!strcmp(s.url, "http://gen:1/base/v1/traces"),
+              "generic endpoint gets /v1/traces");
+        CHECK(s.protocol == KOTEL_PROTO_HTTP_PROTOBUF, "grpc falls back to protobuf");
+        CHECK(s.n_headers == 1 && !strcmp(s.headers[0], "a: generic"),
+              "generic headers");
+        CHECK(s.gzip && s.timeout_ms == 1234 && !strcmp(s.ca_file, "/gen/ca.pem"),
+              "generic compression, timeout, certificate");
+        kotel_settings_free(&s);
+
+        setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://tr:2/custom", 1);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json", 1);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "b=traces", 1);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "none", 1);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "4321", 1);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/tr/ca.pem", 1);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/tr/key.pem", 1);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/tr/cert.pem", 1);
+        s = load();
+        CHECK(!strcmp(s.url, "http://tr:2/custom"), "traces endpoint used as is");
+        CHECK(s.protocol == KOTEL_PROTO_HTTP_JSON, "traces protocol wins");
+        CHECK(s.n_headers == 1 && !strcmp(s.headers[0], "b: traces"),
+              "traces headers win");
+        CHECK(!s.gzip && s.timeout_ms == 4321 && !strcmp(s.ca_file, "/tr/ca.pem"),
+              "traces compression, timeout, certificate win");
+        CHECK(!strcmp(s.client_key, "/tr/key.pem") &&
+                  !strcmp(s.client_cert, "/tr/cert.pem"),
+              "client key and certificate");
+        kotel_settings_free(&s);
+
+        setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://tr/x", 1);
+        s = load();
+        CHECK(!strcmp(s.url, "http://gen:1/base/v1/traces"),
+              "invalid traces endpoint ignored for the generic one");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", 1);
+        s = load();
+        CHECK(!strcmp(s.url, "http://localhost:4318/v1/traces"),
+              "invalid generic endpoint: the default");
+        kotel_settings_free(&s);
+        clear_env();
+}
+
+int main(void)
+{
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        setenv("OTEL_LOG_LEVEL", "none", 1);
+        kotel_log_init();
+        test_headers();
+        test_percent();
+        test_urls();
+        test_retry_after();
+        test_int();
+        test_defaults();
+        test_precedence();
+        TAP_DONE();
+}
