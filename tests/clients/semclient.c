@@ -221,9 +221,12 @@ static int cmd_consume(void)
                         continue;
                 if (!m->err) {
                         seen++;
-                        printf("msg key=%.*s offset=%lld", (int)m->key_len,
-                               m->key ? (const char *)m->key : "",
-                               (long long)m->offset);
+                        printf("msg key=");
+                        for (size_t i = 0; i < m->key_len; i++) {
+                                unsigned char ch = ((const unsigned char *)m->key)[i];
+                                printf(ch > 0x20 && ch < 0x7f ? "%c" : "\\x%02x", ch);
+                        }
+                        printf(" offset=%lld", (long long)m->offset);
                         print_message_headers(m);
                         if (fwd) {
                                 rd_kafka_headers_t *h = app_headers();
