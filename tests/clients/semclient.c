@@ -495,7 +495,7 @@ static int cmd_failopen(void)
 
 /* ---- threads ---------------------------------------------------------- */
 
-static int cmd_threads(void)
+static int thread_count(void)
 {
         DIR *d = opendir("/proc/self/task");
         struct dirent *e;
@@ -507,7 +507,21 @@ static int cmd_threads(void)
                 if (e->d_name[0] != '.')
                         n++;
         closedir(d);
-        printf("threads=%d version=%s\n", n, rd_kafka_version_str());
+        return n;
+}
+
+/* With -b: also the count while a producer exists (its librdkafka threads
+ * plus whatever else runs), after a short settle. */
+static int cmd_threads(void)
+{
+        printf("threads=%d version=%s\n", thread_count(), rd_kafka_version_str());
+        if (brokers) {
+                rd_kafka_t *rk = producer();
+
+                usleep(200 * 1000);
+                printf("threads-with-client=%d\n", thread_count());
+                rd_kafka_destroy(rk);
+        }
         return 0;
 }
 
