@@ -83,8 +83,8 @@ static bool save_header(rd_kafka_headers_t *hdrs, const char *name, char *buf,
         const void *v;
         size_t n;
 
-        if (!hdrs || real_rd_kafka_header_get_last(hdrs, name, &v, &n) ||
-            !v || n > size)
+        if (!hdrs || real_rd_kafka_header_get_last(hdrs, name, &v, &n) || !v ||
+            n > size)
                 return false;
         memcpy(buf, v, n);
         *len = (uint16_t)n;
@@ -106,12 +106,12 @@ static void undo_record(rd_kafka_message_t *rkm, const struct kotel_ctx *ctx)
                       save_header(hdrs, "traceparent", undo.tp, sizeof(undo.tp),
                                   &undo.tp_len);
         undo.ts_replaced = kotel_cfg.tracecontext && ctx->ts_len;
-        undo.had_ts      = undo.ts_replaced &&
-                      save_header(hdrs, "tracestate", undo.ts, sizeof(undo.ts),
-                                  &undo.ts_len);
-        undo.bg_added = !hdrs || real_rd_kafka_header_get_last(
-                                     hdrs, "baggage", &v, &n) != 0;
-        undo.rkm = rkm;
+        undo.had_ts =
+            undo.ts_replaced && save_header(hdrs, "tracestate", undo.ts,
+                                            sizeof(undo.ts), &undo.ts_len);
+        undo.bg_added = !hdrs || real_rd_kafka_header_get_last(hdrs, "baggage",
+                                                               &v, &n) != 0;
+        undo.rkm      = rkm;
 }
 
 /* on_ack of a message that failed inside the produce call. */
@@ -177,10 +177,10 @@ static void choose_parent(rd_kafka_message_t *rkm, const void *payload,
 static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
                                    void *ic_opaque)
 {
-        struct kotel_tls *t       = &kotel_tls;
-        struct kotel_client *c    = ic_opaque;
-        const void *payload       = rkm->payload;
-        const void *key           = rkm->key;
+        struct kotel_tls *t    = &kotel_tls;
+        struct kotel_client *c = ic_opaque;
+        const void *payload    = rkm->payload;
+        const void *key        = rkm->key;
         struct kotel_ctx parent, ctx;
         struct kotel_pending *p;
         char *baggage = NULL;
