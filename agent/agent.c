@@ -42,6 +42,8 @@ void kotel_agent_move_on(void)
         if (t->current_ends_on_move)
                 kotel_msgtab_destroyed_ref(t->current);
         kotel_msgtab_release(t->current);
+        free(t->current_baggage);
+        t->current_baggage      = NULL;
         t->current              = (struct kotel_live_ref){0, 0};
         t->current_ends_on_move = false;
 }
@@ -95,6 +97,8 @@ static void fork_child(void)
         kotel_exporter_atfork_child();
         kotel_tls.has_current = false;
         kotel_tls.current     = (struct kotel_live_ref){0, 0};
+        free(kotel_tls.current_baggage);
+        kotel_tls.current_baggage = NULL;
         /* No thread here: the exporter starts again with the child's first
          * span, so fork()+exec() stays as cheap as without the agent. */
 }

@@ -40,10 +40,13 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         struct kotel_span *span   = NULL;
         struct kotel_live_msg lm;
         struct kotel_live_ref ref;
+        char *baggage = NULL;
         bool as_parent;
 
-        if (real_rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (real_rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 kotel_headers_extract(hdrs, &creation);
+                baggage = kotel_headers_baggage(hdrs);
+        }
         as_parent = creation.valid &&
                     kotel_cfg.process_parent == KOTEL_PROCESS_PARENT_PARENT;
         kotel_ctx_new_child(&ctx, as_parent ? &creation : NULL);
@@ -87,14 +90,19 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
             .owner    = owner,
             .creation = creation.valid ? &creation : NULL,
             .ctx      = &ctx,
+            .baggage  = baggage,
             .span     = span,
             .released = rule == END_ON_DESTROY,
         };
         ref = kotel_msgtab_add(&lm);
         if (creation_out)
                 kotel_ctx_copy_ids(creation_out, &creation);
-        if (rule == END_ON_DESTROY)
+        if (rule == END_ON_DESTROY) {
+                free(baggage);
                 return;
+        }
+        free(t->current_baggage);
+        t->current_baggage      = baggage; /* the thread's move_on frees it */
         t->current              = ref;
         t->has_current          = true;
         t->current_ends_on_move = rule == END_ON_NEXT;

@@ -24,6 +24,7 @@ struct live {
         uint32_t gen;
         uint32_t next_free;
         char *tracestate;
+        char *baggage;
         struct kotel_span *span;
 };
 
@@ -92,7 +93,9 @@ static struct kotel_span *retire(uint32_t idx)
 
         unindex(e, idx);
         free(e->tracestate);
+        free(e->baggage);
         e->tracestate = NULL;
+        e->baggage    = NULL;
         e->span       = NULL;
         e->in_use     = false;
         e->owner      = NULL;
@@ -144,6 +147,7 @@ struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m)
         e->tracestate = m->ctx->ts_len ? strndup(m->ctx->tracestate,
                                                  m->ctx->ts_len)
                                        : NULL;
+        e->baggage    = m->baggage ? strdup(m->baggage) : NULL;
         e->span       = m->span;
         e->in_use     = true;
         e->destroyed  = false;
@@ -185,28 +189,35 @@ static void fill_ctx(const struct live *e, struct kotel_ctx *out)
         out->tracestate[n] = '\0';
 }
 
-static bool find_in(struct kotel_ptrmap *m, uint64_t k, struct kotel_ctx *out)
+static bool find_in(struct kotel_ptrmap *m, uint64_t k, struct kotel_ctx *out,
+                    char **baggage)
 {
         uintptr_t v;
 
+        if (baggage)
+                *baggage = NULL;
         if (!k || !__atomic_load_n(&live_count, __ATOMIC_RELAXED))
                 return false;
         pthread_mutex_lock(&lock);
         v = (uintptr_t)kotel_ptrmap_get(m, k);
-        if (v)
+        if (v) {
                 fill_ctx(&entries[v - 1], out);
+                if (baggage && entries[v - 1].baggage)
+                        *baggage = strdup(entries[v - 1].baggage);
+        }
         pthread_mutex_unlock(&lock);
         return v != 0;
 }
 
-bool kotel_msgtab_find(const void *ptr, struct kotel_ctx *out)
+bool kotel_msgtab_find(const void *ptr, struct kotel_ctx *out, char **baggage)
 {
-        return find_in(&by_ptr, (uint64_t)(uintptr_t)ptr, out);
+        return find_in(&by_ptr, (uint64_t)(uintptr_t)ptr, out, baggage);
 }
 
-bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out)
+bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out,
+                                char **baggage)
 {
-        return find_in(&by_csid, csid_of(span_id), out);
+        return find_in(&by_csid, csid_of(span_id), out, baggage);
 }
 
 void kotel_msgtab_destroyed(const void *rkm)
@@ -334,6 +345,7 @@ void kotel_msgtab_atfork_child(void)
                 if (entries[i].in_use) {
                         kotel_span_free(entries[i].span);
                         free(entries[i].tracestate);
+                        free(entries[i].baggage);
                 }
         free(entries);
         entries    = NULL;

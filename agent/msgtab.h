@@ -36,6 +36,7 @@ struct kotel_live_msg {
         const void *owner;   /* the event that owns the message, or NULL */
         const struct kotel_ctx *creation; /* the producer's, or NULL */
         const struct kotel_ctx *ctx;      /* the process span's */
+        const char *baggage;              /* valid W3C baggage, or NULL */
         struct kotel_span *span;          /* taken; NULL when unsampled */
         bool released;                    /* the thread has moved on already */
 };
@@ -43,11 +44,14 @@ struct kotel_live_msg {
 /* Any thread; takes @m->span on every path. */
 struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m);
 /* Any thread: the process context of the live message whose rkm, payload
- * or key pointer is @ptr. */
-bool kotel_msgtab_find(const void *ptr, struct kotel_ctx *out);
+ * or key pointer is @ptr. When @baggage is not NULL it receives a malloc'd
+ * copy of the message's baggage (or NULL); the caller frees it. */
+bool kotel_msgtab_find(const void *ptr, struct kotel_ctx *out, char **baggage);
 /* Any thread: the process context of the live message created in span
- * @span_id (a traceparent copied from a consumed message's headers). */
-bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out);
+ * @span_id (a traceparent copied from a consumed message's headers);
+ * @baggage as for kotel_msgtab_find(). */
+bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out,
+                                char **baggage);
 /* The app destroyed @rkm. */
 void kotel_msgtab_destroyed(const void *rkm);
 /* The app is done with the message of @ref (event iteration moved on). */

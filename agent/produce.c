@@ -62,46 +62,130 @@ static int batch_index(const rd_kafka_message_t *rkm)
         return -1;
 }
 
-static bool forward_parent(const void *payload, const void *key,
-                           struct kotel_ctx *out)
+/* What on_send changed in the headers of the message a produce wrapper is
+ * producing, so that a synchronous failure (the partitioner acks it before
+ * the produce call returns, and the app keeps its headers object) can hand
+ * the app back its headers as they were: a retry with the same object then
+ * sees the app's own traceparent again, not our failed span's. */
+#define UNDO_VAL_MAX 256
+static __thread struct undo {
+        const void *rkm; /* NULL: nothing to undo */
+        bool had_tp, ts_replaced, had_ts, bg_added;
+        uint16_t tp_len, ts_len;
+        char tp[UNDO_VAL_MAX];
+        char ts[KOTEL_TRACESTATE_MAX];
+} undo;
+
+/* Saves the last value of header @name into @buf; false when absent. */
+static bool save_header(rd_kafka_headers_t *hdrs, const char *name, char *buf,
+                        size_t size, uint16_t *len)
 {
-        return (payload && kotel_msgtab_find(payload, out)) ||
-               (key && kotel_msgtab_find(key, out));
+        const void *v;
+        size_t n;
+
+        if (!hdrs || real_rd_kafka_header_get_last(hdrs, name, &v, &n) || !v ||
+            n > size)
+                return false;
+        memcpy(buf, v, n);
+        *len = (uint16_t)n;
+        return true;
 }
 
+static void undo_record(rd_kafka_message_t *rkm, const struct kotel_ctx *ctx)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        const void *v;
+        size_t n;
+
+        undo.rkm = NULL;
+        if (!kotel_tls.in_hook)
+                return; /* not inside a produce wrapper: nothing to undo */
+        if (real_rd_kafka_message_headers(rkm, &hdrs) || !hdrs)
+                hdrs = NULL;
+        undo.had_tp = kotel_cfg.tracecontext &&
+                      save_header(hdrs, "traceparent", undo.tp, sizeof(undo.tp),
+                                  &undo.tp_len);
+        undo.ts_replaced = kotel_cfg.tracecontext && ctx->ts_len;
+        undo.had_ts =
+            undo.ts_replaced && save_header(hdrs, "tracestate", undo.ts,
+                                            sizeof(undo.ts), &undo.ts_len);
+        undo.bg_added = !hdrs || real_rd_kafka_header_get_last(hdrs, "baggage",
+                                                               &v, &n) != 0;
+        undo.rkm      = rkm;
+}
+
+/* on_ack of a message that failed inside the produce call. */
+static void undo_apply(rd_kafka_message_t *rkm)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+
+        undo.rkm = NULL;
+        if (real_rd_kafka_message_headers(rkm, &hdrs) || !hdrs)
+                return;
+        if (kotel_cfg.tracecontext) {
+                real_rd_kafka_header_remove(hdrs, "traceparent");
+                if (undo.had_tp)
+                        real_rd_kafka_header_add(hdrs, "traceparent", -1,
+                                                 undo.tp, undo.tp_len);
+        }
+        if (undo.ts_replaced) {
+                real_rd_kafka_header_remove(hdrs, "tracestate");
+                if (undo.had_ts)
+                        real_rd_kafka_header_add(hdrs, "tracestate", -1,
+                                                 undo.ts, undo.ts_len);
+        }
+        if (undo.bg_added)
+                real_rd_kafka_header_remove(hdrs, "baggage");
+}
+
+static bool forward_parent(const void *payload, const void *key,
+                           struct kotel_ctx *out, char **baggage)
+{
+        return (payload && kotel_msgtab_find(payload, out, baggage)) ||
+               (key && kotel_msgtab_find(key, out, baggage));
+}
+
+/* Sets @parent and, when the parent is a consumed message, *@baggage to a
+ * malloc'd copy of that message's baggage (or NULL). */
 static void choose_parent(rd_kafka_message_t *rkm, const void *payload,
-                          const void *key, struct kotel_ctx *parent)
+                          const void *key, struct kotel_ctx *parent,
+                          char **baggage)
 {
         rd_kafka_headers_t *hdrs = NULL;
         struct kotel_ctx hp;
 
         parent->valid = false;
+        *baggage      = NULL;
         if (real_rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             kotel_headers_extract(hdrs, &hp)) {
                 /* Headers copied from a consumed message carry that
                  * message's creation context: parent to its process span
                  * instead, so the chain reads send -> process -> send. */
-                if (!kotel_msgtab_find_creation(hp.span_id, parent))
+                if (!kotel_msgtab_find_creation(hp.span_id, parent, baggage))
                         kotel_ctx_copy(parent, &hp);
                 return;
         }
-        if (forward_parent(payload, key, parent))
+        if (forward_parent(payload, key, parent, baggage))
                 return;
-        if (kotel_tls.has_current)
+        if (kotel_tls.has_current) {
                 kotel_ctx_copy(parent, &kotel_tls.current_ctx);
+                if (kotel_tls.current_baggage)
+                        *baggage = strdup(kotel_tls.current_baggage);
+        }
 }
 
 static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
                                    void *ic_opaque)
 {
-        struct kotel_tls *t       = &kotel_tls;
-        struct kotel_client *c    = ic_opaque;
-        const void *payload       = rkm->payload;
-        const void *key           = rkm->key;
+        struct kotel_tls *t    = &kotel_tls;
+        struct kotel_client *c = ic_opaque;
+        const void *payload    = rkm->payload;
+        const void *key        = rkm->key;
         struct kotel_ctx parent, ctx;
         struct kotel_pending *p;
-        int saved = errno;
-        int bi    = -1;
+        char *baggage = NULL;
+        int saved     = errno;
+        int bi        = -1;
 
         if (t->batch) {
                 bi = batch_index(rkm);
@@ -113,11 +197,16 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
                 payload = t->app_payload;
                 key     = t->app_key;
         }
-        choose_parent(rkm, payload, key, &parent);
+        choose_parent(rkm, payload, key, &parent, &baggage);
         kotel_ctx_new_child(&ctx, &parent);
+        undo_record(rkm, &ctx);
         if (kotel_headers_inject(rkm, &ctx) < 0)
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN, "could not add the traceparent "
                                                "header to a produced message");
+        if (baggage && kotel_headers_add_baggage(rkm, baggage) < 0)
+                KOTEL_LOG_ONCE(KOTEL_LOG_WARN, "could not add the baggage "
+                                               "header to a produced message");
+        free(baggage);
         if (!(ctx.flags & KOTEL_FLAG_SAMPLED))
                 goto out;
         p = calloc(1, sizeof(*p));
@@ -193,6 +282,8 @@ static rd_kafka_resp_err_t on_ack(rd_kafka_t *rk, rd_kafka_message_t *rkm,
 
         (void)rk;
         (void)ic_opaque;
+        if (rkm->err && rkm == undo.rkm && t->in_hook)
+                undo_apply(rkm);
         p = kotel_inflight_take(rkm);
         /* produce_batch's partitioner failure acks the app's array entry,
          * not the message on_send saw. */
@@ -253,6 +344,7 @@ KOTEL_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition,
         rc = real_rd_kafka_produce(rkt, partition, msgflags, payload, len, key,
                                    keylen, msg_opaque);
         t->have_app_ptrs = false;
+        undo.rkm         = NULL;
         t->in_hook--;
         return rc;
 }
@@ -280,6 +372,7 @@ KOTEL_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk,
         }
         err              = real_rd_kafka_produceva(rk, vus, cnt);
         t->have_app_ptrs = false;
+        undo.rkm         = NULL;
         t->in_hook--;
         return err;
 }
@@ -429,6 +522,7 @@ KOTEL_EXPORT int rd_kafka_produce_batch(rd_kafka_topic_t *rkt,
                         settle(p, &rkmessages[i], rkmessages[i].err, NULL);
         }
         free(t->batch_rkm);
+        undo.rkm     = NULL;
         t->batch_rkm = NULL;
         t->batch     = NULL;
         t->batch_cnt = 0;

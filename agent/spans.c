@@ -44,6 +44,50 @@ bool kotel_headers_extract(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out
         return true;
 }
 
+char *kotel_headers_baggage(const rd_kafka_headers_t *hdrs)
+{
+        const void *v;
+        size_t len;
+
+        if (!hdrs || !kotel_cfg.baggage)
+                return NULL;
+        if (real_rd_kafka_header_get_last(hdrs, "baggage", &v, &len) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            !v)
+                return NULL;
+        if (!kotel_baggage_valid(v, len)) {
+                KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
+                               "a message carries an invalid baggage header; "
+                               "not propagated (logged once)");
+                return NULL;
+        }
+        return strndup(v, len);
+}
+
+int kotel_headers_add_baggage(rd_kafka_message_t *rkm, const char *bg)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        const void *v;
+        size_t len;
+
+        if (!bg || !kotel_cfg.baggage)
+                return 0;
+        if (real_rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            !hdrs) {
+                hdrs = real_rd_kafka_headers_new(1);
+                if (!hdrs)
+                        return -1;
+                real_rd_kafka_message_set_headers(rkm, hdrs);
+        }
+        if (real_rd_kafka_header_get_last(hdrs, "baggage", &v, &len) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+                return 0;
+        return real_rd_kafka_header_add(hdrs, "baggage", -1, bg, -1) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR
+                   ? 0
+                   : -1;
+}
+
 int kotel_headers_inject(rd_kafka_message_t *rkm, const struct kotel_ctx *c)
 {
         rd_kafka_headers_t *hdrs = NULL;

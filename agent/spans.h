@@ -12,6 +12,13 @@
 /* Reads a valid traceparent (and tracestate) from @hdrs into @out. Invalid
  * values are treated as absent and logged once. Borrows @hdrs. */
 bool kotel_headers_extract(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out);
+/* A malloc'd copy of @hdrs' last `baggage` header when it is valid W3C
+ * baggage and the baggage propagator is on, else NULL (an invalid one is
+ * logged once). Borrows @hdrs. */
+char *kotel_headers_baggage(const rd_kafka_headers_t *hdrs);
+/* Adds a `baggage` header with @bg to @rkm unless it already has one (the
+ * app's own baggage wins). 0 or -1. Borrows @bg. */
+int kotel_headers_add_baggage(rd_kafka_message_t *rkm, const char *bg);
 /* Sets traceparent (and tracestate when @c has one) on @rkm, replacing any
  * earlier ones. 0 or -1; never changes anything else of the message. */
 int kotel_headers_inject(rd_kafka_message_t *rkm, const struct kotel_ctx *c);

@@ -33,6 +33,7 @@ struct kotel_tls {
         bool has_current;
         bool current_ends_on_move; /* event iteration: next() ends it */
         struct kotel_ctx current_ctx;
+        char *current_baggage; /* malloc'd, or NULL */
 
         /* The event most recently polled, and its client. */
         const void *event;

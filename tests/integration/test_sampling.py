@@ -1,0 +1,97 @@
+"""OTEL_TRACES_SAMPLER: unsampled messages still carry a traceparent (flags
+00) so that every hop agrees; a consumer of a 00 message records nothing,
+and what it produces stays in the same trace with 00."""
+
+from kotel_test import Broker, Receiver, named, stats
+from semantics_lib import TP_UNSAMPLED, log_lines, rows, semclient, tp_fields
+
+
+def produce_and_forward(b, r, producer_env, consumer_env=None):
+    p = semclient(b, "produce", "-t", "in", "-n", "3", receiver=r, service="prod",
+                  env=producer_env)
+    c = semclient(b, "consume", "-t", "in", "-n", "3", "-o", "out", receiver=r,
+                  service="fwd", env=consumer_env)
+    o = semclient(b, "consume", "-t", "out", "-n", "3", preload=False)
+    return p, c, o
+
+
+def test_always_off_propagates_unsampled_flags():
+    with Broker(["in:1", "out:1"]) as b, Receiver() as r:
+        p, c, o = produce_and_forward(b, r, {"OTEL_TRACES_SAMPLER": "always_off"})
+        drs = rows(p.stdout, "dr")
+        assert len(drs) == 3
+        sent = {}
+        for d in drs:
+            assert d["traceparent_count"] == 1, d
+            trace_id, span_id, flags = tp_fields(d["traceparent"])
+            assert flags == "00", d
+            sent[trace_id] = span_id
+        assert stats(p.stderr)["started"] == 0, p.stderr
+        # The consumer (default parentbased_always_on) follows the parent.
+        assert stats(c.stderr)["started"] == 0, c.stderr
+        outs = rows(o.stdout, "msg")
+        assert len(outs) == 3
+        for m in outs:
+            trace_id, span_id, flags = tp_fields(m["traceparent"])
+            assert flags == "00" and trace_id in sent and span_id != sent[trace_id], m
+        r.wait_spans(1, timeout=1.0)
+        assert r.spans == []
+
+
+def test_traceidratio_zero_is_never_sampled():
+    with Broker(["in:1", "out:1"]) as b, Receiver() as r:
+        p = semclient(b, "produce", "-t", "in", "-n", "5", receiver=r,
+                      env={"OTEL_TRACES_SAMPLER": "traceidratio",
+                           "OTEL_TRACES_SAMPLER_ARG": "0"})
+        assert all(tp_fields(d["traceparent"])[2] == "00" for d in rows(p.stdout, "dr"))
+        assert stats(p.stderr)["started"] == 0
+
+
+def test_parentbased_always_off_follows_sampled_parent():
+    # The app's own sampled traceparent is followed even though new roots
+    # would not be sampled.
+    with Broker(["in:1"]) as b, Receiver() as r:
+        p = semclient(b, "produce", "-t", "in", "-n", "1", "-H",
+                      "traceparent=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                      receiver=r, env={"OTEL_TRACES_SAMPLER": "parentbased_always_off"})
+        assert tp_fields(rows(p.stdout, "dr")[0]["traceparent"])[2] == "01"
+        spans = r.wait_spans(1)
+        assert len(named(spans, "send in")) == 1
+        assert spans[0]["parent_span_id"] == "00f067aa0ba902b7"
+        q = semclient(b, "produce", "-t", "in", "-n", "1",
+                      receiver=r, env={"OTEL_TRACES_SAMPLER": "parentbased_always_off"})
+        assert tp_fields(rows(q.stdout, "dr")[0]["traceparent"])[2] == "00"
+
+
+def test_always_on_ignores_unsampled_parent():
+    with Broker(["in:1"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "in", "-n", "1", "-H", "traceparent=" + TP_UNSAMPLED,
+                  preload=False)
+        c = semclient(b, "consume", "-t", "in", "-n", "1", receiver=r,
+                      env={"OTEL_TRACES_SAMPLER": "always_on"})
+        assert stats(c.stderr)["started"] == 1
+        spans = r.wait_spans(1)
+        assert spans[0]["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+        assert spans[0]["flags"] & 1 == 1
+
+
+def test_unsampled_message_consumer_makes_no_span():
+    with Broker(["in:1"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "in", "-n", "4", "-H", "traceparent=" + TP_UNSAMPLED,
+                  preload=False)
+        c = semclient(b, "consume", "-t", "in", "-n", "4", receiver=r)
+        assert len(rows(c.stdout, "msg")) == 4
+        assert stats(c.stderr)["started"] == 0, c.stderr
+
+
+def test_invalid_sampler_logs_once_and_uses_default():
+    with Broker(["in:1"]) as b, Receiver() as r:
+        p = semclient(b, "produce", "-t", "in", "-n", "3", receiver=r,
+                      env={"OTEL_TRACES_SAMPLER": "sometimes"})
+        assert len(log_lines(p.stderr, "OTEL_TRACES_SAMPLER")) == 1, p.stderr
+        assert stats(p.stderr)["started"] == 3
+        q = semclient(b, "produce", "-t", "in", "-n", "3", receiver=r,
+                      env={"OTEL_TRACES_SAMPLER": "traceidratio",
+                           "OTEL_TRACES_SAMPLER_ARG": "1.5"})
+        assert len(log_lines(q.stderr, "OTEL_TRACES_SAMPLER_ARG")) == 1, q.stderr
+        assert stats(q.stderr)["started"] == 3
