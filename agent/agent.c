@@ -36,6 +36,10 @@ void kotel_agent_move_on(void)
 {
         struct kotel_tls *t = &kotel_tls;
 
+        if (t->batch_refs_n) {
+                kotel_msgtab_release_many(t->batch_refs, t->batch_refs_n);
+                t->batch_refs_n = 0;
+        }
         if (!t->has_current)
                 return;
         t->has_current = false;
@@ -52,6 +56,9 @@ static void on_thread_exit(void *arg)
 {
         (void)arg;
         kotel_agent_move_on();
+        free(kotel_tls.batch_refs);
+        kotel_tls.batch_refs     = NULL;
+        kotel_tls.batch_refs_cap = 0;
 }
 
 void kotel_tls_arm(void)
@@ -95,8 +102,9 @@ static void fork_child(void)
         kotel_ids_atfork_child();
         kotel_resource_atfork_child();
         kotel_exporter_atfork_child();
-        kotel_tls.has_current = false;
-        kotel_tls.current     = (struct kotel_live_ref){0, 0};
+        kotel_tls.has_current  = false;
+        kotel_tls.current      = (struct kotel_live_ref){0, 0};
+        kotel_tls.batch_refs_n = 0;
         free(kotel_tls.current_baggage);
         kotel_tls.current_baggage = NULL;
         /* No thread here: the exporter starts again with the child's first

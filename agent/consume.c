@@ -8,10 +8,13 @@
  * linked to every message's creation context. Empty polls, error-only
  * polls and partition EOFs make no span.
  *
- * Span ends: the single-message APIs make the message the thread's current
- * one, settled by the next consume call (plus destroy); batch messages end
- * at destroy; event messages at the next iteration or event destroy;
- * callback messages when the callback returns. */
+ * Span ends (msgtab.h): the single-message APIs make the message the
+ * thread's current one, settled by the next consume call and destroy,
+ * whichever is last; batch messages likewise, though none becomes the
+ * current one unless the batch holds just one (which of several a produce
+ * call forwards is unknown: only pointers and copied headers link them);
+ * event messages end at the next iteration or event destroy; callback
+ * messages when the callback returns. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +28,33 @@
 
 enum end_rule {
         END_ON_MOVE,    /* thread-current until the next consume call */
-        END_ON_DESTROY, /* batch: when the app destroys it */
+        END_ON_BATCH,   /* batch: released at the next consume call too,
+                         * but not the thread's current message */
+        END_ON_DESTROY, /* event array: when the app destroys the event */
         END_ON_NEXT,    /* event iteration: at the next message */
 };
+
+/* Remembers @ref for the thread's next move-on. If no room can be made,
+ * the message is released now: its span then ends at destroy. */
+static void hold_batch_ref(struct kotel_tls *t, struct kotel_live_ref ref)
+{
+        if (!ref.idx)
+                return;
+        if (t->batch_refs_n == t->batch_refs_cap) {
+                uint32_t cap = t->batch_refs_cap ? t->batch_refs_cap * 2 : 64;
+                struct kotel_live_ref *r =
+                    realloc(t->batch_refs, cap * sizeof(*r));
+
+                if (!r) {
+                        kotel_msgtab_release(ref);
+                        return;
+                }
+                t->batch_refs     = r;
+                t->batch_refs_cap = cap;
+        }
+        t->batch_refs[t->batch_refs_n++] = ref;
+        kotel_tls_arm();
+}
 
 /* Starts the process span of @m (err == 0) and registers it. */
 static void start_process(const void *rk, rd_kafka_message_t *m,
@@ -101,6 +128,11 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
                 free(baggage);
                 return;
         }
+        if (rule == END_ON_BATCH) {
+                free(baggage);
+                hold_batch_ref(t, ref);
+                return;
+        }
         free(t->current_baggage);
         t->current_baggage      = baggage; /* the thread's move_on frees it */
         t->current              = ref;
@@ -125,6 +157,7 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
         struct kotel_span *poll = NULL;
         size_t good = 0, links = 0;
         const char *topic = NULL;
+        enum end_rule rule;
         bool one_topic    = true;
 
         for (size_t i = 0; i < n; i++) {
@@ -140,11 +173,15 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
         }
         if (!good)
                 return;
+        /* A batch of one (Python's consume(1)) is unambiguous: that
+         * message is the thread's current one, as after a poll. */
+        rule = owner ? END_ON_DESTROY
+                     : good == 1 ? END_ON_MOVE : END_ON_BATCH;
         creations = calloc(good, sizeof(*creations));
         for (size_t i = 0, j = 0; i < n; i++) {
                 if (!msgs[i] || msgs[i]->err)
                         continue;
-                start_process(rk, msgs[i], owner, END_ON_DESTROY,
+                start_process(rk, msgs[i], owner, rule,
                               creations ? &creations[j++] : NULL);
         }
         {

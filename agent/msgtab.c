@@ -75,14 +75,22 @@ static void index_del(struct kotel_ptrmap *m, uint64_t k, uint32_t idx)
                 kotel_ptrmap_del(m, k);
 }
 
-static void unindex(struct live *e, uint32_t idx)
+/* The message's buffers die with it; its creation span id does not: a
+ * traceparent copied from it (Python copies headers, then destroys the
+ * message inside poll) must still find the open process span. */
+static void unindex_ptrs(struct live *e, uint32_t idx)
 {
         index_del(&by_ptr, (uint64_t)(uintptr_t)e->rkm, idx);
         index_del(&by_ptr, (uint64_t)(uintptr_t)e->payload, idx);
         index_del(&by_ptr, (uint64_t)(uintptr_t)e->key, idx);
-        index_del(&by_csid, e->csid, idx);
         e->rkm = e->payload = e->key = NULL;
-        e->csid                      = 0;
+}
+
+static void unindex(struct live *e, uint32_t idx)
+{
+        unindex_ptrs(e, idx);
+        index_del(&by_csid, e->csid, idx);
+        e->csid = 0;
 }
 
 /* Frees entry @idx; returns its span for the caller to finish unlocked. */
@@ -236,7 +244,7 @@ void kotel_msgtab_destroyed(const void *rkm)
                 if (e->released)
                         done = retire((uint32_t)v - 1);
                 else
-                        unindex(e, (uint32_t)v - 1); /* the pointers die now */
+                        unindex_ptrs(e, (uint32_t)v - 1);
         }
         pthread_mutex_unlock(&lock);
         finish(done);
@@ -256,7 +264,7 @@ void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref)
                 if (e->released)
                         done = retire(ref.idx - 1);
                 else
-                        unindex(e, ref.idx - 1);
+                        unindex_ptrs(e, ref.idx - 1);
         }
         pthread_mutex_unlock(&lock);
         finish(done);
@@ -278,6 +286,33 @@ void kotel_msgtab_release(struct kotel_live_ref ref)
         }
         pthread_mutex_unlock(&lock);
         finish(done);
+}
+
+void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n)
+{
+        struct kotel_span *done[64];
+        size_t i = 0;
+
+        while (i < n) {
+                size_t m = 0;
+
+                pthread_mutex_lock(&lock);
+                for (; i < n && m < 64; i++) {
+                        struct live *e;
+
+                        if (!refs[i].idx)
+                                continue;
+                        e = &entries[refs[i].idx - 1];
+                        if (!e->in_use || e->gen != refs[i].gen)
+                                continue;
+                        e->released = true;
+                        if (e->destroyed)
+                                done[m++] = retire(refs[i].idx - 1);
+                }
+                pthread_mutex_unlock(&lock);
+                for (size_t j = 0; j < m; j++)
+                        finish(done[j]);
+        }
 }
 
 /* Retires entries matching @match under the lock, finishing spans in

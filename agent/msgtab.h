@@ -13,11 +13,16 @@
  * Locking: one mutex, held only for table operations; spans are submitted
  * after it is released. The exporter never takes it. Capacity is fixed
  * (KOTEL_MAX_LIVE_MESSAGES); when full, a message's process span ends at
- * once and it cannot be found by pointer (counted, logged once). */
+ * once and it cannot be found by pointer (counted, logged once).
+ *
+ * Messages of a batch (consume_batch, consume_batch_queue) follow the same
+ * rule: the thread moves on from all of them at its next consume call.
+ * Event-array messages end with their event. */
 #ifndef KOTEL_MSGTAB_H
 #define KOTEL_MSGTAB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ctx.h"
@@ -58,6 +63,8 @@ void kotel_msgtab_destroyed(const void *rkm);
 void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref);
 /* The consuming thread moved on from @ref. */
 void kotel_msgtab_release(struct kotel_live_ref ref);
+/* The same for the @n refs of @refs (one batch), under one lock. */
+void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n);
 /* @owner (an event) was destroyed with its messages. */
 void kotel_msgtab_destroy_owner(const void *owner);
 /* Ends every entry of client @rk (NULL: all), for close/destroy/exit. */

@@ -35,6 +35,12 @@ struct kotel_tls {
         struct kotel_ctx current_ctx;
         char *current_baggage; /* malloc'd, or NULL */
 
+        /* The messages of this thread's last consume_batch(_queue): they
+         * are released, like the current one, when the thread moves on. */
+        struct kotel_live_ref *batch_refs;
+        uint32_t batch_refs_n;
+        uint32_t batch_refs_cap;
+
         /* The event most recently polled, and its client. */
         const void *event;
         const void *event_rk;

@@ -9,7 +9,9 @@
  *       API: poll consume queue batch batchq callback callbackq event
  *            eventarray
  *   kclient -b BOOTSTRAP forward -a PATTERN -t IN -o OUT -n COUNT [-g GROUP]
- *       PATTERN: current batch list worker zerocopy headers
+ *           [--sleep MS]
+ *       PATTERN: current early batch batchl list worker zerocopy headers
+ *       (see the forward section below)
  *
  * Keys are "k0".."k<COUNT-1>"; payloads "payload-<i>". Consumers print one
  * line per message: "msg key=K partition=P offset=O traceparent=TP". */
@@ -335,39 +337,87 @@ static int cmd_consume(void)
         return seen == count ? 0 : 1;
 }
 
-/* ---- forward ---------------------------------------------------------- */
+/* ---- forward ----------------------------------------------------------
+ *
+ * Each pattern hands the consumed message on the way its name says, and
+ * shares with the produced message only what the pattern implies:
+ *   current   poll, produce a new payload and a copied key, destroy: only
+ *             the thread's current message can link them
+ *   early     poll, copy, destroy, then produce (Python's shape: the
+ *             message is gone while it is still being processed)
+ *   batch     rd_kafka_consume_batch_queue on the group's queue, produce
+ *             each with a new payload and the consumed key buffer
+ *   batchl    the same with the legacy rd_kafka_consume_batch (partition 0)
+ *   batchpb   rd_kafka_consume_batch_queue, then one rd_kafka_produce_batch
+ *             of the whole batch by the consumed payload and key buffers
+ *   list      poll all into a list, then produce each with its own payload
+ *             and key buffers, then destroy all
+ *   worker    hand the message pointer to a worker thread that produces
+ *             with its buffers and destroys it
+ *   zerocopy  forward message i after message i+1 was polled (i+1 is the
+ *             thread's current): even i by its payload buffer with a copied
+ *             key, odd i by its key buffer with a new payload
+ *   headers   poll all, then produce each with a copy of its headers, a new
+ *             payload and a copied key
+ * --sleep MS sleeps that long per message while processing it. */
 
 static rd_kafka_t *fwd_producer;
+static int sleep_ms;
 
-static void forward_one(const rd_kafka_message_t *m, int zero_copy,
-                        rd_kafka_headers_t *hdrs)
+enum share { SHARE_NONE = 0, SHARE_PAYLOAD = 1, SHARE_KEY = 2 };
+
+static void nap(void)
 {
-        char buf[128];
-        const void *val = m->payload;
-        size_t vlen     = m->len;
+        if (sleep_ms > 0)
+                usleep((useconds_t)sleep_ms * 1000);
+}
+
+/* Produces the forward of @key/@payload; @share says which of the
+ * consumed buffers go out as they are (the others are copied first). */
+static void forward_buf(const void *key, size_t key_len, const void *payload,
+                        size_t len, int share, rd_kafka_headers_t *hdrs)
+{
+        char vbuf[128], kbuf[64];
+        const void *val = payload, *k = key;
+        size_t vlen     = len;
         rd_kafka_resp_err_t err;
 
-        if (!zero_copy) {
+        if (!(share & SHARE_PAYLOAD)) {
                 /* A transformed payload: no buffer shared with the input. */
-                vlen = (size_t)snprintf(buf, sizeof(buf), "fwd:%.*s", (int)m->len,
-                                        (const char *)m->payload);
-                val = buf;
+                vlen = (size_t)snprintf(vbuf, sizeof(vbuf), "fwd:%.*s", (int)len,
+                                        (const char *)payload);
+                val = vbuf;
+        }
+        if (!(share & SHARE_KEY)) {
+                if (key_len > sizeof(kbuf))
+                        die("key too long");
+                memcpy(kbuf, key, key_len);
+                k = kbuf;
         }
         if (hdrs)
                 err = rd_kafka_producev(fwd_producer, RD_KAFKA_V_TOPIC(out_topic),
                                         RD_KAFKA_V_VALUE((void *)val, vlen),
-                                        RD_KAFKA_V_KEY(m->key, m->key_len),
+                                        RD_KAFKA_V_KEY(k, key_len),
                                         RD_KAFKA_V_HEADERS(hdrs),
                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                         RD_KAFKA_V_END);
         else
                 err = rd_kafka_producev(fwd_producer, RD_KAFKA_V_TOPIC(out_topic),
                                         RD_KAFKA_V_VALUE((void *)val, vlen),
-                                        RD_KAFKA_V_KEY(m->key, m->key_len),
+                                        RD_KAFKA_V_KEY(k, key_len),
                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                         RD_KAFKA_V_END);
-        if (err)
+        if (err) {
                 printf("forward-error %s\n", rd_kafka_err2name(err));
+                if (hdrs)
+                        rd_kafka_headers_destroy(hdrs);
+        }
+}
+
+static void forward_one(const rd_kafka_message_t *m, int share,
+                        rd_kafka_headers_t *hdrs)
+{
+        forward_buf(m->key, m->key_len, m->payload, m->len, share, hdrs);
 }
 
 struct work {
@@ -391,7 +441,8 @@ static void *worker(void *arg)
                         break;
                 rd_kafka_message_t *m = w->msgs[i++];
                 pthread_mutex_unlock(&w->lock);
-                forward_one(m, 1, NULL);
+                nap();
+                forward_one(m, SHARE_PAYLOAD | SHARE_KEY, NULL);
                 rd_kafka_message_destroy(m);
                 pthread_mutex_lock(&w->lock);
         }
@@ -399,11 +450,81 @@ static void *worker(void *arg)
         return NULL;
 }
 
+/* The batch patterns: every message of each batch is forwarded, then the
+ * batch is destroyed. Returns the number of messages forwarded. */
+static void produce_batch_of(rd_kafka_message_t **msgs, ssize_t got)
+{
+        rd_kafka_topic_t *rkt   = rd_kafka_topic_new(fwd_producer, out_topic, NULL);
+        rd_kafka_message_t *out = calloc((size_t)got, sizeof(*out));
+        int n = 0, good;
+
+        for (ssize_t i = 0; i < got; i++) {
+                if (msgs[i]->err)
+                        continue;
+                out[n].payload   = msgs[i]->payload;
+                out[n].len       = msgs[i]->len;
+                out[n].key       = msgs[i]->key;
+                out[n].key_len   = msgs[i]->key_len;
+                n++;
+        }
+        good = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA,
+                                      RD_KAFKA_MSG_F_COPY, out, n);
+        if (good != n)
+                printf("forward-error produce_batch %d/%d\n", good, n);
+        free(out);
+        rd_kafka_topic_destroy(rkt);
+}
+
+static int forward_batches(rd_kafka_t *rk, int legacy, double deadline)
+{
+        rd_kafka_queue_t *q   = NULL;
+        rd_kafka_topic_t *rkt = NULL;
+        rd_kafka_message_t *msgs[64];
+        int n = 0;
+
+        if (legacy) {
+                rkt = rd_kafka_topic_new(rk, topic, NULL);
+                rd_kafka_consume_start(rkt, 0, RD_KAFKA_OFFSET_BEGINNING);
+        } else {
+                q = rd_kafka_queue_get_consumer(rk);
+        }
+        while (n < count && now_s() < deadline) {
+                ssize_t got = legacy ? rd_kafka_consume_batch(rkt, 0, 500, msgs, 64)
+                                     : rd_kafka_consume_batch_queue(q, 500, msgs, 64);
+
+                if (got > 0)
+                        printf("batch size=%zd\n", got);
+                if (got > 0 && !strcmp(api, "batchpb")) {
+                        produce_batch_of(msgs, got);
+                        for (ssize_t i = 0; i < got; i++)
+                                n += !msgs[i]->err;
+                } else {
+                        for (ssize_t i = 0; i < got; i++)
+                                if (!msgs[i]->err) {
+                                        nap();
+                                        forward_one(msgs[i], SHARE_KEY, NULL);
+                                        n++;
+                                }
+                }
+                for (ssize_t i = 0; i < got; i++)
+                        rd_kafka_message_destroy(msgs[i]);
+        }
+        if (rkt) {
+                rd_kafka_consume_stop(rkt, 0);
+                rd_kafka_topic_destroy(rkt);
+        }
+        if (q)
+                rd_kafka_queue_destroy(q);
+        return n;
+}
+
 static int cmd_forward(void)
 {
-        rd_kafka_t *rk = consumer(1);
-        rd_kafka_message_t *held[1024];
-        double deadline = now_s() + 30;
+        int is_batch   = !strcmp(api, "batch") || !strcmp(api, "batchl") ||
+                       !strcmp(api, "batchpb");
+        rd_kafka_t *rk = consumer(!!strcmp(api, "batchl"));
+        rd_kafka_message_t *held[1024], *prev = NULL;
+        double deadline = now_s() + 60;
         struct work w   = {.lock = PTHREAD_MUTEX_INITIALIZER,
                            .cond = PTHREAD_COND_INITIALIZER};
         pthread_t th;
@@ -411,10 +532,16 @@ static int cmd_forward(void)
 
         if (count > 1024)
                 die("count too large");
+        if (!is_batch && strcmp(api, "current") && strcmp(api, "early") &&
+            strcmp(api, "list") && strcmp(api, "worker") &&
+            strcmp(api, "zerocopy") && strcmp(api, "headers"))
+                die("unknown forward pattern");
         fwd_producer = producer();
         if (!strcmp(api, "worker"))
                 pthread_create(&th, NULL, worker, &w);
-        while (n < count && now_s() < deadline) {
+        if (is_batch)
+                n = forward_batches(rk, !strcmp(api, "batchl"), deadline);
+        while (!is_batch && n < count && now_s() < deadline) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
 
                 if (!m)
@@ -425,17 +552,41 @@ static int cmd_forward(void)
                 }
                 n++;
                 if (!strcmp(api, "current")) {
-                        /* The thread's current message: no pointer shared. */
-                        forward_one(m, 0, NULL);
+                        nap();
+                        forward_one(m, SHARE_NONE, NULL);
                         rd_kafka_message_destroy(m);
+                } else if (!strcmp(api, "early")) {
+                        char k[64], v[128];
+                        size_t kl = m->key_len, vl = m->len;
+
+                        if (kl > sizeof(k) || vl > sizeof(v))
+                                die("message too long");
+                        memcpy(k, m->key, kl);
+                        memcpy(v, m->payload, vl);
+                        rd_kafka_message_destroy(m);
+                        nap();
+                        forward_buf(k, kl, v, vl, SHARE_NONE, NULL);
                 } else if (!strcmp(api, "worker")) {
                         pthread_mutex_lock(&w.lock);
                         w.msgs[w.n++] = m;
                         pthread_cond_signal(&w.cond);
                         pthread_mutex_unlock(&w.lock);
+                } else if (!strcmp(api, "zerocopy")) {
+                        /* m is now the thread's current message. */
+                        if (prev) {
+                                nap();
+                                forward_one(prev, (n % 2) ? SHARE_KEY : SHARE_PAYLOAD,
+                                            NULL);
+                                rd_kafka_message_destroy(prev);
+                        }
+                        prev = m;
                 } else {
                         held[n - 1] = m;
                 }
+        }
+        if (prev) {
+                forward_one(prev, (n % 2) ? SHARE_PAYLOAD : SHARE_KEY, NULL);
+                rd_kafka_message_destroy(prev);
         }
         if (!strcmp(api, "worker")) {
                 pthread_mutex_lock(&w.lock);
@@ -443,25 +594,22 @@ static int cmd_forward(void)
                 pthread_cond_signal(&w.cond);
                 pthread_mutex_unlock(&w.lock);
                 pthread_join(th, NULL);
-        } else if (strcmp(api, "current")) {
-                /* Held messages are forwarded after all were polled, last
-                 * first, so the thread's current message is never the one
-                 * being forwarded (except the last). */
-                for (int i = n - 1; i >= 0; i--) {
-                        rd_kafka_headers_t *copy = NULL;
+        } else if (!strcmp(api, "list") || !strcmp(api, "headers")) {
+                /* All were polled first: the thread's current message is
+                 * the last one, not the one being forwarded. */
+                for (int i = 0; i < n; i++) {
+                        rd_kafka_headers_t *h = NULL;
 
-                        if (!strcmp(api, "headers")) {
-                                rd_kafka_headers_t *h = NULL;
-                                if (rd_kafka_message_headers(held[i], &h) == 0)
-                                        copy = rd_kafka_headers_copy(h);
-                                forward_one(held[i], 0, copy);
-                        } else if (!strcmp(api, "zerocopy") || !strcmp(api, "list")) {
-                                forward_one(held[i], 1, NULL);
-                        } else if (!strcmp(api, "batch")) {
-                                forward_one(held[i], 1, NULL);
-                        } else {
-                                die("unknown forward pattern");
+                        nap();
+                        if (!strcmp(api, "list")) {
+                                forward_one(held[i], SHARE_PAYLOAD | SHARE_KEY, NULL);
+                                continue;
                         }
+                        if (rd_kafka_message_headers(held[i], &h) == 0)
+                                h = rd_kafka_headers_copy(h);
+                        else
+                                h = NULL;
+                        forward_one(held[i], SHARE_NONE, h);
                 }
                 for (int i = 0; i < n; i++)
                         rd_kafka_message_destroy(held[i]);
@@ -471,7 +619,7 @@ static int cmd_forward(void)
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
         printf("forwarded=%d delivered=%d failed=%d\n", n, delivered, failed);
-        return n == count ? 0 : 1;
+        return n == count && delivered == count ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -495,6 +643,8 @@ int main(int argc, char **argv)
                         count = atoi(v), i++;
                 else if (!strcmp(a, "-p") && v)
                         partition = atoi(v), i++;
+                else if (!strcmp(a, "--sleep") && v)
+                        sleep_ms = atoi(v), i++;
                 else if (!strcmp(a, "-g") && v)
                         group = v, i++;
                 else if (!strcmp(a, "-H") && v) {

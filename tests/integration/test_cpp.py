@@ -1,0 +1,33 @@
+"""A librdkafka++ (C++) program under the agent: produce, consume and a
+consume -> produce forwarder, one trace per message end to end."""
+
+import os
+
+from kotel_chain import check_chain
+from kotel_test import BUILD, Broker, Receiver, agent_env, named, of_service, parse_lines, run
+
+KCLIENT_CPP = os.path.join(BUILD, "tests", "kclient_cpp")
+N = 5
+
+
+def cpp(b, r, service, *args):
+    return run([KCLIENT_CPP, b.bootstrap] + [str(a) for a in args], agent_env(r, service))
+
+
+def test_cpp_produce_forward_consume():
+    with Broker(["in:1", "out:1"]) as b, Receiver() as r:
+        p = cpp(b, r, "origin", "produce", "in", N)
+        drs = parse_lines(p.stdout, "dr")
+        assert [d["key"] for d in drs] == ["k%d" % i for i in range(N)], p.stdout
+        f = cpp(b, r, "forwarder", "forward", "in", N, "cppfwd", "out")
+        c = cpp(b, r, "sink", "consume", "out", N, "cppsink")
+        spans = r.wait_for(lambda s: len(named(s, "process out")) >= N)
+        hops = check_chain(spans, N, sink_out=c.stdout)
+        # What the forwarder read carries the origin's send context.
+        for row in parse_lines(f.stdout, "msg"):
+            send = hops[row["key"]][0]
+            assert row["traceparent"] == "00-%s-%s-01" % (send["trace_id"], send["span_id"])
+            assert send["attributes"]["messaging.client.id"] == "kclient_cpp"
+        for d in drs:
+            assert hops[d["key"]][0]["attributes"]["messaging.kafka.offset"] == int(d["offset"])
+        assert len(named(of_service(spans, "sink"), "process out")) == N
