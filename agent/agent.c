@@ -23,6 +23,8 @@ enum { INIT_NONE = 0, INIT_RUNNING, INIT_READY, INIT_OFF };
 static int init_state;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_key_t tls_key;
+/* The client registry's lock (below); the fork handlers take it too. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 
 uint64_t kotel_now_ns(void)
 {
@@ -83,20 +85,30 @@ static void at_exit(void)
         errno = saved;
 }
 
-static void fork_prepare(void)
+/* Every lock a hook can hold is taken before fork() and released after it,
+ * so the child never inherits one held by a thread that does not exist
+ * there. Order: the registry (which may build the resource under it), the
+ * resource, the side-table, topic names, the in-flight shards; no code path
+ * takes them in another order. */
+void kotel_agent_atfork_prepare(void)
 {
+        pthread_mutex_lock(&reg_lock);
+        kotel_resource_atfork_prepare();
         kotel_msgtab_atfork_prepare();
         kotel_inflight_atfork_prepare();
 }
 
-static void fork_parent(void)
+void kotel_agent_atfork_parent(void)
 {
         kotel_inflight_atfork_parent();
         kotel_msgtab_atfork_parent();
+        kotel_resource_atfork_parent();
+        pthread_mutex_unlock(&reg_lock);
 }
 
-static void fork_child(void)
+void kotel_agent_atfork_child(void)
 {
+        pthread_mutex_init(&reg_lock, NULL);
         kotel_inflight_atfork_child();
         kotel_msgtab_atfork_child();
         kotel_ids_atfork_child();
@@ -123,7 +135,8 @@ static void init(void)
         }
         pthread_key_create(&tls_key, on_thread_exit);
         kotel_exporter_start();
-        pthread_atfork(fork_prepare, fork_parent, fork_child);
+        pthread_atfork(kotel_agent_atfork_prepare, kotel_agent_atfork_parent,
+                       kotel_agent_atfork_child);
         atexit(at_exit);
         __atomic_store_n(&init_state, INIT_READY, __ATOMIC_RELEASE);
         kotel_log(KOTEL_LOG_DEBUG, "tracing on (%s)", real_rd_kafka_version
@@ -147,7 +160,6 @@ bool kotel_agent_ready(void)
 
 /* ---- client registry ---------------------------------------------- */
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kotel_ptrmap clients; /* rk -> struct kotel_client * */
 static struct kotel_ptrmap handles; /* queue/topic -> rk */
 

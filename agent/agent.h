@@ -40,4 +40,9 @@ const void *kotel_handles_rk(const void *handle);
  * close, destroy, thread exit). */
 void kotel_agent_move_on(void);
 
+/* The fork handlers init() registers (exposed for the unit tests). */
+void kotel_agent_atfork_prepare(void);
+void kotel_agent_atfork_parent(void);
+void kotel_agent_atfork_child(void);
+
 #endif

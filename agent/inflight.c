@@ -111,8 +111,12 @@ void kotel_inflight_take_client(const void *rk,
         }
 }
 
+/* Topic names (kotel_topic_intern, below). */
+static pthread_mutex_t topics_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void kotel_inflight_atfork_prepare(void)
 {
+        pthread_mutex_lock(&topics_lock);
         for (int i = 0; i < KOTEL_INFLIGHT_SHARDS; i++)
                 pthread_mutex_lock(&shards[i].lock);
 }
@@ -121,6 +125,7 @@ void kotel_inflight_atfork_parent(void)
 {
         for (int i = KOTEL_INFLIGHT_SHARDS - 1; i >= 0; i--)
                 pthread_mutex_unlock(&shards[i].lock);
+        pthread_mutex_unlock(&topics_lock);
 }
 
 void kotel_inflight_atfork_child(void)
@@ -137,9 +142,9 @@ void kotel_inflight_atfork_child(void)
                 pthread_mutex_init(&s->lock, NULL);
         }
         count = 0;
+        pthread_mutex_init(&topics_lock, NULL); /* the names stay valid */
 }
 
-static pthread_mutex_t topics_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kotel_ptrmap topics; /* hash(name) -> chain of names */
 
 struct topic {

@@ -176,6 +176,16 @@ const struct kotel_resource *kotel_resource_get(void)
         return r;
 }
 
+void kotel_resource_atfork_prepare(void)
+{
+        pthread_mutex_lock(&build_lock);
+}
+
+void kotel_resource_atfork_parent(void)
+{
+        pthread_mutex_unlock(&build_lock);
+}
+
 void kotel_resource_atfork_child(void)
 {
         /* The parent's resource stays valid for spans already holding it;

@@ -11,6 +11,8 @@
 /* Any thread; the current process resource (built on first call). */
 const struct kotel_resource *kotel_resource_get(void);
 /* pthread_atfork child: the next kotel_resource_get() rebuilds. */
+void kotel_resource_atfork_prepare(void);
+void kotel_resource_atfork_parent(void);
 void kotel_resource_atfork_child(void);
 /* Pure parser for OTEL_RESOURCE_ATTRIBUTES: appends to @kv (capacity @cap)
  * and returns the number of malformed entries. Strings are malloc'd. */
