@@ -105,7 +105,7 @@ static void undo_record(rd_kafka_message_t *rkm, const struct kotel_ctx *ctx)
         undo.had_tp = kotel_cfg.tracecontext &&
                       save_header(hdrs, "traceparent", undo.tp, sizeof(undo.tp),
                                   &undo.tp_len);
-        undo.ts_replaced = kotel_cfg.tracecontext && ctx->ts_len;
+        undo.ts_replaced = kotel_cfg.tracecontext;
         undo.had_ts =
             undo.ts_replaced && save_header(hdrs, "tracestate", undo.ts,
                                             sizeof(undo.ts), &undo.ts_len);

@@ -109,11 +109,13 @@ int kotel_headers_inject(rd_kafka_message_t *rkm, const struct kotel_ctx *c)
         if (real_rd_kafka_header_add(hdrs, "traceparent", -1, tp,
                                      KOTEL_TRACEPARENT_LEN) != RD_KAFKA_RESP_ERR_NO_ERROR)
                 return -1;
-        if (c->ts_len) {
-                real_rd_kafka_header_remove(hdrs, "tracestate");
+        /* A tracestate belongs to its traceparent: one left by the app
+         * (copied headers without a valid traceparent) must not travel
+         * with ours. */
+        real_rd_kafka_header_remove(hdrs, "tracestate");
+        if (c->ts_len)
                 real_rd_kafka_header_add(hdrs, "tracestate", -1, c->tracestate,
                                          c->ts_len);
-        }
         return 0;
 }
 

@@ -178,3 +178,24 @@ def test_process_parent_invalid_logged():
         assert len(log_lines(c.stderr, "KOTEL_PROCESS_PARENT")) == 1, c.stderr
         spans = r.wait_for(lambda s: len(named(s, "process in")) >= 1)
         assert named(spans, "process in")[0]["parent_span_id"] == "00f067aa0ba902b7"
+
+
+def test_orphan_tracestate_not_sent_with_a_new_traceparent():
+    # The app's headers carry a tracestate but no valid traceparent (e.g.
+    # copied from a message of another system): the send span starts a new
+    # trace, and the old tracestate must not travel with its traceparent.
+    with Broker(["in:1"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "in", "-n", "1", "-H", "tracestate=stale=1",
+                  receiver=r, service="p")
+        semclient(b, "produce", "-t", "in", "-n", "1",
+                  "-H", "traceparent=00-BAD-00f067aa0ba902b7-01",
+                  "-H", "tracestate=stale=2", receiver=r, service="p")
+        o = semclient(b, "consume", "-t", "in", "-n", "2", preload=False)
+        msgs = rows(o.stdout, "msg")
+        assert len(msgs) == 2, o.stdout
+        for m in msgs:
+            assert "tracestate" not in m, m
+            assert m["traceparent_count"] == 1
+            assert tp_fields(m["traceparent"])[0] != TRACE
+        spans = r.wait_for(lambda s: len(named(s, "send in")) >= 2)
+        assert [s["trace_state"] for s in named(spans, "send in")] == ["", ""]
