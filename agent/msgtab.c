@@ -228,6 +228,35 @@ bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out,
         return find_in(&by_csid, csid_of(span_id), out, baggage);
 }
 
+/* Under the lock: entry @idx was destroyed (its pointers die now) or
+ * released by its thread; the second of the two retires it, and the span
+ * is returned for the caller to finish unlocked. */
+static struct kotel_span *mark_destroyed(uint32_t idx)
+{
+        struct live *e = &entries[idx];
+
+        e->destroyed = true;
+        if (e->released)
+                return retire(idx);
+        unindex_ptrs(e, idx);
+        return NULL;
+}
+
+static struct kotel_span *mark_released(uint32_t idx)
+{
+        struct live *e = &entries[idx];
+
+        e->released = true;
+        return e->destroyed ? retire(idx) : NULL;
+}
+
+/* The entry @ref names, if it is still that one. */
+static bool ref_live(struct kotel_live_ref ref)
+{
+        return ref.idx && entries[ref.idx - 1].in_use &&
+               entries[ref.idx - 1].gen == ref.gen;
+}
+
 void kotel_msgtab_destroyed(const void *rkm)
 {
         struct kotel_span *done = NULL;
@@ -237,15 +266,8 @@ void kotel_msgtab_destroyed(const void *rkm)
                 return;
         pthread_mutex_lock(&lock);
         v = (uintptr_t)kotel_ptrmap_get(&by_ptr, (uint64_t)(uintptr_t)rkm);
-        if (v && entries[v - 1].rkm == rkm) {
-                struct live *e = &entries[v - 1];
-
-                e->destroyed = true;
-                if (e->released)
-                        done = retire((uint32_t)v - 1);
-                else
-                        unindex_ptrs(e, (uint32_t)v - 1);
-        }
+        if (v && entries[v - 1].rkm == rkm)
+                done = mark_destroyed((uint32_t)v - 1);
         pthread_mutex_unlock(&lock);
         finish(done);
 }
@@ -253,19 +275,12 @@ void kotel_msgtab_destroyed(const void *rkm)
 void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref)
 {
         struct kotel_span *done = NULL;
-        struct live *e;
 
         if (!ref.idx)
                 return;
         pthread_mutex_lock(&lock);
-        e = &entries[ref.idx - 1];
-        if (e->in_use && e->gen == ref.gen) {
-                e->destroyed = true;
-                if (e->released)
-                        done = retire(ref.idx - 1);
-                else
-                        unindex_ptrs(e, ref.idx - 1);
-        }
+        if (ref_live(ref))
+                done = mark_destroyed(ref.idx - 1);
         pthread_mutex_unlock(&lock);
         finish(done);
 }
@@ -273,17 +288,12 @@ void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref)
 void kotel_msgtab_release(struct kotel_live_ref ref)
 {
         struct kotel_span *done = NULL;
-        struct live *e;
 
         if (!ref.idx)
                 return;
         pthread_mutex_lock(&lock);
-        e = &entries[ref.idx - 1];
-        if (e->in_use && e->gen == ref.gen) {
-                e->released = true;
-                if (e->destroyed)
-                        done = retire(ref.idx - 1);
-        }
+        if (ref_live(ref))
+                done = mark_released(ref.idx - 1);
         pthread_mutex_unlock(&lock);
         finish(done);
 }
@@ -298,16 +308,13 @@ void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n)
 
                 pthread_mutex_lock(&lock);
                 for (; i < n && m < 64; i++) {
-                        struct live *e;
+                        struct kotel_span *s;
 
-                        if (!refs[i].idx)
+                        if (!ref_live(refs[i]))
                                 continue;
-                        e = &entries[refs[i].idx - 1];
-                        if (!e->in_use || e->gen != refs[i].gen)
-                                continue;
-                        e->released = true;
-                        if (e->destroyed)
-                                done[m++] = retire(refs[i].idx - 1);
+                        s = mark_released(refs[i].idx - 1);
+                        if (s)
+                                done[m++] = s;
                 }
                 pthread_mutex_unlock(&lock);
                 for (size_t j = 0; j < m; j++)
