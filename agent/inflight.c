@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exporter/pool.h"
 #include "ptrmap.h"
 
 #define KOTEL_INFLIGHT_SHARDS 16
@@ -28,13 +29,31 @@ static struct shard *shard_of(const void *rkm)
         return &shards[((p >> 4) ^ (p >> 12)) % KOTEL_INFLIGHT_SHARDS];
 }
 
+/* Pending records come from a pool (KOTEL_PENDING_POOL slots), then from
+ * malloc: a producer may have many messages in flight. */
+#define KOTEL_PENDING_POOL 16384
+static struct kotel_pool pending_pool;
+
+struct kotel_pending *kotel_pending_new(void)
+{
+        static int once;
+        struct kotel_pending *p;
+
+        if (!__atomic_load_n(&once, __ATOMIC_RELAXED) &&
+            !__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
+                kotel_pool_init(&pending_pool, sizeof(*p), KOTEL_PENDING_POOL);
+        p = kotel_pool_get(&pending_pool);
+        return p ? p : calloc(1, sizeof(*p));
+}
+
 void kotel_pending_free(struct kotel_pending *p)
 {
         if (!p)
                 return;
         kotel_client_unref(p->client);
         free(p->tracestate);
-        free(p);
+        if (!kotel_pool_put(&pending_pool, p))
+                free(p);
 }
 
 int kotel_inflight_put(const void *rkm, struct kotel_pending *p)

@@ -38,6 +38,8 @@ struct kotel_pending *kotel_inflight_take(const void *rkm);
 void kotel_inflight_take_client(const void *rk,
                                 void (*fn)(struct kotel_pending *));
 size_t kotel_inflight_count(void);
+/* Any thread: a zeroed record (pool, else calloc), or NULL. */
+struct kotel_pending *kotel_pending_new(void);
 void kotel_pending_free(struct kotel_pending *p);
 /* pthread_atfork handlers. */
 void kotel_inflight_atfork_prepare(void);

@@ -209,7 +209,7 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         free(baggage);
         if (!(ctx.flags & KOTEL_FLAG_SAMPLED))
                 goto out;
-        p = calloc(1, sizeof(*p));
+        p = kotel_pending_new();
         if (!p)
                 goto out;
         memcpy(p->trace_id, ctx.trace_id, 16);

@@ -540,6 +540,11 @@ int kotel_exporter_start(void)
         kotel_settings_free(&ex.set);
         kotel_settings_load(&ex.set);
         ex.rng = mono_ns() | 1;
+        /* Room for a full queue plus the spans still open or being built
+         * (capped: beyond it, spans come from malloc). */
+        kotel_span_pool_init(ex.set.max_queue + 4096 < 32768
+                                 ? (uint32_t)ex.set.max_queue + 4096
+                                 : 32768);
         if (ex.set.kind == KOTEL_EXPORTER_NONE) {
                 __atomic_store_n(&ex.state, ST_RUNNING, __ATOMIC_RELEASE);
                 return 0;

@@ -2,9 +2,23 @@
 
 #include <stdlib.h>
 
+#include "pool.h"
+
+static struct kotel_pool pool;
+
+void kotel_span_pool_init(uint32_t n)
+{
+        static int once;
+
+        if (!__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
+                kotel_pool_init(&pool, sizeof(struct kotel_span), n);
+}
+
 struct kotel_span *kotel_span_new(void)
 {
-        return calloc(1, sizeof(struct kotel_span));
+        struct kotel_span *s = kotel_pool_get(&pool);
+
+        return s ? s : calloc(1, sizeof(struct kotel_span));
 }
 
 int kotel_span_reserve_links(struct kotel_span *s, uint32_t n)
@@ -30,7 +44,8 @@ void kotel_span_free(struct kotel_span *s)
                 free(s->links);
         free(s->tracestate);
         kotel_client_unref(s->client);
-        free(s);
+        if (!kotel_pool_put(&pool, s))
+                free(s);
 }
 
 struct kotel_client *kotel_client_ref(struct kotel_client *c)

@@ -98,7 +98,11 @@ struct kotel_span {
         char key[KOTEL_KEY_MAX];
 };
 
-/* Any thread. A zeroed span, or NULL on allocation failure. */
+/* Reserves @n span slots so that kotel_span_new() need not malloc; the
+ * first call counts, any thread. */
+void kotel_span_pool_init(uint32_t n);
+/* Any thread. A zeroed span (from the pool, else calloc), or NULL on
+ * allocation failure. */
 struct kotel_span *kotel_span_new(void);
 /* Any thread; takes @s and its references. */
 void kotel_span_free(struct kotel_span *s);

@@ -1,0 +1,37 @@
+/* A fixed pool of equal-sized slots shared by every thread, so that the
+ * hot path takes a span (or a pending record) without malloc.
+ *
+ * A lock-free LIFO of slot indexes (a Treiber stack whose head carries a
+ * generation tag against ABA). kotel_pool_get() returns a zeroed slot, or
+ * NULL when the pool is empty or not set up: callers then fall back to
+ * calloc(), and kotel_pool_put() tells which is which by address. Slots
+ * are never returned to the system; the memory is reserved once, lazily,
+ * and the kernel backs only the pages that were used.
+ *
+ * Under AddressSanitizer the pool stays empty, so that every use after
+ * free is still caught. */
+#ifndef KOTEL_POOL_H
+#define KOTEL_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kotel_pool {
+        char *base;
+        size_t slot_size;
+        uint32_t n;
+        uint32_t *next; /* next[i]: the slot below i on the stack, + 1 */
+        uint64_t head;  /* generation << 32 | (top slot + 1) */
+};
+
+/* Sets up @p with @n slots of @size bytes; any thread, once. Returns 0, or
+ * -1 (the pool then stays empty). */
+int kotel_pool_init(struct kotel_pool *p, size_t size, uint32_t n);
+/* Any thread; lock-free. A zeroed slot, or NULL. */
+void *kotel_pool_get(struct kotel_pool *p);
+/* Any thread; lock-free. false when @ptr is not one of @p's slots (the
+ * caller frees it). */
+bool kotel_pool_put(struct kotel_pool *p, void *ptr);
+
+#endif

@@ -1,0 +1,104 @@
+/* exporter/pool.c: every slot handed out once, zeroed, foreign pointers
+ * refused, and no slot owned by two threads at once under contention. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exporter/pool.h"
+#include "tap.h"
+
+#define SLOTS 64
+#define THREADS 4
+#define ROUNDS 200000
+
+struct item {
+        uint64_t owner;
+        uint64_t round;
+        char pad[40];
+};
+
+static struct kotel_pool shared;
+static int clashes, empties;
+
+static void *churn(void *arg)
+{
+        uint64_t me = (uint64_t)(uintptr_t)arg;
+        struct item *held[4];
+
+        for (uint64_t r = 0; r < ROUNDS; r++) {
+                int n = 0;
+
+                for (int k = 0; k < 1 + (int)(r % 4); k++) {
+                        struct item *it = kotel_pool_get(&shared);
+
+                        if (!it) {
+                                __atomic_add_fetch(&empties, 1, __ATOMIC_RELAXED);
+                                continue;
+                        }
+                        if (it->owner || it->round)
+                                __atomic_add_fetch(&clashes, 1, __ATOMIC_RELAXED);
+                        it->owner = me;
+                        it->round = r + 1;
+                        held[n++] = it;
+                }
+                for (int k = 0; k < n; k++) {
+                        if (held[k]->owner != me || held[k]->round != r + 1)
+                                __atomic_add_fetch(&clashes, 1, __ATOMIC_RELAXED);
+                        kotel_pool_put(&shared, held[k]);
+                }
+        }
+        return NULL;
+}
+
+int main(void)
+{
+        struct kotel_pool p;
+        struct item *got[SLOTS + 1], outside;
+        pthread_t th[THREADS];
+        int distinct = 1, zeroed = 1;
+
+        memset(&p, 0, sizeof(p));
+        CHECK(kotel_pool_get(&p) == NULL, "a pool never set up is empty");
+        CHECK(!kotel_pool_put(&p, &outside), "and takes nothing back");
+        CHECK(kotel_pool_init(&p, sizeof(struct item), SLOTS) == 0, "init");
+        for (int i = 0; i < SLOTS; i++) {
+                got[i] = kotel_pool_get(&p);
+                if (!got[i])
+                        break;
+                for (size_t b = 0; b < sizeof(struct item); b++)
+                        zeroed &= ((char *)got[i])[b] == 0;
+                memset(got[i], 0xab, sizeof(struct item));
+                for (int j = 0; j < i; j++)
+                        distinct &= got[j] != got[i];
+        }
+        CHECK(got[SLOTS - 1] != NULL, "every slot can be taken");
+        CHECK(distinct, "no slot is handed out twice");
+        CHECK(zeroed, "slots come zeroed");
+        CHECK(kotel_pool_get(&p) == NULL, "then the pool is empty");
+        CHECK(!kotel_pool_put(&p, &outside), "a pointer from elsewhere is refused");
+        for (int i = 0; i < SLOTS; i++)
+                kotel_pool_put(&p, got[i]);
+        got[SLOTS] = kotel_pool_get(&p);
+        CHECK(got[SLOTS] == got[SLOTS - 1], "last in, first out");
+        CHECK(got[SLOTS]->owner == 0, "and zeroed again");
+        CHECK(kotel_pool_init(&p, sizeof(struct item), SLOTS) == 0 &&
+                  kotel_pool_get(&p) != got[SLOTS],
+              "a second init keeps the pool as it is");
+
+        memset(&shared, 0, sizeof(shared));
+        kotel_pool_init(&shared, sizeof(struct item), SLOTS / 4);
+        for (int i = 0; i < THREADS; i++)
+                pthread_create(&th[i], NULL, churn, (void *)(uintptr_t)(i + 1));
+        for (int i = 0; i < THREADS; i++)
+                pthread_join(th[i], NULL);
+        CHECK(clashes == 0, "no slot is ever owned by two threads at once");
+        {
+                int n = 0;
+
+                while (kotel_pool_get(&shared))
+                        n++;
+                CHECK(n == SLOTS / 4, "every slot is back after the churn");
+        }
+        TAP_DONE();
+}
