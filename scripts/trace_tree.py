@@ -28,22 +28,26 @@ def _glyphs(stream):
     enc = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
     if enc == "utf8":
         return {"branch": "\u251c\u2500 ", "last": "\u2514\u2500 ", "pipe": "\u2502  ",
-                "blank": "   ", "arrow": " \u2192 "}
-    return {"branch": "|- ", "last": "`- ", "pipe": "|  ", "blank": "   ", "arrow": " -> "}
+                "blank": "   ", "arrow": " \u2192 ", "us": "\u00b5s"}
+    return {"branch": "|- ", "last": "`- ", "pipe": "|  ", "blank": "   ", "arrow": " -> ",
+            "us": "us"}
 
 
 def service(span):
     return span["resource"].get("service.name", "?")
 
 
-def duration(span):
-    """The span's duration as text: '0.42 ms', '12.3 ms', '1.25 s'."""
+def duration(span, us="us"):
+    """The span's duration as text: '3 us', '420 us', '5.25 ms', '12.3 ms',
+    '1.25 s'."""
     ns = max(0, span["end"] - span["start"])
     if ns >= 1e9:
         return "%.2f s" % (ns / 1e9)
     if ns >= 1e7:
         return "%.1f ms" % (ns / 1e6)
-    return "%.2f ms" % (ns / 1e6)
+    if ns >= 1e6:
+        return "%.2f ms" % (ns / 1e6)
+    return "%.0f %s" % (ns / 1e3, us)
 
 
 def attrs_text(span):
@@ -121,7 +125,7 @@ def format_trace(trace_id, roots, stream=sys.stdout):
     total = {"start": min(s["start"] for s in spans), "end": max(s["end"] for s in spans)}
     lines = ["trace %s: %s, %s in %s, %s end to end" % (
         trace_id, g["arrow"].join(_services_in_order(flat)), _count(len(spans), "span"),
-        _count(len(pids), "process", "processes"), duration(total))]
+        _count(len(pids), "process", "processes"), duration(total, g["us"]))]
     rows = []
     for head, s in flat:
         name = head + s["name"]
@@ -131,7 +135,7 @@ def format_trace(trace_id, roots, stream=sys.stdout):
         proc = " ".join(str(s["resource"][k]) for k in ("process.executable.name", "process.pid")
                         if k in s["resource"])
         who = service(s) + (" [%s]" % proc if proc else "")
-        rows.append((name, s["kind"], who, duration(s), attrs_text(s)))
+        rows.append((name, s["kind"], who, duration(s, g["us"]), attrs_text(s)))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         lines.append(("  %-*s  %-*s  %-*s  %*s  %s" % (
