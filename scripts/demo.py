@@ -16,7 +16,8 @@ stops what it started, and prints the traces as trees. Exits 0 when every
 order gave one trace orders-api -> enricher -> billing, 1 when not, 2 when
 something it needs is missing.
 
-  demo.py [--timeout SECONDS] [--spans-out FILE] [--agent-env NAME=VALUE]...
+  demo.py [--timeout SECONDS] [--spans-out FILE] [--preload LIBS]
+          [--agent-env NAME=VALUE]...
 """
 
 import argparse
@@ -96,13 +97,13 @@ class Child:
         return self.proc.returncode
 
 
-def agent_env(service, endpoint, extra):
+def agent_env(service, endpoint, preload, extra):
     """The environment of a traced program: the user's, without any OTEL_*
     or KOTEL_* setting that could send the spans elsewhere, plus kotel."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OTEL_", "KOTEL_", "LD_PRELOAD"))}
     env.update({
-        "LD_PRELOAD": LIB,
+        "LD_PRELOAD": preload,
         "OTEL_SERVICE_NAME": service,
         "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
         # Export within 100 ms rather than the default 5 s.
@@ -166,7 +167,7 @@ def run(args):
     import trace_tree
 
     kcat = shutil.which("kcat")
-    needed = [(LIB, "make"), (MOCKBROKER, "make tools"), (BILLING, "make tools"),
+    needed = [(args.preload.split(":")[-1], "make"), (MOCKBROKER, "make tools"), (BILLING, "make tools"),
               (kcat or "kcat", "scripts/install-deps.sh")]
     for path, how in needed:
         if not os.path.exists(path):
@@ -194,20 +195,20 @@ def run(args):
             "  Kafka broker (librdkafka mock cluster): %s, topics %s and %s" % (
                 bootstrap, IN_TOPIC, OUT_TOPIC),
             "  OTLP/HTTP receiver: %s" % receiver.endpoint,
-            "  agent: LD_PRELOAD=%s" % LIB,
+            "  agent: LD_PRELOAD=%s" % args.preload,
             "")
         say("Starting billing (C consumer) and enricher (Python forwarder); "
             "kcat produces %d orders:" % len(ORDERS))
         billing = Child(CONSUMER, [BILLING, "-b", bootstrap, "-t", OUT_TOPIC],
-                        agent_env(CONSUMER, receiver.endpoint, extra))
+                        agent_env(CONSUMER, receiver.endpoint, args.preload, extra))
         started.append(billing)
         enricher = Child(FORWARDER, [PYTHON, ENRICHER, bootstrap, IN_TOPIC, OUT_TOPIC],
-                         agent_env(FORWARDER, receiver.endpoint, extra))
+                         agent_env(FORWARDER, receiver.endpoint, args.preload, extra))
         started.append(enricher)
         lines = "".join("%s|%s\n" % (k, json.dumps(v, separators=(",", ":")))
                         for k, v in ORDERS)
         producer = Child(PRODUCER, [kcat, "-P", "-b", bootstrap, "-t", IN_TOPIC, "-K", "|"],
-                         agent_env(PRODUCER, receiver.endpoint, extra), stdin=subprocess.PIPE)
+                         agent_env(PRODUCER, receiver.endpoint, args.preload, extra), stdin=subprocess.PIPE)
         started.append(producer)
         producer.proc.stdin.write(lines)
         producer.proc.stdin.close()
@@ -288,6 +289,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=30.0,
                     help="seconds to wait for the traces (default 30)")
     ap.add_argument("--spans-out", help="also write the received spans there, as JSON lines")
+    ap.add_argument("--preload", default=LIB, metavar="LIBS",
+                    help="what the traced programs get as LD_PRELOAD (default %(default)s)")
     ap.add_argument("--agent-env", action="append", default=[], metavar="NAME=VALUE",
                     help="extra environment for the traced programs (repeatable)")
     args = ap.parse_args()
