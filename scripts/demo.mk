@@ -1,13 +1,15 @@
 # The end-to-end demo (scripts/demo.py): `make demo` installs what is
 # missing, builds the agent and the programs the demo runs, then runs it.
 
-DEMO_BIN := $(BUILD)/demo
+DEMO_BIN  := $(BUILD)/demo
+# e.g. make demo DEMO_ARGS="--timeout 60 --spans-out spans.jsonl"
+DEMO_ARGS ?=
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: $(LIB) $(TEST_BIN)/mockbroker $(DEMO_BIN)/billing $(PYGEN)
-	@$(PYTHON) scripts/demo.py
+	@KOTEL_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/demo.py $(DEMO_ARGS)
 
 # billing, the demo's C consumer: an ordinary librdkafka program.
 $(DEMO_BIN)/billing: scripts/billing.c

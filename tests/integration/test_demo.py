@@ -26,7 +26,8 @@ def run_demo(*args, timeout=120):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "spans.jsonl")
         p = subprocess.run([PYTHON, DEMO, "--spans-out", path, "--preload", PRELOAD] + list(args),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env=dict(os.environ, PYTHONIOENCODING="utf-8"), encoding="utf-8",
                            timeout=timeout)
         spans = []
         if os.path.exists(path):
