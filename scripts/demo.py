@@ -136,6 +136,10 @@ def find_chains(spans):
     return chains
 
 
+def all_complete(spans):
+    return set(find_chains(spans)) >= {key for key, _ in ORDERS}
+
+
 def missing_report(spans):
     """What is missing, per order, when the chain is incomplete."""
     chains = find_chains(spans)
@@ -224,10 +228,10 @@ def run(args):
         # Until every order's trace is complete, or a service died.
         services = (enricher, billing)
         left = args.timeout - (time.time() - t0)
-        spans = receiver.wait_for(lambda s: len(find_chains(s)) >= len(ORDERS) or
+        spans = receiver.wait_for(lambda s: all_complete(s) or
                                   any(c.proc.poll() is not None for c in services),
                                   timeout=max(0.0, left))
-        complete = len(find_chains(spans)) >= len(ORDERS)
+        complete = all_complete(spans)
         elapsed = time.time() - t0
         early = {c.label: c.proc.returncode for c in services if c.proc.poll() is not None}
 

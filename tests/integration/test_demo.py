@@ -175,3 +175,7 @@ def test_demo_chain_check_rejects_broken_chains():
     assert len(report) == len(KEYS), report
     assert report[0].startswith("  %s: complete chain not found; spans seen: " % KEYS[0])
     assert "billing: process orders" in report[0], report
+    # The demo is done only when every order has its chain.
+    every = [s for k in KEYS for s in chain(k, trace=k)]
+    assert demo.all_complete(every)
+    assert not demo.all_complete([s for s in every if s["span_id"] != KEYS[-1] + "-3"])
