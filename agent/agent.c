@@ -42,6 +42,13 @@ void kotel_agent_move_on(void)
                 kotel_msgtab_release_many(t->batch_refs, t->batch_refs_n);
                 t->batch_refs_n = 0;
         }
+        kotel_agent_end_current();
+}
+
+void kotel_agent_end_current(void)
+{
+        struct kotel_tls *t = &kotel_tls;
+
         if (!t->has_current)
                 return;
         t->has_current = false;
@@ -52,6 +59,7 @@ void kotel_agent_move_on(void)
         t->current_baggage      = NULL;
         t->current              = (struct kotel_live_ref){0, 0};
         t->current_ends_on_move = false;
+        t->current_owner        = NULL;
 }
 
 static void on_thread_exit(void *arg)

@@ -39,6 +39,8 @@ const void *kotel_handles_rk(const void *handle);
 /* The thread moved on from its current message (a new consume call,
  * close, destroy, thread exit). */
 void kotel_agent_move_on(void);
+/* The same for the current message only (its event was destroyed). */
+void kotel_agent_end_current(void);
 
 /* The fork handlers init() registers (exposed for the unit tests). */
 void kotel_agent_atfork_prepare(void);

@@ -138,6 +138,7 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         t->current              = ref;
         t->has_current          = true;
         t->current_ends_on_move = rule == END_ON_NEXT;
+        t->current_owner        = owner;
         kotel_ctx_copy(&t->current_ctx, &ctx);
         kotel_tls_arm();
 }
@@ -531,9 +532,11 @@ KOTEL_EXPORT void rd_kafka_event_destroy(rd_kafka_event_t *rkev)
         if (rkev && kotel_agent_ready() && !t->in_hook) {
                 int saved = errno;
 
-                /* The event's messages die with it. */
-                if (t->has_current && t->current_ends_on_move)
-                        kotel_agent_move_on();
+                /* The event's messages die with it; the thread's other
+                 * messages (another event's, a batch's) do not. */
+                if (t->has_current && t->current_ends_on_move &&
+                    t->current_owner == rkev)
+                        kotel_agent_end_current();
                 kotel_msgtab_destroy_owner(rkev);
                 if (t->event == rkev)
                         t->event = NULL;

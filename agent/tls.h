@@ -32,6 +32,7 @@ struct kotel_tls {
         struct kotel_live_ref current;
         bool has_current;
         bool current_ends_on_move; /* event iteration: next() ends it */
+        const void *current_owner; /* its event, for event iteration */
         struct kotel_ctx current_ctx;
         char *current_baggage; /* malloc'd, or NULL */
 

@@ -6,8 +6,12 @@
  *           [--tombstone] [--no-flush] [--nokey]
  *       API: produce producev produceva batch
  *   kclient -b BOOTSTRAP consume -a API -t TOPIC -n COUNT [-g GROUP]
+ *           [--sleep MS]
  *       API: poll consume queue batch batchq callback callbackq event
- *            eventarray
+ *            eventarray eventhold
+ *       eventhold: poll two events, process the first one's message (for
+ *       --sleep MS) while destroying the second one, then destroy the first
+ *       (the second one's message goes unprocessed)
  *   kclient -b BOOTSTRAP forward -a PATTERN -t IN -o OUT -n COUNT [-g GROUP]
  *           [--sleep MS]
  *       PATTERN: current early batch batchl list worker zerocopy headers
@@ -233,6 +237,28 @@ static int cmd_produce(void)
 /* ---- consume ---------------------------------------------------------- */
 
 static int seen;
+static int sleep_ms;
+
+/* One round of "eventhold" on @q. */
+static void event_hold(rd_kafka_queue_t *q)
+{
+        rd_kafka_event_t *a = rd_kafka_queue_poll(q, 200), *b;
+        const rd_kafka_message_t *m;
+
+        if (!a)
+                return;
+        b = rd_kafka_queue_poll(q, 200);
+        if (rd_kafka_event_type(a) == RD_KAFKA_EVENT_FETCH &&
+            (m = rd_kafka_event_message_next(a)) && !m->err) {
+                print_msg(m);
+                seen++;
+        }
+        if (b)
+                rd_kafka_event_destroy(b);
+        if (sleep_ms > 0)
+                usleep((useconds_t)sleep_ms * 1000);
+        rd_kafka_event_destroy(a);
+}
 
 static void cb(rd_kafka_message_t *m, void *opaque)
 {
@@ -288,6 +314,9 @@ static int cmd_consume(void)
                         continue;
                 } else if (!strcmp(api, "callbackq")) {
                         rd_kafka_consume_callback_queue(q, 200, cb, NULL);
+                        continue;
+                } else if (!strcmp(api, "eventhold")) {
+                        event_hold(q);
                         continue;
                 } else if (!strncmp(api, "event", 5)) {
                         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 200);
@@ -362,7 +391,6 @@ static int cmd_consume(void)
  * --sleep MS sleeps that long per message while processing it. */
 
 static rd_kafka_t *fwd_producer;
-static int sleep_ms;
 
 enum share { SHARE_NONE = 0, SHARE_PAYLOAD = 1, SHARE_KEY = 2 };
 

@@ -83,3 +83,23 @@ def test_event_message_next():
 
 def test_event_message_array():
     check_api("eventarray", batch=True)
+
+
+def test_event_destroy_ends_only_its_own_message():
+    # The app holds two events and processes the first one's message while
+    # destroying the second: that message's span must last until its own
+    # event is destroyed, after the processing.
+    sleep_ms = 300
+    with Broker(["events:1"]) as b, Receiver() as r:
+        kclient(b, "produce", "-a", "producev", "-t", "events", "-n", "6",
+                receiver=r, service="producer")
+        c = kclient(b, "consume", "-a", "eventhold", "-t", "events", "-n", "2",
+                    "--sleep", str(sleep_ms), receiver=r, service="consumer")
+        got = parse_lines(c.stdout, "msg")
+        assert len(got) >= 2, c.stdout
+        spans = r.wait_for(lambda s: len(named(of_service(s, "consumer"),
+                                              "process events")) >= len(got))
+        procs = named(of_service(spans, "consumer"), "process events")
+        assert len(procs) == len(got), procs
+        for p in procs:
+            assert p["end"] - p["start"] >= sleep_ms * 1e6 * 0.9, p
