@@ -14,6 +14,7 @@
 static int level = -1;
 static long window_sec;
 static int window_lines;
+static int bad_reported;
 
 void kotel_log_init(void)
 {
@@ -37,7 +38,8 @@ void kotel_log_init(void)
                         bad = true;
         }
         __atomic_store_n(&level, l, __ATOMIC_RELAXED);
-        if (bad)
+        /* init() reads the level again; the bad value is reported once. */
+        if (bad && !__atomic_exchange_n(&bad_reported, 1, __ATOMIC_RELAXED))
                 kotel_log(KOTEL_LOG_ERROR,
                           "OTEL_LOG_LEVEL: unknown level, using 'error'");
 }

@@ -95,3 +95,14 @@ def test_invalid_sampler_logs_once_and_uses_default():
                            "OTEL_TRACES_SAMPLER_ARG": "1.5"})
         assert len(log_lines(q.stderr, "OTEL_TRACES_SAMPLER_ARG")) == 1, q.stderr
         assert stats(q.stderr)["started"] == 3
+
+
+def test_invalid_log_level_reported_once_and_error_level_used():
+    with Broker(["in:1"]) as b, Receiver() as r:
+        p = semclient(b, "produce", "-t", "in", "-n", "2", receiver=r,
+                      env={"OTEL_LOG_LEVEL": "chatty"})
+        assert p.returncode == 0
+        assert len(log_lines(p.stderr, "OTEL_LOG_LEVEL")) == 1, p.stderr
+        # The default level, error: no info lines (such as the counters).
+        assert "started=" not in p.stderr, p.stderr
+        r.wait_for(lambda s: len(named(s, "send in")) >= 2)
