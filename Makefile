@@ -34,14 +34,17 @@ LIB := $(BUILD)/libkotel.so
 
 .SECONDARY:
 
-.PHONY: all clean test test-asan test-tsan test-valgrind bench demo fuzz tools deps
+.PHONY: all clean test test-asan test-tsan test-valgrind bench demo fuzz tools deps deps-build
 
 all: $(LIB)
 
 # Installs missing Debian packages (sudo when not root); the user-facing
 # targets run it first, then re-enter make so pkg-config sees the packages.
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh all
+
+deps-build:
+	@scripts/install-deps.sh build
 
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: $(PROTO_DIR)/%.proto
 	@mkdir -p $(BUILD)/gen

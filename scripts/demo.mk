@@ -5,7 +5,7 @@ DEMO_BIN  := $(BUILD)/demo
 # e.g. make demo DEMO_ARGS="--timeout 60 --spans-out spans.jsonl"
 DEMO_ARGS ?=
 
-demo: deps
+demo: deps-build
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: $(LIB) $(TEST_BIN)/mockbroker $(DEMO_BIN)/billing $(PYGEN)

@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Installs what kotel's build, tests and demo need from Debian's packages,
-# only when something is missing (so it is fast on a prepared machine).
+# Installs what kotel needs from Debian's packages, only when something is
+# missing (so it is fast on a prepared machine).
+#   scripts/install-deps.sh build   the build and the demo
+#   scripts/install-deps.sh [all]   that, and what the test suite adds
 set -euo pipefail
 
+# What the build and the demo need...
 PKGS=(
   gcc g++ make pkg-config git
   librdkafka-dev librdkafka++1 kcat
   python3 python3-confluent-kafka python3-protobuf
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libcurl4-openssl-dev libunwind-dev zlib1g-dev
-  clang llvm libclang-rt-dev valgrind openssl
 )
+# ...and what the tests add: sanitizers, fuzzing, valgrind, a test CA.
+TEST_PKGS=(clang llvm libclang-rt-dev valgrind openssl)
+
+case "${1:-all}" in
+  build) ;;
+  all) PKGS+=("${TEST_PKGS[@]}") ;;
+  *) echo "usage: $0 [build|all]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PKGS[@]}"; do
