@@ -9,7 +9,9 @@
  * kick is pending (ex.kick exchange), so at most one sem_post per batch
  * reaches the kernel, never one per span.
  *
- * Accounting: every span ends in exactly one counter. ex.pending counts
+ * Accounting: every span handed to an exporter that runs ends in exactly
+ * one counter (with OTEL_TRACES_EXPORTER=none, or an exporter that could
+ * not start, spans are counted started only). ex.pending counts
  * spans accepted by the queue and not yet settled (queued or in the
  * worker's hands). The worker settles a batch (exported/failed, pending -=
  * n) under ex.settle_lock, a lock held only for those few additions and
@@ -19,9 +21,10 @@
  * deadline, posts ex.wake, and waits on ex.done until that deadline. The
  * worker drains the queue with every request bounded by the deadline. If
  * the deadline passes first (blackholed collector) the exiting thread, under
- * ex.settle_lock, counts what is still pending as dropped and marks the
- * worker abandoned, so that a late result is not counted twice; then it
- * returns: exit never hangs.
+ * ex.settle_lock, counts what is still pending as dropped, closes pending
+ * (PENDING_CLOSED: a span submitted later is counted dropped by its own
+ * thread) and marks the worker abandoned, so that a late result is not
+ * counted twice; then it returns: exit never hangs.
  *
  * Fork: the child has no worker. Its queue forgets the parent's spans (the
  * parent exports them), counters restart at zero, and the exporter starts
@@ -88,6 +91,10 @@ static uint64_t mono_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* ex.pending after shutdown has counted what was left: later arrivals
+ * see a value at least this and count themselves. */
+#define PENDING_CLOSED (UINT64_C(1) << 62)
+
 static void count(uint64_t *c, uint64_t n)
 {
         __atomic_add_fetch(c, n, __ATOMIC_RELAXED);
@@ -139,8 +146,15 @@ void kotel_exporter_submit(struct kotel_span *s)
                 return;
         }
         /* pending first: shutdown must never see a queued span that
-         * pending does not cover. */
-        count(&ex.pending, 1);
+         * pending does not cover. A thread that saw RUNNING just before
+         * shutdown closed the books finds PENDING_CLOSED here and counts
+         * its span itself: each span is counted by one side, once. */
+        if (__atomic_add_fetch(&ex.pending, 1, __ATOMIC_SEQ_CST) >=
+            PENDING_CLOSED) {
+                count(&ex.stats.dropped, 1);
+                kotel_span_free(s);
+                return;
+        }
         if (!kotel_queue_push(&ex.q, s)) {
                 __atomic_sub_fetch(&ex.pending, 1, __ATOMIC_RELAXED);
                 count(&ex.stats.dropped, 1);
@@ -165,8 +179,8 @@ static void settle(size_t n, size_t exported, size_t failed)
         if (!ex.abandoned) {
                 count(&ex.stats.exported, exported);
                 count(&ex.stats.failed, failed);
+                __atomic_sub_fetch(&ex.pending, n, __ATOMIC_RELAXED);
         }
-        __atomic_sub_fetch(&ex.pending, n, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&ex.settle_lock);
 }
 
@@ -620,7 +634,8 @@ void kotel_exporter_shutdown(void)
          * stop the worker from counting it again if it finishes late. */
         pthread_mutex_lock(&ex.settle_lock);
         ex.abandoned = true;
-        left         = __atomic_exchange_n(&ex.pending, 0, __ATOMIC_RELAXED);
+        left = __atomic_exchange_n(&ex.pending, PENDING_CLOSED,
+                                   __ATOMIC_SEQ_CST);
         count(&ex.stats.dropped, left);
         pthread_mutex_unlock(&ex.settle_lock);
         if (left)
