@@ -18,7 +18,8 @@
  * every PURGE_EVERY calls (outside the timed region), so the in-flight
  * table holds up to that many records, as in a busy producer.
  *
- *   hotpath [-n CALLS]      the environment picks the agent configuration
+ *   hotpath [-n CALLS] [-a producev|produce]
+ *                           the environment picks the agent configuration
  *                           (OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, ...)
  *
  * Prints "result ... agent_p50_ns=.. agent_p99_ns=.. ..." and
@@ -99,6 +100,19 @@ static rd_kafka_error_t *shim_produceva(rd_kafka_t *rk, const rd_kafka_vu_t *vus
         acc_real += tick() - t0;
         n_real++;
         return e;
+}
+
+static __typeof__(rd_kafka_produce) *orig_produce;
+static int shim_produce(rd_kafka_topic_t *rkt, int32_t part, int flags,
+                        void *payload, size_t len, const void *key,
+                        size_t keylen, void *opaque)
+{
+        uint64_t t0 = tick();
+        int r = orig_produce(rkt, part, flags, payload, len, key, keylen, opaque);
+
+        acc_real += tick() - t0;
+        n_real++;
+        return r;
 }
 
 static rd_kafka_interceptor_f_on_send_t *agent_on_send;
@@ -229,11 +243,13 @@ static int kotel_threads(void)
 
 int main(int argc, char **argv)
 {
-        long n = argc > 2 && !strcmp(argv[1], "-n") ? atol(argv[2]) : 200000;
-        uint64_t *agent = calloc((size_t)n, sizeof(*agent));
-        uint64_t *total = calloc((size_t)n, sizeof(*total));
-        uint64_t *lib   = calloc((size_t)n, sizeof(*lib));
+        long n          = 200000;
+        const char *api = "producev";
+        uint64_t *agent, *total, *lib;
         __typeof__(rd_kafka_producev) *direct_producev;
+        __typeof__(rd_kafka_produce) *direct_produce;
+        rd_kafka_topic_t *rkt, *rkt2;
+        bool legacy;
         double p, P, sum_agent = 0;
         rd_kafka_conf_t *conf;
         char err[256], value[100];
@@ -241,6 +257,15 @@ int main(int argc, char **argv)
         rd_kafka_t *rk;
         bool on;
 
+        for (int i = 1; i + 1 < argc; i += 2) {
+                if (!strcmp(argv[i], "-n"))
+                        n = atol(argv[i + 1]);
+                else if (!strcmp(argv[i], "-a"))
+                        api = argv[i + 1];
+        }
+        agent = calloc((size_t)n, sizeof(*agent));
+        total = calloc((size_t)n, sizeof(*total));
+        lib   = calloc((size_t)n, sizeof(*lib));
         memset(value, 'v', sizeof(value));
         calibrate_clock();
         calibrate_timers(&p, &P);
@@ -263,10 +288,15 @@ int main(int argc, char **argv)
         real_rd_kafka_message_set_headers     = shim_set_headers;
         orig_produceva                        = real_rd_kafka_produceva;
         real_rd_kafka_produceva               = shim_produceva;
+        orig_produce                          = real_rd_kafka_produce;
+        real_rd_kafka_produce                 = shim_produce;
         orig_add_on_send                      = real_rd_kafka_interceptor_add_on_send;
         real_rd_kafka_interceptor_add_on_send = shim_add_on_send;
         direct_producev = (__typeof__(rd_kafka_producev) *)dlsym(RTLD_NEXT,
                                                                  "rd_kafka_producev");
+        direct_produce = (__typeof__(rd_kafka_produce) *)dlsym(RTLD_NEXT,
+                                                               "rd_kafka_produce");
+        legacy = !strcmp(api, "produce");
 
         conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "log_level", "0", NULL, 0);
@@ -276,6 +306,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "hotpath: %s\n", err);
                 return 2;
         }
+        rkt = rd_kafka_topic_new(rk, "bench", NULL);
         for (long i = -PURGE_EVERY; i < n; i++) {
                 char key[16];
                 int klen = snprintf(key, sizeof(key), "k%07ld", i < 0 ? -i : i);
@@ -288,11 +319,16 @@ int main(int argc, char **argv)
                 acc_real = acc_onsend = acc_lib = 0;
                 n_lib = n_onsend = n_real = 0;
                 t0 = tick();
-                rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("bench"),
-                                  RD_KAFKA_V_VALUE(value, sizeof(value)),
-                                  RD_KAFKA_V_KEY(key, (size_t)klen),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_END);
+                if (legacy)
+                        rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA,
+                                         RD_KAFKA_MSG_F_COPY, value,
+                                         sizeof(value), key, (size_t)klen, NULL);
+                else
+                        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("bench"),
+                                          RD_KAFKA_V_VALUE(value, sizeof(value)),
+                                          RD_KAFKA_V_KEY(key, (size_t)klen),
+                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                          RD_KAFKA_V_END);
                 t1 = tick();
                 if (i < 0)
                         continue; /* warm-up */
@@ -323,38 +359,85 @@ int main(int argc, char **argv)
                 }
         }
         {
-                /* librdkafka's producev alone, for scale. */
+                /* librdkafka's producev alone, for scale: a client made
+                 * with the real rd_kafka_new has none of the agent's
+                 * interceptors. */
                 enum { M = 50000 };
-                static uint64_t d[M];
+                static uint64_t d[M], h[M];
+                double d50, h50;
+                rd_kafka_conf_t *c2 = rd_kafka_conf_new();
+                rd_kafka_t *rk2;
 
-                rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE);
-                rd_kafka_poll(rk, 0);
-                for (long i = 0; i < M; i++) {
-                        uint64_t t0 = tick();
-
-                        direct_producev(rk, RD_KAFKA_V_TOPIC("bench"),
-                                        RD_KAFKA_V_VALUE(value, sizeof(value)),
-                                        RD_KAFKA_V_KEY("k0000000", 8),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                        RD_KAFKA_V_END);
-                        d[i] = (uint64_t)(((double)(tick() - t0) - p) * ns_per_tick);
+                rd_kafka_conf_set(c2, "log_level", "0", NULL, 0);
+                rd_kafka_conf_set(c2, "queue.buffering.max.messages", "1000000",
+                                  NULL, 0);
+                rk2 = real_rd_kafka_new(RD_KAFKA_PRODUCER, c2, err, sizeof(err));
+                if (!rk2) {
+                        fprintf(stderr, "hotpath: %s\n", err);
+                        return 2;
                 }
-                printf("result label=%s tracing=%d calls=%ld agent_p50_ns=%llu "
+                rkt2 = real_rd_kafka_topic_new(rk2, "bench", NULL);
+                /* A/B without shims: blocks of calls through the agent's
+                 * wrapper on rk (its interceptors too, when tracing) and
+                 * straight into librdkafka on rk2, alternating, so drift in
+                 * the machine's load hits both alike. */
+                real_rd_kafka_produceva = orig_produceva;
+                real_rd_kafka_produce   = orig_produce;
+                real_rd_kafka_message_headers     = orig_rd_kafka_message_headers;
+                real_rd_kafka_headers_new         = orig_rd_kafka_headers_new;
+                real_rd_kafka_header_remove       = orig_rd_kafka_header_remove;
+                real_rd_kafka_header_add          = orig_rd_kafka_header_add;
+                real_rd_kafka_header_get_last     = orig_rd_kafka_header_get_last;
+                real_rd_kafka_topic_name          = orig_rd_kafka_topic_name;
+                real_rd_kafka_message_set_headers = orig_set_headers;
+                for (long i = 0; i < 2 * M; i++) {
+                        bool hooked = (i / 1000) & 1;
+                        uint64_t t0;
+
+                        if (i % PURGE_EVERY == 0) {
+                                rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE);
+                                rd_kafka_purge(rk2, RD_KAFKA_PURGE_F_QUEUE);
+                                rd_kafka_poll(rk, 0);
+                        }
+                        t0 = tick();
+                        if (legacy)
+                                (hooked ? rd_kafka_produce : direct_produce)(
+                                    hooked ? rkt : rkt2, RD_KAFKA_PARTITION_UA,
+                                    RD_KAFKA_MSG_F_COPY, value, sizeof(value),
+                                    "k0000000", 8, NULL);
+                        else
+                                (hooked ? rd_kafka_producev : direct_producev)(
+                                    hooked ? rk : rk2, RD_KAFKA_V_TOPIC("bench"),
+                                    RD_KAFKA_V_VALUE(value, sizeof(value)),
+                                    RD_KAFKA_V_KEY("k0000000", 8),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_END);
+                        (hooked ? h : d)[i / 2000 * 1000 + i % 1000] =
+                            (uint64_t)(((double)(tick() - t0) - p) * ns_per_tick * 10);
+                }
+                d50 = pct(d, M, 0.5) / 10.0;
+                h50 = pct(h, M, 0.5) / 10.0;
+                printf("result api=%s label=%s tracing=%d calls=%ld agent_p50_ns=%llu "
                        "agent_p99_ns=%llu agent_mean_ns=%.1f total_p50_ns=%llu "
                        "total_p99_ns=%llu librdkafka_p50_ns=%llu "
-                       "direct_producev_p50_ns=%llu timer_pair_ticks=%.1f "
+                       "direct_p50_ns=%.1f hooked_p50_ns=%.1f ab_diff_ns=%.1f "
+                       "timer_pair_ticks=%.1f "
                        "timer_nested_ticks=%.1f ns_per_tick=%.4f kotel_threads=%d\n",
-                       label ? label : "-", on, n,
+                       api, label ? label : "-", on, n,
                        (unsigned long long)pct(agent, (size_t)n, 0.5),
                        (unsigned long long)pct(agent, (size_t)n, 0.99),
                        sum_agent / (double)n,
                        (unsigned long long)pct(total, (size_t)n, 0.5),
                        (unsigned long long)pct(total, (size_t)n, 0.99),
                        (unsigned long long)pct(lib, (size_t)n, 0.5),
-                       (unsigned long long)pct(d, M, 0.5), p, P, ns_per_tick,
+                       d50, h50, h50 - d50, p, P, ns_per_tick,
                        kotel_threads());
+                rd_kafka_purge(rk2, RD_KAFKA_PURGE_F_QUEUE);
+                rd_kafka_topic_destroy(rkt2);
+                real_rd_kafka_destroy(rk2);
         }
         rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE);
+        rd_kafka_topic_destroy(rkt);
         rd_kafka_destroy(rk);
         return 0;
 }
