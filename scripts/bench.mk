@@ -7,7 +7,7 @@ BENCH_BIN          := $(BUILD)/bench
 BENCH_RUNS         ?= 5
 BENCH_SECONDS      ?= 2
 BENCH_LONG_SECONDS ?= 60
-BENCH_DROP_SECONDS ?= 10
+BENCH_DROP_SECONDS ?= 8
 BENCH_OUT          ?= $(BUILD)/bench/results.md
 BENCH_CFLAGS       := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
                       -D_GNU_SOURCE -I. -I$(BUILD)/gen -Iexporter $(PKG_CFLAGS)

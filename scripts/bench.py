@@ -134,7 +134,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--long-seconds", type=float, default=60.0)
-    ap.add_argument("--drop-seconds", type=float, default=10.0)
+    ap.add_argument("--drop-seconds", type=float, default=8.0)
     ap.add_argument("--out", default=os.path.join(BUILD, "bench", "results.md"))
     a = ap.parse_args()
     t_start = time.time()
@@ -184,7 +184,7 @@ def main():
             for (c, api) in hot:
                 env = env_for(c, ep, down)
                 env.pop("LD_PRELOAD", None)  # hotpath links the agent itself
-                p = subprocess.run([HOTPATH, "-n", "200000", "-a", api], env=env,
+                p = subprocess.run([HOTPATH, "-n", "100000", "-a", api], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    timeout=300)
                 line = [l for l in p.stdout.splitlines() if l.startswith("result ")]
@@ -238,8 +238,9 @@ def main():
         # agent, for reference), paced at 100 k msgs/s.
         longrun = {}
         for c in ("none", "down"):
+            secs = a.long_seconds if c == "down" else min(a.long_seconds, 20)
             longrun[c] = run_kbench(["-b", bs, "produce", "-a", "producev", "-t", "bl", "-s",
-                                     str(a.long_seconds), "-r", str(DROP_RATE), "--rss"],
+                                     str(secs), "-r", str(DROP_RATE), "--rss"],
                                     env_for(c, ep, down), timeout=a.long_seconds * 3 + 60)
             raw.append("long %s | rss series (s, kB): %s | %s" % (
                 c, longrun[c]["rss_series"], longrun[c]["stats"]))
