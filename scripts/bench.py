@@ -305,8 +305,10 @@ def main():
                     hmed(c, api, "direct_p50_ns")),
                 "%.2fx" % (hmed(c, api, "hooked_p50_ns") / hmed(c, api, "direct_p50_ns")), "", "")
 
-    for st in ("encode", "encode+gzip", "send-gzip", "send-none"):
+    for st in ("encode", "encode+gzip", "encode+gzip1", "send-gzip", "send-none"):
         xs = exp.get(st, [])
+        if not xs:
+            continue
         sps = med([float(x["spans_per_s"]) for x in xs])
         cpu = med([float(x["cpu_ns_per_span"]) for x in xs])
         tgt = st == "send-gzip"

@@ -7,6 +7,7 @@
  * -s SECONDS per stage:
  *   encode        kotel_otlp_encode_proto
  *   encode+gzip   the same plus kotel_gzip
+ *   encode+gzip1  the same with zlib's fastest level instead (for scale)
  *   send          encode, then kotel_transport_post (which compresses when
  *                 configured) to OTEL_EXPORTER_OTLP_ENDPOINT, once with
  *                 OTEL_EXPORTER_OTLP_COMPRESSION=gzip and once with none
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "agent/resource.h"
 #include "exporter/otlp.h"
@@ -32,6 +34,27 @@ static double clock_s(clockid_t c)
 
         clock_gettime(c, &ts);
         return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* gzip at level 1 into @out (capacity *@out_len). */
+static int gzip_fast(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
+{
+        z_stream z = {0};
+
+        if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+                return -1;
+        z.next_in   = (Bytef *)in;
+        z.avail_in  = (uInt)len;
+        z.next_out  = out;
+        z.avail_out = (uInt)*out_len;
+        if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+                deflateEnd(&z);
+                return -1;
+        }
+        *out_len = z.total_out;
+        deflateEnd(&z);
+        return 0;
 }
 
 static struct kotel_span **make_batch(size_t n, struct kotel_client *c)
@@ -72,7 +95,8 @@ int main(int argc, char **argv)
         size_t batch   = 512;
         struct kotel_client client = {.refs = 1};
         struct kotel_span **spans;
-        const char *stages[] = {"encode", "encode+gzip", "send-gzip", "send-none"};
+        const char *stages[] = {"encode", "encode+gzip", "encode+gzip1", "send-gzip",
+                                "send-none"};
 
         for (int i = 1; i + 1 < argc; i += 2) {
                 if (!strcmp(argv[i], "-s"))
@@ -114,6 +138,15 @@ int main(int argc, char **argv)
                                 return 2;
                         if (!strcmp(stage, "encode+gzip")) {
                                 if (kotel_gzip(body, len, &gz, &gzlen) < 0)
+                                        return 2;
+                                len = gzlen;
+                        } else if (!strcmp(stage, "encode+gzip1")) {
+                                /* What the exporter's gzip would cost at
+                                 * zlib's fastest level (it uses the default,
+                                 * 6): for docs/performance.md. */
+                                gzlen = compressBound((uLong)len) + 32;
+                                gz    = malloc(gzlen);
+                                if (!gz || gzip_fast(body, len, gz, &gzlen) < 0)
                                         return 2;
                                 len = gzlen;
                         } else if (t) {
