@@ -17,7 +17,9 @@
  *       then flush.
  *
  * Prints one line: "result mode=... msgs=N secs=S rate=R maxrss_kb=K (VmHWM)
- * threads=T kotel_threads=K delivered=D failed=F". The clock starts at the
+ * threads=T kotel_threads=K delivered=D failed=F main_cpu_ms=C
+ * main_runqueue_ms=W" (the main thread's CPU time and time spent runnable
+ * but waiting for a CPU, over the timed window). The clock starts at the
  * first message (consumers: after the group join) and stops when the last
  * one is delivered (producers: after flush). */
 #include <dirent.h>
@@ -102,16 +104,35 @@ static void threads(int *all, int *kotel)
                 closedir(d);
 }
 
+/* This thread's time on the CPU and waiting for one (runnable but not
+ * running), in ns, from /proc/thread-self/schedstat. */
+static void sched(unsigned long long *run, unsigned long long *wait)
+{
+        FILE *f = fopen("/proc/thread-self/schedstat", "r");
+
+        *run = *wait = 0;
+        if (f) {
+                if (fscanf(f, "%llu %llu", run, wait) != 2)
+                        *run = *wait = 0;
+                fclose(f);
+        }
+}
+
+static unsigned long long run0, wait0;
+
 static void report(const char *mode, long msgs, double secs)
 {
+        unsigned long long run, wait;
         int all, kotel;
 
+        sched(&run, &wait);
         threads(&all, &kotel);
         printf("result mode=%s api=%s msgs=%ld secs=%.4f rate=%.1f "
                "maxrss_kb=%ld threads=%d kotel_threads=%d delivered=%ld "
-               "failed=%ld\n",
+               "failed=%ld main_cpu_ms=%.0f main_runqueue_ms=%.0f\n",
                mode, api, msgs, secs, secs > 0 ? msgs / secs : 0.0,
-               status_kb("VmHWM:"), all, kotel, delivered, failed);
+               status_kb("VmHWM:"), all, kotel, delivered, failed,
+               (run - run0) / 1e6, (wait - wait0) / 1e6);
         fflush(stdout);
 }
 
@@ -224,6 +245,7 @@ static int run_produce(void)
                 die("produce -a: producev or produce");
         t0       = now_s();
         next_rss = t0;
+        sched(&run0, &wait0);
         for (;;) {
                 /* Check the clock every 256 messages only. */
                 if (!(n & 255) || rate > 0) {
@@ -294,8 +316,10 @@ static int run_consume(void)
                 }
                 for (ssize_t i = 0; i < got; i++) {
                         if (!ms[i]->err) {
-                                if (!n++)
+                                if (!n++) {
                                         t0 = now_s();
+                                        sched(&run0, &wait0);
+                                }
                         }
                         rd_kafka_message_destroy(ms[i]);
                 }
@@ -323,8 +347,10 @@ static int run_forward(void)
                 if (!m)
                         continue;
                 if (!m->err) {
-                        if (!n)
+                        if (!n) {
                                 t0 = now_s();
+                                sched(&run0, &wait0);
+                        }
                         produce_one(out, NULL, n, m->payload, m->len);
                         if (!(++n & 1023))
                                 rd_kafka_poll(out, 0);
