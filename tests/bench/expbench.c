@@ -37,7 +37,8 @@ static double clock_s(clockid_t c)
 }
 
 /* gzip at level 1 into @out (capacity *@out_len). */
-static int gzip_fast(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
+static int gzip_fast(const uint8_t *in, size_t len, uint8_t *out,
+                     size_t *out_len)
 {
         z_stream z = {0};
 
@@ -66,9 +67,13 @@ static struct kotel_span **make_batch(size_t n, struct kotel_client *c)
                 struct kotel_span *s = kotel_span_new();
 
                 for (int j = 0; j < 16; j++)
-                        s->trace_id[j] = (uint8_t)((x = x * 6364136223846793005ull + 1) >> 56);
+                        s->trace_id[j] =
+                            (uint8_t)((x = x * 6364136223846793005ull + 1) >>
+                                      56);
                 for (int j = 0; j < 8; j++)
-                        s->span_id[j] = (uint8_t)((x = x * 6364136223846793005ull + 1) >> 56);
+                        s->span_id[j] =
+                            (uint8_t)((x = x * 6364136223846793005ull + 1) >>
+                                      56);
                 s->flags         = 1;
                 s->kind          = KOTEL_KIND_PRODUCER;
                 s->op            = KOTEL_OP_SEND;
@@ -80,7 +85,8 @@ static struct kotel_span **make_batch(size_t n, struct kotel_client *c)
                 s->has_offset    = true;
                 s->offset        = (int64_t)(123456 + i);
                 s->has_key       = true;
-                s->key_len       = (uint16_t)snprintf(s->key, sizeof(s->key), "k%07zu", i);
+                s->key_len =
+                    (uint16_t)snprintf(s->key, sizeof(s->key), "k%07zu", i);
                 s->has_body_size = true;
                 s->body_size     = 100;
                 strcpy(s->topic, "orders");
@@ -91,12 +97,12 @@ static struct kotel_span **make_batch(size_t n, struct kotel_client *c)
 
 int main(int argc, char **argv)
 {
-        double seconds = 2;
-        size_t batch   = 512;
+        double seconds             = 2;
+        size_t batch               = 512;
         struct kotel_client client = {.refs = 1};
         struct kotel_span **spans;
-        const char *stages[] = {"encode", "encode+gzip", "encode+gzip1", "send-gzip",
-                                "send-none"};
+        const char *stages[] = {"encode", "encode+gzip", "encode+gzip1",
+                                "send-gzip", "send-none"};
 
         for (int i = 1; i + 1 < argc; i += 2) {
                 if (!strcmp(argv[i], "-s"))
@@ -134,7 +140,8 @@ int main(int argc, char **argv)
                         uint8_t *body = NULL, *gz = NULL;
                         size_t len = 0, gzlen = 0;
 
-                        if (kotel_otlp_encode_proto(spans, batch, &body, &len) < 0)
+                        if (kotel_otlp_encode_proto(spans, batch, &body, &len) <
+                            0)
                                 return 2;
                         if (!strcmp(stage, "encode+gzip")) {
                                 if (kotel_gzip(body, len, &gz, &gzlen) < 0)
@@ -153,7 +160,8 @@ int main(int argc, char **argv)
                                 struct kotel_send_info info;
 
                                 if (kotel_transport_post(t, body, len, 10000,
-                                                         &info) != KOTEL_SEND_OK)
+                                                         &info) !=
+                                    KOTEL_SEND_OK)
                                         failures++;
                         }
                         free(gz);
@@ -162,11 +170,12 @@ int main(int argc, char **argv)
                         bytes += len;
                 } while ((w = clock_s(CLOCK_MONOTONIC) - w0) < seconds);
                 c = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
-                printf("result stage=%s batch=%zu spans=%zu secs=%.3f "
-                       "spans_per_s=%.0f cpu_ns_per_span=%.1f "
-                       "cpu_spans_per_s=%.0f bytes_per_span=%.1f failures=%zu\n",
-                       stage, batch, n, w, n / w, c * 1e9 / (double)n,
-                       (double)n / c, (double)bytes / (double)n, failures);
+                printf(
+                    "result stage=%s batch=%zu spans=%zu secs=%.3f "
+                    "spans_per_s=%.0f cpu_ns_per_span=%.1f "
+                    "cpu_spans_per_s=%.0f bytes_per_span=%.1f failures=%zu\n",
+                    stage, batch, n, w, n / w, c * 1e9 / (double)n,
+                    (double)n / c, (double)bytes / (double)n, failures);
                 fflush(stdout);
                 if (t) {
                         kotel_transport_free(t);

@@ -66,7 +66,7 @@ static unsigned n_lib, n_onsend, n_real;
         }
 
 SHIM(rd_kafka_resp_err_t, rd_kafka_message_headers,
-     (const rd_kafka_message_t * m, rd_kafka_headers_t **h), (m, h))
+     (const rd_kafka_message_t *m, rd_kafka_headers_t **h), (m, h))
 SHIM(rd_kafka_headers_t *, rd_kafka_headers_new, (size_t n), (n))
 SHIM(rd_kafka_resp_err_t, rd_kafka_header_remove,
      (rd_kafka_headers_t * h, const char *name), (h, name))
@@ -91,8 +91,8 @@ static void shim_set_headers(rd_kafka_message_t *m, rd_kafka_headers_t *h)
 }
 
 static __typeof__(rd_kafka_produceva) *orig_produceva;
-static rd_kafka_error_t *shim_produceva(rd_kafka_t *rk, const rd_kafka_vu_t *vus,
-                                        size_t cnt)
+static rd_kafka_error_t *shim_produceva(rd_kafka_t *rk,
+                                        const rd_kafka_vu_t *vus, size_t cnt)
 {
         uint64_t t0         = tick();
         rd_kafka_error_t *e = orig_produceva(rk, vus, cnt);
@@ -108,7 +108,8 @@ static int shim_produce(rd_kafka_topic_t *rkt, int32_t part, int flags,
                         size_t keylen, void *opaque)
 {
         uint64_t t0 = tick();
-        int r = orig_produce(rkt, part, flags, payload, len, key, keylen, opaque);
+        int r =
+            orig_produce(rkt, part, flags, payload, len, key, keylen, opaque);
 
         acc_real += tick() - t0;
         n_real++;
@@ -213,7 +214,8 @@ static void calibrate_timers(double *p, double *P)
                         empty[i]    = tick() - t0;
                 }
                 *p = (double)pct(in, N, 0.5) -
-                     ((double)pct(outer_plain, N, 0.5) - (double)pct(empty, N, 0.5));
+                     ((double)pct(outer_plain, N, 0.5) -
+                      (double)pct(empty, N, 0.5));
         }
 }
 
@@ -229,9 +231,11 @@ static int kotel_threads(void)
 
                 if (e->d_name[0] == '.')
                         continue;
-                snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+                snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+                         e->d_name);
                 if ((f = fopen(path, "r"))) {
-                        if (fgets(comm, sizeof(comm), f) && strstr(comm, "kotel"))
+                        if (fgets(comm, sizeof(comm), f) &&
+                            strstr(comm, "kotel"))
                                 k++;
                         fclose(f);
                 }
@@ -275,8 +279,8 @@ int main(int argc, char **argv)
                 return 2;
         }
 #define SWAP(name)                                                             \
-        orig_##name  = real_##name;                                            \
-        real_##name  = shim_##name;
+        orig_##name = real_##name;                                             \
+        real_##name = shim_##name;
         SWAP(rd_kafka_message_headers)
         SWAP(rd_kafka_headers_new)
         SWAP(rd_kafka_header_remove)
@@ -284,23 +288,24 @@ int main(int argc, char **argv)
         SWAP(rd_kafka_header_get_last)
         SWAP(rd_kafka_topic_name)
 #undef SWAP
-        orig_set_headers                      = real_rd_kafka_message_set_headers;
-        real_rd_kafka_message_set_headers     = shim_set_headers;
-        orig_produceva                        = real_rd_kafka_produceva;
-        real_rd_kafka_produceva               = shim_produceva;
-        orig_produce                          = real_rd_kafka_produce;
-        real_rd_kafka_produce                 = shim_produce;
-        orig_add_on_send                      = real_rd_kafka_interceptor_add_on_send;
+        orig_set_headers                  = real_rd_kafka_message_set_headers;
+        real_rd_kafka_message_set_headers = shim_set_headers;
+        orig_produceva                    = real_rd_kafka_produceva;
+        real_rd_kafka_produceva           = shim_produceva;
+        orig_produce                      = real_rd_kafka_produce;
+        real_rd_kafka_produce             = shim_produce;
+        orig_add_on_send = real_rd_kafka_interceptor_add_on_send;
         real_rd_kafka_interceptor_add_on_send = shim_add_on_send;
-        direct_producev = (__typeof__(rd_kafka_producev) *)dlsym(RTLD_NEXT,
-                                                                 "rd_kafka_producev");
-        direct_produce = (__typeof__(rd_kafka_produce) *)dlsym(RTLD_NEXT,
-                                                               "rd_kafka_produce");
+        direct_producev = (__typeof__(rd_kafka_producev) *)dlsym(
+            RTLD_NEXT, "rd_kafka_producev");
+        direct_produce = (__typeof__(rd_kafka_produce) *)dlsym(
+            RTLD_NEXT, "rd_kafka_produce");
         legacy = !strcmp(api, "produce");
 
         conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "log_level", "0", NULL, 0);
-        rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", NULL, 0);
+        rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", NULL,
+                          0);
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
         if (!rk) {
                 fprintf(stderr, "hotpath: %s\n", err);
@@ -318,17 +323,18 @@ int main(int argc, char **argv)
                 }
                 acc_real = acc_onsend = acc_lib = 0;
                 n_lib = n_onsend = n_real = 0;
-                t0 = tick();
+                t0                        = tick();
                 if (legacy)
-                        rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA,
-                                         RD_KAFKA_MSG_F_COPY, value,
-                                         sizeof(value), key, (size_t)klen, NULL);
+                        rd_kafka_produce(
+                            rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                            value, sizeof(value), key, (size_t)klen, NULL);
                 else
-                        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("bench"),
-                                          RD_KAFKA_V_VALUE(value, sizeof(value)),
-                                          RD_KAFKA_V_KEY(key, (size_t)klen),
-                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                          RD_KAFKA_V_END);
+                        rd_kafka_producev(
+                            rk, RD_KAFKA_V_TOPIC("bench"),
+                            RD_KAFKA_V_VALUE(value, sizeof(value)),
+                            RD_KAFKA_V_KEY(key, (size_t)klen),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END);
                 t1 = tick();
                 if (i < 0)
                         continue; /* warm-up */
@@ -348,13 +354,18 @@ int main(int argc, char **argv)
 
                         if (n_onsend)
                                 a += O - p - L - n_lib * (P - p);
-                        k = n_real ? (n_onsend ? R - O - P : R - p) + L - n_lib * p : 0;
+                        k = n_real
+                                ? (n_onsend ? R - O - P : R - p) + L - n_lib * p
+                                : 0;
                         if (a < 0)
                                 a = 0;
                         agent[i] = (uint64_t)(a * ns_per_tick + 0.5);
-                        lib[i]   = k > 0 ? (uint64_t)(k * ns_per_tick + 0.5) : 0;
-                        total[i] = (uint64_t)((T - p - (n_real + n_onsend + n_lib) * (P - p)) *
-                                              ns_per_tick + 0.5);
+                        lib[i] = k > 0 ? (uint64_t)(k * ns_per_tick + 0.5) : 0;
+                        total[i] =
+                            (uint64_t)((T - p -
+                                        (n_real + n_onsend + n_lib) * (P - p)) *
+                                           ns_per_tick +
+                                       0.5);
                         sum_agent += a * ns_per_tick;
                 }
         }
@@ -371,7 +382,8 @@ int main(int argc, char **argv)
                 rd_kafka_conf_set(c2, "log_level", "0", NULL, 0);
                 rd_kafka_conf_set(c2, "queue.buffering.max.messages", "1000000",
                                   NULL, 0);
-                rk2 = real_rd_kafka_new(RD_KAFKA_PRODUCER, c2, err, sizeof(err));
+                rk2 =
+                    real_rd_kafka_new(RD_KAFKA_PRODUCER, c2, err, sizeof(err));
                 if (!rk2) {
                         fprintf(stderr, "hotpath: %s\n", err);
                         return 2;
@@ -381,14 +393,14 @@ int main(int argc, char **argv)
                  * wrapper on rk (its interceptors too, when tracing) and
                  * straight into librdkafka on rk2, alternating, so drift in
                  * the machine's load hits both alike. */
-                real_rd_kafka_produceva = orig_produceva;
-                real_rd_kafka_produce   = orig_produce;
-                real_rd_kafka_message_headers     = orig_rd_kafka_message_headers;
-                real_rd_kafka_headers_new         = orig_rd_kafka_headers_new;
-                real_rd_kafka_header_remove       = orig_rd_kafka_header_remove;
-                real_rd_kafka_header_add          = orig_rd_kafka_header_add;
-                real_rd_kafka_header_get_last     = orig_rd_kafka_header_get_last;
-                real_rd_kafka_topic_name          = orig_rd_kafka_topic_name;
+                real_rd_kafka_produceva       = orig_produceva;
+                real_rd_kafka_produce         = orig_produce;
+                real_rd_kafka_message_headers = orig_rd_kafka_message_headers;
+                real_rd_kafka_headers_new     = orig_rd_kafka_headers_new;
+                real_rd_kafka_header_remove   = orig_rd_kafka_header_remove;
+                real_rd_kafka_header_add      = orig_rd_kafka_header_add;
+                real_rd_kafka_header_get_last = orig_rd_kafka_header_get_last;
+                real_rd_kafka_topic_name      = orig_rd_kafka_topic_name;
                 real_rd_kafka_message_set_headers = orig_set_headers;
                 for (long i = 0; i < 2 * M; i++) {
                         bool hooked = (i / 1000) & 1;
@@ -407,31 +419,34 @@ int main(int argc, char **argv)
                                     "k0000000", 8, NULL);
                         else
                                 (hooked ? rd_kafka_producev : direct_producev)(
-                                    hooked ? rk : rk2, RD_KAFKA_V_TOPIC("bench"),
+                                    hooked ? rk : rk2,
+                                    RD_KAFKA_V_TOPIC("bench"),
                                     RD_KAFKA_V_VALUE(value, sizeof(value)),
                                     RD_KAFKA_V_KEY("k0000000", 8),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                     RD_KAFKA_V_END);
                         (hooked ? h : d)[i / 2000 * 1000 + i % 1000] =
-                            (uint64_t)(((double)(tick() - t0) - p) * ns_per_tick * 10);
+                            (uint64_t)(((double)(tick() - t0) - p) *
+                                       ns_per_tick * 10);
                 }
                 d50 = pct(d, M, 0.5) / 10.0;
                 h50 = pct(h, M, 0.5) / 10.0;
-                printf("result api=%s label=%s tracing=%d calls=%ld agent_p50_ns=%llu "
+                printf("result api=%s label=%s tracing=%d calls=%ld "
+                       "agent_p50_ns=%llu "
                        "agent_p99_ns=%llu agent_mean_ns=%.1f total_p50_ns=%llu "
                        "total_p99_ns=%llu librdkafka_p50_ns=%llu "
                        "direct_p50_ns=%.1f hooked_p50_ns=%.1f ab_diff_ns=%.1f "
                        "timer_pair_ticks=%.1f "
-                       "timer_nested_ticks=%.1f ns_per_tick=%.4f kotel_threads=%d\n",
+                       "timer_nested_ticks=%.1f ns_per_tick=%.4f "
+                       "kotel_threads=%d\n",
                        api, label ? label : "-", on, n,
                        (unsigned long long)pct(agent, (size_t)n, 0.5),
                        (unsigned long long)pct(agent, (size_t)n, 0.99),
                        sum_agent / (double)n,
                        (unsigned long long)pct(total, (size_t)n, 0.5),
                        (unsigned long long)pct(total, (size_t)n, 0.99),
-                       (unsigned long long)pct(lib, (size_t)n, 0.5),
-                       d50, h50, h50 - d50, p, P, ns_per_tick,
-                       kotel_threads());
+                       (unsigned long long)pct(lib, (size_t)n, 0.5), d50, h50,
+                       h50 - d50, p, P, ns_per_tick, kotel_threads());
                 rd_kafka_purge(rk2, RD_KAFKA_PURGE_F_QUEUE);
                 rd_kafka_topic_destroy(rkt2);
                 real_rd_kafka_destroy(rk2);

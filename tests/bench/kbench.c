@@ -33,9 +33,9 @@
 #define VALUE_LEN 100
 
 static const char *brokers, *api = "producev", *topic = "bench", *out_topic,
-                  *group = "kbench";
-static double seconds = 2, rate;
-static long count = 100000;
+                            *group = "kbench";
+static double seconds              = 2, rate;
+static long count                  = 100000;
 static int show_rss;
 static long delivered, failed;
 static char value[VALUE_LEN];
@@ -59,7 +59,7 @@ static double now_s(void)
  * floor of every figure). */
 static long status_kb(const char *field)
 {
-        FILE *f = fopen("/proc/self/status", "r");
+        FILE *f  = fopen("/proc/self/status", "r");
         size_t n = strlen(field);
         char line[256];
         long kb = -1;
@@ -92,10 +92,12 @@ static void threads(int *all, int *kotel)
                 if (e->d_name[0] == '.')
                         continue;
                 (*all)++;
-                snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+                snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+                         e->d_name);
                 f = fopen(path, "r");
                 if (f) {
-                        if (fgets(comm, sizeof(comm), f) && strstr(comm, "kotel"))
+                        if (fgets(comm, sizeof(comm), f) &&
+                            strstr(comm, "kotel"))
                                 (*kotel)++;
                         fclose(f);
                 }
@@ -151,7 +153,8 @@ static rd_kafka_conf_t *base_conf(void)
         rd_kafka_conf_t *c = rd_kafka_conf_new();
         char err[256];
 
-        if (rd_kafka_conf_set(c, "bootstrap.servers", brokers, err, sizeof(err)))
+        if (rd_kafka_conf_set(c, "bootstrap.servers", brokers, err,
+                              sizeof(err)))
                 die(err);
         rd_kafka_conf_set(c, "client.id", "kbench", NULL, 0);
         rd_kafka_conf_set(c, "log_level", "3", NULL, 0);
@@ -206,11 +209,12 @@ static void produce_one(rd_kafka_t *rk, rd_kafka_topic_t *rkt, long i,
                 rd_kafka_resp_err_t err;
 
                 if (rkt)
-                        err = rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA,
-                                               RD_KAFKA_MSG_F_COPY, (void *)val,
-                                               len, key, (size_t)klen, NULL) == 0
-                                  ? RD_KAFKA_RESP_ERR_NO_ERROR
-                                  : rd_kafka_last_error();
+                        err =
+                            rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA,
+                                             RD_KAFKA_MSG_F_COPY, (void *)val,
+                                             len, key, (size_t)klen, NULL) == 0
+                                ? RD_KAFKA_RESP_ERR_NO_ERROR
+                                : rd_kafka_last_error();
                 else
                         err = rd_kafka_producev(
                             rk, RD_KAFKA_V_TOPIC(out_topic ? out_topic : topic),
@@ -234,8 +238,8 @@ static void finish_producer(rd_kafka_t *rk)
 
 static int run_produce(void)
 {
-        rd_kafka_t *rk         = producer();
-        rd_kafka_topic_t *rkt  = NULL;
+        rd_kafka_t *rk        = producer();
+        rd_kafka_topic_t *rkt = NULL;
         double t0, next_rss, t;
         long n = 0;
 
@@ -294,8 +298,8 @@ static int run_fill(void)
 
 static int run_consume(void)
 {
-        rd_kafka_t *rk         = consumer();
-        rd_kafka_queue_t *q    = NULL;
+        rd_kafka_t *rk      = consumer();
+        rd_kafka_queue_t *q = NULL;
         rd_kafka_message_t *ms[1000];
         double t0 = 0;
         long n    = 0;
@@ -404,7 +408,8 @@ int main(int argc, char **argv)
                         die("unknown option");
         }
         if (!brokers || !mode)
-                die("usage: kbench -b BOOTSTRAP produce|fill|consume|forward ...");
+                die("usage: kbench -b BOOTSTRAP produce|fill|consume|forward "
+                    "...");
         if (!strcmp(mode, "produce"))
                 return run_produce();
         if (!strcmp(mode, "fill"))

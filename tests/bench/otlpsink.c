@@ -61,9 +61,10 @@ static void *conn(void *arg)
                         long left = clen - (long)(have - hlen);
 
                         while (left > 0) {
-                                r = read(fd, buf, left < (long)sizeof(buf)
-                                                      ? (size_t)left
-                                                      : sizeof(buf));
+                                r = read(fd, buf,
+                                         left < (long)sizeof(buf)
+                                             ? (size_t)left
+                                             : sizeof(buf));
                                 if (r <= 0)
                                         goto out;
                                 left -= r;
@@ -71,7 +72,8 @@ static void *conn(void *arg)
                         have = 0;
                 }
                 __atomic_add_fetch(&requests, 1, __ATOMIC_RELAXED);
-                __atomic_add_fetch(&bytes, (unsigned long)clen, __ATOMIC_RELAXED);
+                __atomic_add_fetch(&bytes, (unsigned long)clen,
+                                   __ATOMIC_RELAXED);
                 if (write(fd, reply, sizeof(reply) - 1) != sizeof(reply) - 1)
                         goto out;
         }
