@@ -1,0 +1,46 @@
+# Benchmarks (docs/performance.md). Not part of `make test`.
+#   make bench                        everything, ~11 minutes on 2 cores
+#   make bench BENCH_RUNS=7 BENCH_SECONDS=3 BENCH_LONG_SECONDS=300
+# The table goes to stdout and to $(BENCH_OUT).
+
+BENCH_BIN          := $(BUILD)/bench
+BENCH_RUNS         ?= 5
+BENCH_SECONDS      ?= 2
+BENCH_LONG_SECONDS ?= 60
+BENCH_DROP_SECONDS ?= 8
+BENCH_OUT          ?= $(BUILD)/bench/results.md
+BENCH_CFLAGS       := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+                      -D_GNU_SOURCE -I. -I$(BUILD)/gen -Iexporter $(PKG_CFLAGS)
+
+BENCH_PROGS := $(BENCH_BIN)/kbench $(BENCH_BIN)/otlpsink $(BENCH_BIN)/hotpath \
+               $(BENCH_BIN)/expbench
+
+.PHONY: bench bench-tools bench-run
+
+bench-tools: $(LIB) $(TEST_BIN)/mockbroker $(BENCH_PROGS)
+
+$(BENCH_BIN)/kbench: tests/bench/kbench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(RDKAFKA_LIBS)
+
+$(BENCH_BIN)/otlpsink: tests/bench/otlpsink.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lpthread
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: bench-tools
+	KOTEL_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/bench.py --runs $(BENCH_RUNS) --seconds $(BENCH_SECONDS) \
+	    --long-seconds $(BENCH_LONG_SECONDS) \
+	    --drop-seconds $(BENCH_DROP_SECONDS) --out $(BENCH_OUT)
+
+# The micro-benchmarks link the agent's objects, like the unit tests.
+
+$(BENCH_BIN)/hotpath: tests/bench/hotpath.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_OBJ) $(RDKAFKA_LIBS) $(PKG_LIBS) -lpthread -ldl -lm
+
+$(BENCH_BIN)/expbench: tests/bench/expbench.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_OBJ) $(PKG_LIBS) -lpthread -ldl -lm

@@ -1,0 +1,420 @@
+#!/usr/bin/python3
+"""kotel benchmarks: `make bench` runs this (see docs/performance.md).
+
+Throughput runs a plain librdkafka program (build/bench/kbench) against the
+mock cluster (build/tests/mockbroker, another process) in five
+configurations, interleaved within each round so that the machine's load
+drifts over all of them alike; figures are medians over --runs rounds and
+ratios are to the no-agent median. Then the hot-path micro-benchmark
+(build/bench/hotpath), the exporter benchmark (build/bench/expbench),
+the drop test at a paced 100 k msgs/s, and the long collector-down run for
+RSS. Prints the table and writes it (with the raw figures) to --out.
+"""
+
+import argparse
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import kotel_test  # noqa: E402
+
+BUILD = kotel_test.BUILD
+KBENCH = os.path.join(BUILD, "bench", "kbench")
+SINK = os.path.join(BUILD, "bench", "otlpsink")
+HOTPATH = os.path.join(BUILD, "bench", "hotpath")
+EXPBENCH = os.path.join(BUILD, "bench", "expbench")
+
+CONFIGS = ["none", "disabled", "ratio0", "full", "down"]
+LABELS = {
+    "none": "no agent",
+    "disabled": "agent, OTEL_SDK_DISABLED=true",
+    "ratio0": "agent, traceidratio 0",
+    "full": "agent, 100 % sampled, collector up",
+    "down": "agent, 100 % sampled, collector down",
+}
+# Partitions: the mock cluster keeps only ~40k messages per partition, so the
+# consumer's source topic holds CONSUME_N / CONSUME_PARTS well under that.
+CONSUME_PARTS = 16
+CONSUME_N = 400000
+FORWARD_N = 100000
+DROP_RATE = 100000
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def loadavg():
+    return open("/proc/loadavg").read().split()[:3]
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Sink:
+    def __init__(self):
+        self.proc = subprocess.Popen([SINK], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        self.endpoint = self.proc.stdout.readline().strip()
+
+    def close(self):
+        self.proc.stdin.close()
+        out = self.proc.stdout.read()
+        self.proc.wait(5)
+        return out.strip()
+
+
+def env_for(config, endpoint, down_endpoint, extra=None):
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("OTEL_") or k.startswith("KOTEL_") or k == "LD_PRELOAD":
+            del env[k]
+    if config != "none":
+        env["LD_PRELOAD"] = kotel_test.PRELOAD
+        env["OTEL_SERVICE_NAME"] = "kbench"
+        env["OTEL_LOG_LEVEL"] = "info"
+        # Exit is not timed, but a dead collector would hold every exit
+        # for the default 5 s.
+        env["KOTEL_SHUTDOWN_TIMEOUT"] = "1000"
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = down_endpoint if config == "down" else endpoint
+    if config == "disabled":
+        env["OTEL_SDK_DISABLED"] = "true"
+    if config == "ratio0":
+        env["OTEL_TRACES_SAMPLER"] = "traceidratio"
+        env["OTEL_TRACES_SAMPLER_ARG"] = "0"
+    env.update(extra or {})
+    return env
+
+
+def parse_kv(line):
+    return {k: v for k, v in (p.split("=", 1) for p in line.split()[1:] if "=" in p)}
+
+
+def run_kbench(args, env, timeout=300):
+    p = subprocess.run([KBENCH] + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError("kbench %s failed (%d): %s" % (args, p.returncode, p.stderr[-2000:]))
+    res = None
+    rss = []
+    for line in p.stdout.splitlines():
+        if line.startswith("result "):
+            res = parse_kv(line)
+        elif line.startswith("rss "):
+            kv = parse_kv(line)
+            rss.append((float(kv["t"]), int(kv["kb"])))
+    res["stats"] = kotel_test.stats(p.stderr)
+    res["rss_series"] = rss
+    return res
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt_rate(r):
+    return "%.0f k msgs/s" % (r / 1000.0)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--long-seconds", type=float, default=60.0)
+    ap.add_argument("--drop-seconds", type=float, default=8.0)
+    ap.add_argument("--out", default=os.path.join(BUILD, "bench", "results.md"))
+    a = ap.parse_args()
+    t_start = time.time()
+    load_before = loadavg()
+    raw = []  # lines for the raw section
+
+    broker = kotel_test.Broker(topics=("bp:8", "bc:%d" % CONSUME_PARTS, "bo:8", "bd:8", "bl:8"))
+    sink = Sink()
+    down = "http://127.0.0.1:%d" % closed_port()
+    ep = sink.endpoint
+    bs = broker.bootstrap
+    log("bench: broker %s, sink %s, collector-down endpoint %s" % (bs, ep, down))
+    try:
+        # Source topic for the consumers and the forwarder, written with the
+        # agent (exporter off) so that every message carries a traceparent
+        # for the consuming agent to read, as in a traced system.
+        run_kbench(["-b", bs, "fill", "-t", "bc", "-n", str(CONSUME_N)],
+                   env_for("full", ep, down, {"OTEL_TRACES_EXPORTER": "none"}))
+
+        workloads = [
+            ("producer producev", ["produce", "-a", "producev", "-t", "bp", "-s", str(a.seconds)]),
+            ("producer produce", ["produce", "-a", "produce", "-t", "bp", "-s", str(a.seconds)]),
+            ("consumer consumer_poll", ["consume", "-a", "poll", "-t", "bc", "-n", str(CONSUME_N)]),
+            ("consumer consume_batch_queue", ["consume", "-a", "batch", "-t", "bc", "-n", str(CONSUME_N)]),
+            ("forwarder poll->producev", ["forward", "-t", "bc", "-o", "bo", "-n", str(FORWARD_N)]),
+        ]
+        results = {(w, c): [] for w, _ in workloads for c in CONFIGS}
+        for r in range(a.runs):
+            for wi, (w, args) in enumerate(workloads):
+                # Rotate the order every round and workload.
+                k = (r + wi) % len(CONFIGS)
+                for c in CONFIGS[k:] + CONFIGS[:k]:
+                    extra = list(args)
+                    if "-g" not in extra and args[0] in ("consume", "forward"):
+                        extra += ["-g", "g-%d-%d-%s" % (r, wi, c)]
+                    res = run_kbench(["-b", bs] + extra, env_for(c, ep, down))
+                    results[(w, c)].append(res)
+                    raw.append("%s | %s | run %d | %s msgs/s | maxrss %s kB | threads %s (kotel %s) | %s" % (
+                        w, c, r, res["rate"], res["maxrss_kb"], res["threads"],
+                        res["kotel_threads"], res["stats"]))
+                    log("bench: %-30s %-8s run %d: %10.0f msgs/s  load %s" % (
+                        w, c, r, float(res["rate"]), " ".join(loadavg())))
+
+        # Hot path, per configuration and produce API, interleaved.
+        hot = {(c, api): [] for c in ("disabled", "ratio0", "full") for api in ("producev", "produce")}
+        for r in range(a.runs):
+            for (c, api) in hot:
+                env = env_for(c, ep, down)
+                env.pop("LD_PRELOAD", None)  # hotpath links the agent itself
+                p = subprocess.run([HOTPATH, "-n", "100000", "-a", api], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   timeout=300)
+                line = [l for l in p.stdout.splitlines() if l.startswith("result ")]
+                if p.returncode or not line:
+                    raise RuntimeError("hotpath failed: %s" % p.stderr[-2000:])
+                hot[(c, api)].append(parse_kv(line[0]))
+                raw.append("hotpath | %s | run %d | %s" % (c, r, line[0]))
+        log("bench: hot path done")
+
+        # Exporter.
+        exp = {}
+        for r in range(a.runs):
+            env = env_for("full", ep, down)
+            env.pop("LD_PRELOAD", None)
+            p = subprocess.run([EXPBENCH, "-s", "1"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=300)
+            for line in p.stdout.splitlines():
+                if line.startswith("result "):
+                    kv = parse_kv(line)
+                    exp.setdefault(kv["stage"], []).append(kv)
+                    raw.append("expbench | run %d | %s" % (r, line))
+        log("bench: exporter done")
+
+        # Drops at a sustained 100 k msgs/s, 100 % sampled, default batch
+        # processor settings; and peak RSS at that rate with and without.
+        drop = []
+        paced = {"none": [], "full": []}
+        for r in range(max(1, a.runs // 2)):
+            for c in ("none", "full"):
+                res = run_kbench(["-b", bs, "produce", "-a", "producev", "-t", "bd", "-s",
+                                  str(a.drop_seconds), "-r", str(DROP_RATE)], env_for(c, ep, down))
+                paced[c].append(res)
+                if c == "full":
+                    drop.append(res)
+                raw.append("paced %d/s | %s | run %d | %s msgs/s | maxrss %s kB | %s" % (
+                    DROP_RATE, c, r, res["rate"], res["maxrss_kb"], res["stats"]))
+        # The same with a deeper span queue (not the default), to show what
+        # the default's 20 ms of headroom at 100 k spans/s costs.
+        drop_deep = []
+        for r in range(max(1, a.runs // 2)):
+            res = run_kbench(["-b", bs, "produce", "-a", "producev", "-t", "bd", "-s",
+                              str(a.drop_seconds), "-r", str(DROP_RATE)],
+                             env_for("full", ep, down, {"OTEL_BSP_MAX_QUEUE_SIZE": "65536"}))
+            drop_deep.append(res)
+            raw.append("paced %d/s | full, OTEL_BSP_MAX_QUEUE_SIZE=65536 | run %d | %s msgs/s | "
+                       "maxrss %s kB | %s" % (DROP_RATE, r, res["rate"], res["maxrss_kb"],
+                                              res["stats"]))
+        log("bench: drop test done")
+
+        # RSS over a long run with the collector down (and without the
+        # agent, for reference), paced at 100 k msgs/s.
+        longrun = {}
+        for c in ("none", "down"):
+            secs = a.long_seconds if c == "down" else min(a.long_seconds, 20)
+            longrun[c] = run_kbench(["-b", bs, "produce", "-a", "producev", "-t", "bl", "-s",
+                                     str(secs), "-r", str(DROP_RATE), "--rss"],
+                                    env_for(c, ep, down), timeout=a.long_seconds * 3 + 60)
+            raw.append("long %s | rss series (s, kB): %s | %s" % (
+                c, longrun[c]["rss_series"], longrun[c]["stats"]))
+        log("bench: long run done")
+    finally:
+        sink_out = sink.close()
+        broker.close()
+    raw.append(sink_out)
+
+    # ---- table ---------------------------------------------------------
+    rows = []
+
+    def row(config, figure, ratio, target, met):
+        rows.append((config, figure, ratio, target, met))
+
+    def yes(b):
+        return "met" if b else "NOT met"
+
+    for w, _ in workloads:
+        base = med([float(x["rate"]) for x in results[(w, "none")]])
+        for c in CONFIGS:
+            rate = med([float(x["rate"]) for x in results[(w, c)]])
+            ratio = rate / base
+            target, met = "", ""
+            if w.startswith("producer"):
+                if c == "ratio0":
+                    target, met = ">= 0.97x", yes(ratio >= 0.97)
+                elif c == "full":
+                    target, met = ">= 0.75x", yes(ratio >= 0.75)
+            row("%s: %s" % (w, LABELS[c]), fmt_rate(rate), "%.2fx" % ratio, target, met)
+
+    # Disabled: threads and per-call cost.
+    dis_threads = max([int(x["kotel_threads"]) for (w, c), xs in results.items()
+                       if c == "disabled" for x in xs] +
+                      [int(x["kotel_threads"]) for (c, api), xs in hot.items()
+                       if c == "disabled" for x in xs])
+
+    def hmed(c, api, key):
+        return med([float(x[key]) for x in hot[(c, api)]])
+
+    for api in ("produce", "producev"):
+        d = hmed("disabled", api, "ab_diff_ns")
+        row("hot path: disabled, %s() through the hook vs straight into librdkafka" % api,
+            "%+.1f ns per call (p50s: %.1f vs %.1f ns)" % (
+                d, hmed("disabled", api, "hooked_p50_ns"), hmed("disabled", api, "direct_p50_ns")),
+            "", "<= 5 ns", yes(d <= 5))
+    row("disabled: kotel threads started (every disabled run)", str(dis_threads), "", "0",
+        yes(dis_threads == 0))
+    for c in ("ratio0", "full"):
+        for api in ("producev", "produce"):
+            p50, p99 = hmed(c, api, "agent_p50_ns"), hmed(c, api, "agent_p99_ns")
+            tgt = c == "full"
+            row("hot path: %s, %s(): agent-owned (wrappers + on_send, less librdkafka's "
+                "header work)" % (LABELS[c], api),
+                "%.0f ns p50, %.0f ns p99" % (p50, p99), "",
+                "p50 <= 100 ns, p99 <= 500 ns" if tgt else "",
+                yes(p50 <= 100 and p99 <= 500) if tgt else "")
+            row("hot path: %s, %s(): whole overhead incl. librdkafka's header work (A/B)" % (
+                LABELS[c], api),
+                "%+.0f ns per call (p50s: %.0f vs %.0f ns)" % (
+                    hmed(c, api, "ab_diff_ns"), hmed(c, api, "hooked_p50_ns"),
+                    hmed(c, api, "direct_p50_ns")),
+                "%.2fx" % (hmed(c, api, "hooked_p50_ns") / hmed(c, api, "direct_p50_ns")), "", "")
+
+    for st in ("encode", "encode+gzip", "encode+gzip1", "send-gzip", "send-none"):
+        xs = exp.get(st, [])
+        if not xs:
+            continue
+        sps = med([float(x["spans_per_s"]) for x in xs])
+        cpu = med([float(x["cpu_ns_per_span"]) for x in xs])
+        tgt = st == "send-gzip"
+        row("exporter: %s, one thread" % st,
+            "%.0f k spans/s, %.2f us CPU/span" % (sps / 1000, cpu / 1000), "",
+            "<= 1 us CPU/span" if tgt else "", yes(cpu <= 1000) if tgt else "")
+
+    # Memory.
+    def rss_med(w, c):
+        return med([int(x["maxrss_kb"]) for x in results[(w, c)]]) / 1024.0
+
+    for w in ("producer producev", "consumer consumer_poll", "forwarder poll->producev"):
+        n, f = rss_med(w, "none"), rss_med(w, "full")
+        row("peak RSS, %s flat out: no agent / 100 %% sampled" % w,
+            "%.1f / %.1f MiB (+%.1f)" % (n, f, f - n), "%.2fx" % (f / n), "<= +16 MiB",
+            yes(f - n <= 16))
+    pn = med([int(x["maxrss_kb"]) for x in paced["none"]]) / 1024.0
+    pf = med([int(x["maxrss_kb"]) for x in paced["full"]]) / 1024.0
+    row("peak RSS, producer at 100 k msgs/s: no agent / 100 % sampled",
+        "%.1f / %.1f MiB (+%.1f)" % (pn, pf, pf - pn), "%.2fx" % (pf / pn), "<= +16 MiB",
+        yes(pf - pn <= 16))
+    for c in ("none", "down"):
+        ser = longrun[c]["rss_series"]
+        if len(ser) >= 4:
+            q = ser[len(ser) // 4][1] / 1024.0
+            last = max(kb for _, kb in ser[len(ser) // 4:]) / 1024.0
+            fig = "%.1f MiB at %.0f s -> max %.1f MiB to %.0f s (%+.1f)" % (
+                q, ser[len(ser) // 4][0], last, ser[-1][0], last - q)
+            flat = last - q <= 2.0
+        else:
+            fig, flat = "too short", False
+        row("RSS over a long run at 100 k msgs/s, %s" % LABELS[c], fig, "",
+            "flat (<= +2 MiB after warm-up)" if c == "down" else "",
+            yes(flat) if c == "down" else "")
+
+    dropped = sum(x["stats"]["dropped"] for x in drop if x["stats"])
+    started = sum(x["stats"]["started"] for x in drop if x["stats"])
+    rates = [float(x["rate"]) for x in drop]
+    row("spans dropped at a sustained 100 k msgs/s, 100 %% sampled (%d runs of %.0f s)" % (
+        len(drop), a.drop_seconds),
+        "%d of %d (achieved %s)" % (dropped, started, fmt_rate(med(rates))), "", "0",
+        yes(dropped == 0 and started > 0))
+
+    dropped = sum(x["stats"]["dropped"] for x in drop_deep if x["stats"])
+    started = sum(x["stats"]["started"] for x in drop_deep if x["stats"])
+    row("the same with OTEL_BSP_MAX_QUEUE_SIZE=65536 (default 2048)",
+        "%d of %d (achieved %s)" % (dropped, started,
+                                    fmt_rate(med([float(x["rate"]) for x in drop_deep]))),
+        "", "0", yes(dropped == 0 and started > 0))
+
+    elapsed = time.time() - t_start
+    load_after = loadavg()
+    head = []
+    head.append("kotel benchmark, %s UTC" % time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
+    head.append("")
+    head.append("- machine: %s, %d cores (%s), %s, librdkafka %s" % (
+        platform.node() or "?", os.cpu_count(), cpu_model(), distro(), rdkafka_version()))
+    head.append("- load average (1/5/15 min): before %s, after %s; uptime: %s" % (
+        "/".join(load_before), "/".join(load_after), uptime()))
+    head.append("- runs: %d per configuration (medians), %.0f s per producer run, %d messages "
+                "per consumer run, %d per forwarder run; ran %.0f s" % (
+                    a.runs, a.seconds, CONSUME_N, FORWARD_N, elapsed))
+    head.append("")
+    table = ["| configuration | figure | ratio to no agent | target | met? |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        table.append("| %s |" % " | ".join(r))
+    text = "\n".join(head + table) + "\n"
+    print(text)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        f.write(text)
+        f.write("\n## Raw figures\n\n```\n")
+        f.write("\n".join(raw))
+        f.write("\n```\n")
+    log("bench: table written to %s (%.0f s)" % (a.out, elapsed))
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def distro():
+    try:
+        for line in open("/etc/os-release"):
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return platform.platform()
+
+
+def rdkafka_version():
+    try:
+        return subprocess.run(["pkg-config", "--modversion", "rdkafka"], stdout=subprocess.PIPE,
+                              text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def uptime():
+    return subprocess.run(["uptime"], stdout=subprocess.PIPE, text=True).stdout.strip()
+
+
+if __name__ == "__main__":
+    main()

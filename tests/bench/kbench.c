@@ -1,0 +1,423 @@
+/* kbench: an ordinary librdkafka program (it knows nothing of kotel) that
+ * moves messages as fast as it can, for scripts/bench.py to run with and
+ * without the agent.
+ *
+ *   kbench -b BOOTSTRAP produce -a producev|produce -t TOPIC -s SECONDS
+ *          [-r RATE] [--rss]
+ *       100-byte values, 8-byte keys, RD_KAFKA_MSG_F_COPY, flat out (or
+ *       paced at RATE msgs/s) for SECONDS, then flush. --rss prints the
+ *       resident set once a second.
+ *   kbench -b BOOTSTRAP fill -t TOPIC -n COUNT
+ *   kbench -b BOOTSTRAP consume -a poll|batch -t TOPIC -n COUNT -g GROUP
+ *       A consumer group draining COUNT messages from the earliest offset
+ *       (poll: rd_kafka_consumer_poll; batch: rd_kafka_consume_batch_queue
+ *       on the consumer queue, 1000 at a time).
+ *   kbench -b BOOTSTRAP forward -t IN -o OUT -n COUNT -g GROUP
+ *       consumer_poll -> producev to OUT -> message_destroy, COUNT times,
+ *       then flush.
+ *
+ * Prints one line: "result mode=... msgs=N secs=S rate=R maxrss_kb=K (VmHWM)
+ * threads=T kotel_threads=K delivered=D failed=F main_cpu_ms=C
+ * main_runqueue_ms=W" (the main thread's CPU time and time spent runnable
+ * but waiting for a CPU, over the timed window). The clock starts at the
+ * first message (consumers: after the group join) and stops when the last
+ * one is delivered (producers: after flush). */
+#include <dirent.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VALUE_LEN 100
+
+static const char *brokers, *api = "producev", *topic = "bench", *out_topic,
+                            *group = "kbench";
+static double seconds              = 2, rate;
+static long count                  = 100000;
+static int show_rss;
+static long delivered, failed;
+static char value[VALUE_LEN];
+
+static void die(const char *what)
+{
+        fprintf(stderr, "kbench: %s\n", what);
+        exit(2);
+}
+
+static double now_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* VmRSS, or VmHWM (the peak): not ru_maxrss, which a child keeps from
+ * its parent across fork and exec (a Python harness's 25 MB would be the
+ * floor of every figure). */
+static long status_kb(const char *field)
+{
+        FILE *f  = fopen("/proc/self/status", "r");
+        size_t n = strlen(field);
+        char line[256];
+        long kb = -1;
+
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f))
+                if (!strncmp(line, field, n))
+                        kb = atol(line + n);
+        fclose(f);
+        return kb;
+}
+
+static long rss_kb(void)
+{
+        return status_kb("VmRSS:");
+}
+
+/* Threads in this process, and how many of them are kotel's. */
+static void threads(int *all, int *kotel)
+{
+        DIR *d = opendir("/proc/self/task");
+        struct dirent *e;
+
+        *all = *kotel = 0;
+        while (d && (e = readdir(d))) {
+                char path[300], comm[64] = "";
+                FILE *f;
+
+                if (e->d_name[0] == '.')
+                        continue;
+                (*all)++;
+                snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+                         e->d_name);
+                f = fopen(path, "r");
+                if (f) {
+                        if (fgets(comm, sizeof(comm), f) &&
+                            strstr(comm, "kotel"))
+                                (*kotel)++;
+                        fclose(f);
+                }
+        }
+        if (d)
+                closedir(d);
+}
+
+/* This thread's time on the CPU and waiting for one (runnable but not
+ * running), in ns, from /proc/thread-self/schedstat. */
+static void sched(unsigned long long *run, unsigned long long *wait)
+{
+        FILE *f = fopen("/proc/thread-self/schedstat", "r");
+
+        *run = *wait = 0;
+        if (f) {
+                if (fscanf(f, "%llu %llu", run, wait) != 2)
+                        *run = *wait = 0;
+                fclose(f);
+        }
+}
+
+static unsigned long long run0, wait0;
+
+static void report(const char *mode, long msgs, double secs)
+{
+        unsigned long long run, wait;
+        int all, kotel;
+
+        sched(&run, &wait);
+        threads(&all, &kotel);
+        printf("result mode=%s api=%s msgs=%ld secs=%.4f rate=%.1f "
+               "maxrss_kb=%ld threads=%d kotel_threads=%d delivered=%ld "
+               "failed=%ld main_cpu_ms=%.0f main_runqueue_ms=%.0f\n",
+               mode, api, msgs, secs, secs > 0 ? msgs / secs : 0.0,
+               status_kb("VmHWM:"), all, kotel, delivered, failed,
+               (run - run0) / 1e6, (wait - wait0) / 1e6);
+        fflush(stdout);
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        (void)rk;
+        (void)opaque;
+        if (m->err)
+                failed++;
+        else
+                delivered++;
+}
+
+static rd_kafka_conf_t *base_conf(void)
+{
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        char err[256];
+
+        if (rd_kafka_conf_set(c, "bootstrap.servers", brokers, err,
+                              sizeof(err)))
+                die(err);
+        rd_kafka_conf_set(c, "client.id", "kbench", NULL, 0);
+        rd_kafka_conf_set(c, "log_level", "3", NULL, 0);
+        return c;
+}
+
+static rd_kafka_t *producer(void)
+{
+        rd_kafka_conf_t *c = base_conf();
+        char err[256];
+        rd_kafka_t *rk;
+
+        rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+        if (!rk)
+                die(err);
+        return rk;
+}
+
+static rd_kafka_t *consumer(void)
+{
+        rd_kafka_conf_t *c = base_conf();
+        rd_kafka_topic_partition_list_t *tl;
+        char err[256];
+        rd_kafka_t *rk;
+
+        if (rd_kafka_conf_set(c, "group.id", group, err, sizeof(err)) ||
+            rd_kafka_conf_set(c, "auto.offset.reset", "earliest", err,
+                              sizeof(err)))
+                die(err);
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+        if (!rk)
+                die(err);
+        rd_kafka_poll_set_consumer(rk);
+        tl = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(tl, topic, RD_KAFKA_PARTITION_UA);
+        if (rd_kafka_subscribe(rk, tl))
+                die("subscribe failed");
+        rd_kafka_topic_partition_list_destroy(tl);
+        return rk;
+}
+
+/* Produces one message; on a full queue serves delivery reports and tries
+ * again. */
+static void produce_one(rd_kafka_t *rk, rd_kafka_topic_t *rkt, long i,
+                        const void *val, size_t len)
+{
+        char key[16];
+        int klen = snprintf(key, sizeof(key), "k%07ld", i % 10000000);
+
+        for (;;) {
+                rd_kafka_resp_err_t err;
+
+                if (rkt)
+                        err =
+                            rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA,
+                                             RD_KAFKA_MSG_F_COPY, (void *)val,
+                                             len, key, (size_t)klen, NULL) == 0
+                                ? RD_KAFKA_RESP_ERR_NO_ERROR
+                                : rd_kafka_last_error();
+                else
+                        err = rd_kafka_producev(
+                            rk, RD_KAFKA_V_TOPIC(out_topic ? out_topic : topic),
+                            RD_KAFKA_V_VALUE((void *)val, len),
+                            RD_KAFKA_V_KEY(key, (size_t)klen),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END);
+                if (!err)
+                        return;
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        die(rd_kafka_err2str(err));
+                rd_kafka_poll(rk, 1);
+        }
+}
+
+static void finish_producer(rd_kafka_t *rk)
+{
+        if (rd_kafka_flush(rk, 60000))
+                die("flush timed out");
+}
+
+static int run_produce(void)
+{
+        rd_kafka_t *rk        = producer();
+        rd_kafka_topic_t *rkt = NULL;
+        double t0, next_rss, t;
+        long n = 0;
+
+        if (!strcmp(api, "produce"))
+                rkt = rd_kafka_topic_new(rk, topic, NULL);
+        else if (strcmp(api, "producev"))
+                die("produce -a: producev or produce");
+        t0       = now_s();
+        next_rss = t0;
+        sched(&run0, &wait0);
+        for (;;) {
+                /* Check the clock every 256 messages only. */
+                if (!(n & 255) || rate > 0) {
+                        t = now_s();
+                        if (t - t0 >= seconds)
+                                break;
+                        if (show_rss && t >= next_rss) {
+                                printf("rss t=%.1f kb=%ld\n", t - t0, rss_kb());
+                                fflush(stdout);
+                                next_rss += 1.0;
+                        }
+                        if (rate > 0 && n >= (long)((t - t0) * rate)) {
+                                struct timespec ts = {0, 50000};
+                                rd_kafka_poll(rk, 0);
+                                nanosleep(&ts, NULL);
+                                continue;
+                        }
+                }
+                produce_one(rk, rkt, n, value, VALUE_LEN);
+                if (!(++n & 1023))
+                        rd_kafka_poll(rk, 0);
+        }
+        finish_producer(rk);
+        report("produce", n, now_s() - t0);
+        if (rkt)
+                rd_kafka_topic_destroy(rkt);
+        rd_kafka_destroy(rk);
+        return failed ? 1 : 0;
+}
+
+static int run_fill(void)
+{
+        rd_kafka_t *rk = producer();
+        double t0      = now_s();
+
+        for (long i = 0; i < count; i++) {
+                produce_one(rk, NULL, i, value, VALUE_LEN);
+                if (!(i & 1023))
+                        rd_kafka_poll(rk, 0);
+        }
+        finish_producer(rk);
+        report("fill", count, now_s() - t0);
+        rd_kafka_destroy(rk);
+        return failed ? 1 : 0;
+}
+
+static int run_consume(void)
+{
+        rd_kafka_t *rk      = consumer();
+        rd_kafka_queue_t *q = NULL;
+        rd_kafka_message_t *ms[1000];
+        double t0 = 0;
+        long n    = 0;
+        int batch = !strcmp(api, "batch");
+
+        if (!batch && strcmp(api, "poll"))
+                die("consume -a: poll or batch");
+        if (batch)
+                q = rd_kafka_queue_get_consumer(rk);
+        while (n < count) {
+                ssize_t got;
+
+                if (batch) {
+                        got = rd_kafka_consume_batch_queue(q, 200, ms, 1000);
+                } else {
+                        ms[0] = rd_kafka_consumer_poll(rk, 200);
+                        got   = ms[0] ? 1 : 0;
+                }
+                for (ssize_t i = 0; i < got; i++) {
+                        if (!ms[i]->err) {
+                                if (!n++) {
+                                        t0 = now_s();
+                                        sched(&run0, &wait0);
+                                }
+                        }
+                        rd_kafka_message_destroy(ms[i]);
+                }
+        }
+        report("consume", n, now_s() - t0);
+        if (q)
+                rd_kafka_queue_destroy(q);
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return 0;
+}
+
+static int run_forward(void)
+{
+        rd_kafka_t *in  = consumer();
+        rd_kafka_t *out = producer();
+        double t0       = 0;
+        long n          = 0;
+
+        if (!out_topic)
+                die("forward: -o OUT");
+        while (n < count) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(in, 200);
+
+                if (!m)
+                        continue;
+                if (!m->err) {
+                        if (!n) {
+                                t0 = now_s();
+                                sched(&run0, &wait0);
+                        }
+                        produce_one(out, NULL, n, m->payload, m->len);
+                        if (!(++n & 1023))
+                                rd_kafka_poll(out, 0);
+                }
+                rd_kafka_message_destroy(m);
+        }
+        finish_producer(out);
+        report("forward", n, now_s() - t0);
+        rd_kafka_consumer_close(in);
+        rd_kafka_destroy(in);
+        rd_kafka_destroy(out);
+        return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+        const char *mode = NULL;
+
+        memset(value, 'v', sizeof(value));
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+                if (!strcmp(a, "--rss")) {
+                        show_rss = 1;
+                        continue;
+                }
+                if (a[0] != '-') {
+                        mode = a;
+                        continue;
+                }
+                if (!v)
+                        die("option without a value");
+                i++;
+                if (!strcmp(a, "-b"))
+                        brokers = v;
+                else if (!strcmp(a, "-a"))
+                        api = v;
+                else if (!strcmp(a, "-t"))
+                        topic = v;
+                else if (!strcmp(a, "-o"))
+                        out_topic = v;
+                else if (!strcmp(a, "-g"))
+                        group = v;
+                else if (!strcmp(a, "-s"))
+                        seconds = atof(v);
+                else if (!strcmp(a, "-r"))
+                        rate = atof(v);
+                else if (!strcmp(a, "-n"))
+                        count = atol(v);
+                else
+                        die("unknown option");
+        }
+        if (!brokers || !mode)
+                die("usage: kbench -b BOOTSTRAP produce|fill|consume|forward "
+                    "...");
+        if (!strcmp(mode, "produce"))
+                return run_produce();
+        if (!strcmp(mode, "fill"))
+                return run_fill();
+        if (!strcmp(mode, "consume"))
+                return run_consume();
+        if (!strcmp(mode, "forward"))
+                return run_forward();
+        die("unknown mode");
+        return 2;
+}
