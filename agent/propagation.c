@@ -2,29 +2,32 @@
 
 #include <string.h>
 
-static int lhex(unsigned char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1; /* upper case is invalid in traceparent */
-}
+/* Lower-case hex digit values + 1; 0 for anything else (upper case is
+ * invalid in traceparent). A table: this runs for every consumed message. */
+#define HX(c, v) [c] = (v) + 1
+static const uint8_t hexval[256] = {
+    HX('0', 0),   HX('1', 1),   HX('2', 2),   HX('3', 3),   HX('4', 4),
+    HX('5', 5),   HX('6', 6),   HX('7', 7),   HX('8', 8),   HX('9', 9),
+    HX('a', 10),  HX('b', 11),  HX('c', 12),  HX('d', 13),  HX('e', 14),
+    HX('f', 15),
+};
+#undef HX
 
+/* @n bytes from 2 * @n hex digits; false on a bad digit or (for ids, n > 1)
+ * an all-zero value. */
 static bool parse_hex(const char *s, size_t n, uint8_t *out)
 {
-        bool nonzero = false;
+        const unsigned char *u = (const unsigned char *)s;
+        unsigned bad = 0, any = 0;
 
         for (size_t i = 0; i < n; i++) {
-                int hi = lhex((unsigned char)s[2 * i]);
-                int lo = lhex((unsigned char)s[2 * i + 1]);
+                unsigned hi = hexval[u[2 * i]], lo = hexval[u[2 * i + 1]];
 
-                if (hi < 0 || lo < 0)
-                        return false;
-                out[i] = (uint8_t)(hi << 4 | lo);
-                nonzero |= out[i] != 0;
+                bad |= (hi == 0) | (lo == 0);
+                out[i] = (uint8_t)((hi - 1) << 4 | ((lo - 1) & 0xf));
+                any |= out[i];
         }
-        return nonzero || n == 1;
+        return !bad && (any || n == 1);
 }
 
 int kotel_traceparent_parse(const char *s, size_t len, struct kotel_ctx *out)
