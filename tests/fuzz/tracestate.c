@@ -16,7 +16,7 @@ static void check_accepted(const char *s, size_t len)
 {
         const char *keys[64];
         size_t klen[64], members = 0, i = 0;
-        struct kotel_ctx c, d;
+        struct kotel_ctx c = {0}, d;
 
         FUZZ_ASSERT(len <= KOTEL_TRACESTATE_MAX);
         while (i <= len) {
