@@ -102,7 +102,9 @@ char *kotel_percent_decode(const char *in, size_t len)
                                 goto bad;
                         hi = hexval((unsigned char)in[i + 1]);
                         lo = hexval((unsigned char)in[i + 2]);
-                        if (hi < 0 || lo < 0)
+                        /* "%00" would end the C string early and cut
+                         * the value short without a word: malformed. */
+                        if (hi < 0 || lo < 0 || (hi | lo) == 0)
                                 goto bad;
                         out[o++] = (char)(hi * 16 + lo);
                         i += 2;

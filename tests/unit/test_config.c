@@ -56,6 +56,10 @@ int main(void)
                   !strcmp(val(kv, n, "team"), "a,b"),
               "keys decoded too, whitespace trimmed");
         clear(kv, &n);
+        bad = kotel_resource_parse("k=a%00b,ok=1", kv, 8, &n);
+        CHECK(bad == 1 && n == 1 && !strcmp(val(kv, n, "ok"), "1"),
+              "resource value with %00 skipped, not truncated");
+        clear(kv, &n);
         bad = kotel_resource_parse("novalue,=v,k=%zz,ok=1", kv, 8, &n);
         CHECK(bad == 3 && n == 1 && !strcmp(val(kv, n, "ok"), "1"),
               "missing '=', empty key and bad escape skipped and counted");

@@ -87,6 +87,12 @@ static void test_percent(void)
                   decodes("%gg", 3, NULL),
               "truncated or non-hex escapes rejected");
         CHECK(decodes("%41", 2, NULL), "escape cut by the length rejected");
+        /* Found by the baggage fuzzer: "%00" decoded to a NUL that silently
+         * cut the value ("a%00b" became "a"). */
+        CHECK(decodes("a%00b", 5, NULL), "percent_decode_nul_rejected");
+        CHECK(headers_eq("k=a%00b,x=y", 1, (const char *[]){"x: y", NULL}),
+              "header with %00 skipped as malformed");
+        CHECK(decodes("%01", 3, "\x01"), "other control escapes still decode");
 }
 
 static int url_is(const char *base, const char *want)
