@@ -215,7 +215,9 @@ int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
                 for (p++; p < end && *p != '"' && o + 1 < msg_size; p++) {
                         if (*p == '\\' && p + 1 < end)
                                 p++;
-                        msg[o++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+                        msg[o++] = (unsigned char)*p < 0x20 || *p == 0x7f
+                                       ? ' '
+                                       : *p;
                 }
                 msg[o] = '\0';
         }
