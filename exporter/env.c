@@ -22,6 +22,10 @@ int kotel_env_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 
         while (*s == ' ' || *s == '\t')
                 s++;
+        /* strtoll would skip newlines and other spaces too, which are
+         * refused after the number: the same blanks on both sides. */
+        if (!(*s >= '0' && *s <= '9') && *s != '-' && *s != '+')
+                return -1;
         errno = 0;
         v     = strtoll(s, &end, 10);
         if (errno || end == s) {

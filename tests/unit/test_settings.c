@@ -162,6 +162,14 @@ static void test_int(void)
               "out of range rejected");
         CHECK(kotel_env_parse_int("99999999999999999999", 0, INT64_MAX, &v) < 0,
               "overflow rejected");
+        /* Found by the env_scalars fuzzer: "\n5" was accepted ("5\n" was
+         * not), strtoll() skipping any leading space. */
+        CHECK(kotel_env_parse_int("\n5", 0, 100, &v) < 0 &&
+                  kotel_env_parse_int("\v5", 0, 100, &v) < 0 &&
+                  kotel_env_parse_int("5\n", 0, 100, &v) < 0,
+              "env_int_newline_rejected_both_sides");
+        CHECK(kotel_env_parse_int("\t+5\t", 0, 100, &v) == 0 && v == 5,
+              "tabs and a plus sign accepted");
 }
 
 static struct kotel_settings load(void)
