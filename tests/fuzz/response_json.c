@@ -15,7 +15,7 @@ static void check_msg(const char *msg, size_t cap)
 
         FUZZ_ASSERT(n < cap);
         for (size_t i = 0; i < n; i++)
-                FUZZ_ASSERT((unsigned char)msg[i] >= 0x20);
+                FUZZ_ASSERT((unsigned char)msg[i] >= 0x20 && msg[i] != 0x7f);
 }
 
 static void round_trip(const uint8_t *data, size_t size)
@@ -32,7 +32,7 @@ static void round_trip(const uint8_t *data, size_t size)
                             "\",\"errorMessage\":\"",
                             count);
         for (size_t i = 8; i < size; i++) {
-                char c = (unsigned char)data[i] < 0x20 ? ' ' : (char)data[i];
+                char c = data[i] < 0x20 || data[i] == 0x7f ? ' ' : (char)data[i];
 
                 if (c == '"' || c == '\\')
                         body[o++] = '\\';
