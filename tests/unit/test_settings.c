@@ -128,9 +128,16 @@ static void test_retry_after(void)
         struct tm tm;
 
         CHECK(retry_is("5", now, 5000) && retry_is(" 0 ", now, 0), "seconds");
-        CHECK(retry_is("100000", now, 86400000L) &&
-                  retry_is("99999999999999999999", now, -1),
-              "huge delays clamped to a day; overflow rejected");
+        CHECK(retry_is("100000", now, 86400000L), "huge delays clamped to a day");
+        /* Found by the retry_after fuzzer: a delay too long for an int64
+         * was ignored, so the exporter retried after its 200 ms backoff
+         * instead of waiting as long as it may. */
+        CHECK(retry_is("99999999999999999999", now, 86400000L) &&
+                  retry_is("744444444444444444444444450 ", now, 86400000L),
+              "retry_after_overflow_clamped_to_a_day");
+        CHECK(retry_is("-99999999999999999999", now, -1) &&
+                  retry_is("99999999999999999999x", now, -1),
+              "overflowing non-delays still rejected");
         CHECK(retry_is("-1", now, -1) && retry_is("1.5", now, -1) &&
                   retry_is("", now, -1) && retry_is("soon", now, -1),
               "not a delay nor a date");
