@@ -248,6 +248,27 @@ static void test_responses(void)
                                               msg, sizeof(msg)) == 0 &&
                   rej == 2 && !strcmp(msg, "too \"old\""),
               "json partial success");
+        /* Found by the response_json fuzzer: the 19th digit was dropped,
+         * so INT64_MAX came back as INT64_MAX / 10. */
+        {
+                static const char *const big[] = {
+                    "{\"rejectedSpans\":\"9223372036854775807\"}",
+                    "{\"rejectedSpans\":\"9223372036854775808\"}",
+                    "{\"rejectedSpans\":99999999999999999999999}",
+                };
+                bool ok = true;
+
+                for (int i = 0; i < 3; i++)
+                        ok &= kotel_otlp_decode_response_json(
+                                  (const uint8_t *)big[i], strlen(big[i]), &rej,
+                                  msg, sizeof(msg)) == 0 &&
+                              rej == INT64_MAX;
+                ok &= kotel_otlp_decode_response_json(
+                          (const uint8_t *)"{\"rejectedSpans\":\"922337203685477580\"}",
+                          38, &rej, msg, sizeof(msg)) == 0 &&
+                      rej == 922337203685477580LL;
+                CHECK(ok, "json_rejected_spans_saturates_at_int64_max");
+        }
         CHECK(kotel_otlp_decode_response_json((const uint8_t *)"{}", 2, &rej, msg,
                                               sizeof(msg)) == 0 &&
                   rej == 0,
