@@ -279,6 +279,10 @@ ra_lines = [
     ("name-only", "Retry-After:"), ("other-header", "Content-Type: application/x-protobuf\r\n"),
     ("long", "Retry-After: " + "9" * 200 + "\r\n"),
     ("status-line", "HTTP/1.1 429 Too Many Requests\r\n"),
+    # Found by fuzzing: the value alone, too long for an int64.
+    ("value-overflow", "744444444444444444444444450"),
+    ("value-seconds", "120"),
+    ("value-date", "Wed, 26 Nov 2025 00:00:00 GMT"),
 ]
 for n, v in ra_lines:
     seed("retry_after", n, v)
@@ -349,6 +353,9 @@ rj = [
     ("key-at-end", '{"rejectedSpans"'),
     ("not-json", "<html>502 Bad Gateway</html>"), ("empty", ""), ("blank", " \r\n\t"),
     ("array", "[1,2]"),
+    # Found by fuzzing: the 19th digit was dropped.
+    ("int64-max", '{"partialSuccess":{"rejectedSpans":"9223372036854775807"}}'),
+    ("int64-max-plus-1", '{"partialSuccess":{"rejectedSpans":"9223372036854775808"}}'),
 ]
 for n, v in rj:
     seed("response_json", n, v)
