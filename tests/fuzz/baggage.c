@@ -63,8 +63,8 @@ static bool baggage_octet(unsigned char c)
 static void encode_round_trip(const uint8_t *data, size_t size)
 {
         static const char hex[] = "0123456789ABCDEF";
-        char *enc = malloc(2 + 3 * size + 1), *dec;
-        size_t o  = 0;
+        char *enc               = malloc(2 + 3 * size + 1), *dec;
+        size_t o                = 0;
 
         enc[o++] = 'k';
         enc[o++] = '=';
@@ -85,7 +85,8 @@ static void encode_round_trip(const uint8_t *data, size_t size)
         if (memchr(data, '\0', size)) {
                 FUZZ_ASSERT(dec == NULL);
         } else {
-                FUZZ_ASSERT(dec && strlen(dec) == size && !memcmp(dec, data, size));
+                FUZZ_ASSERT(dec && strlen(dec) == size &&
+                            !memcmp(dec, data, size));
         }
         free(dec);
         free(enc);

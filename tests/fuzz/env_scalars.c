@@ -14,9 +14,8 @@
 #include "fuzz.h"
 
 static const int64_t ranges[][2] = {
-    {0, INT64_MAX},  {1, 3600L * 1000}, {0, 600L * 1000},
-    {16, 1 << 22},   {1, 1 << 24},      {INT64_MIN, INT64_MAX},
-    {-5, 5},         {0, 0},
+    {0, INT64_MAX}, {1, 3600L * 1000},      {0, 600L * 1000}, {16, 1 << 22},
+    {1, 1 << 24},   {INT64_MIN, INT64_MAX}, {-5, 5},          {0, 0},
 };
 
 static bool ows(char c)
@@ -27,7 +26,7 @@ static bool ows(char c)
 /* OWS [+-] 1*DIGIT OWS, in range: the value, or false. */
 static bool ref_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-        bool neg = false;
+        bool neg   = false;
         __int128 v = 0;
         const char *d;
 
@@ -102,7 +101,7 @@ static void check_sampler(const char *name, const char *arg)
 {
         struct kotel_sampler smp;
         struct kotel_ctx parent = {.valid = true, .flags = KOTEL_FLAG_SAMPLED};
-        uint8_t zero[16] = {0}, ones[16];
+        uint8_t zero[16]        = {0}, ones[16];
         double r;
 
         if (kotel_sampler_parse_ratio(arg, &r) == 0)

@@ -50,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         kotel_config_load();
         FUZZ_ASSERT(kotel_cfg.live_max >= 16 && kotel_cfg.live_max <= 1 << 22);
-        FUZZ_ASSERT(kotel_cfg.sampler.ratio >= 0 && kotel_cfg.sampler.ratio <= 1);
+        FUZZ_ASSERT(kotel_cfg.sampler.ratio >= 0 &&
+                    kotel_cfg.sampler.ratio <= 1);
         FUZZ_ASSERT(kotel_cfg.process_parent == KOTEL_PROCESS_PARENT_PARENT ||
                     kotel_cfg.process_parent == KOTEL_PROCESS_PARENT_LINK);
 
@@ -58,8 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(set.url && (!strncasecmp(set.url, "http://", 7) ||
                                 !strncasecmp(set.url, "https://", 8)));
         if (!getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
-                FUZZ_ASSERT(strlen(set.url) >= 10 &&
-                            !strcmp(set.url + strlen(set.url) - 10, "/v1/traces"));
+                FUZZ_ASSERT(
+                    strlen(set.url) >= 10 &&
+                    !strcmp(set.url + strlen(set.url) - 10, "/v1/traces"));
         FUZZ_ASSERT(set.timeout_ms >= 1 && set.timeout_ms <= 3600L * 1000);
         FUZZ_ASSERT(set.schedule_delay_ms >= 1 &&
                     set.schedule_delay_ms <= 3600L * 1000);

@@ -35,7 +35,8 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
 /* Self-diagnostics off unless asked for: the parsers log every bad value. */
 static inline void fuzz_quiet(void)
 {
-        setenv("OTEL_LOG_LEVEL", getenv("KOTEL_FUZZ_LOG") ? "debug" : "none", 1);
+        setenv("OTEL_LOG_LEVEL", getenv("KOTEL_FUZZ_LOG") ? "debug" : "none",
+               1);
 }
 
 #endif

@@ -11,12 +11,13 @@
 static size_t encode(char *o, const char *s, size_t len)
 {
         static const char hex[] = "0123456789ABCDEF";
-        size_t n = 0;
+        size_t n                = 0;
 
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
 
-                if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
+                if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-') {
                         o[n++] = (char)c;
                 } else {
                         o[n++] = '%';
@@ -42,7 +43,7 @@ static void free_lines(char **h, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        char *s = fuzz_cstr(data, size), *list;
+        char *s  = fuzz_cstr(data, size), *list;
         char **h = NULL, **h2 = NULL;
         size_t n = 0, n2 = 0, o = 0, entries = 1;
         int bad;

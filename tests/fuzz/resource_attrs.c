@@ -20,7 +20,7 @@ static void free_kv(struct kotel_kv *kv, size_t n)
 static size_t encode(char *o, const char *s)
 {
         static const char hex[] = "0123456789ABCDEF";
-        size_t n = 0;
+        size_t n                = 0;
 
         for (; *s; s++) {
                 unsigned char c = (unsigned char)*s;
@@ -43,7 +43,7 @@ static size_t encode(char *o, const char *s)
 static void check_reference(const char *s, const struct kotel_kv *kv, size_t n)
 {
         struct kotel_kv ref[CAP];
-        size_t nr = 0;
+        size_t nr  = 0;
         char *copy = strdup(s), *p = copy;
 
         for (;;) {

@@ -27,12 +27,13 @@ static void round_trip(const uint8_t *data, size_t size)
 
         memcpy(&raw, data, 8);
         count = (int64_t)(raw >> 1);
-        o = (size_t)sprintf(body,
-                            "{\"partialSuccess\":{\"rejectedSpans\":\"%" PRId64
-                            "\",\"errorMessage\":\"",
-                            count);
+        o     = (size_t)sprintf(body,
+                                "{\"partialSuccess\":{\"rejectedSpans\":\"%" PRId64
+                                "\",\"errorMessage\":\"",
+                                count);
         for (size_t i = 8; i < size; i++) {
-                char c = data[i] < 0x20 || data[i] == 0x7f ? ' ' : (char)data[i];
+                char c =
+                    data[i] < 0x20 || data[i] == 0x7f ? ' ' : (char)data[i];
 
                 if (c == '"' || c == '\\')
                         body[o++] = '\\';
@@ -55,7 +56,7 @@ static void round_trip(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static const size_t caps[] = {128, 1, 2, 17};
-        uint8_t *copy = malloc(size ? size : 1);
+        uint8_t *copy              = malloc(size ? size : 1);
         char msg[128];
         int64_t rej;
 

@@ -24,8 +24,10 @@ static void check_msg(const char *msg, size_t cap)
 
 static void round_trip(const uint8_t *data, size_t size)
 {
-        Response r  = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
-        Partial p   = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+        Response r =
+            OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+        Partial p =
+            OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
         char *text  = fuzz_cstr(data + 8, size - 8), msg[128];
         int64_t rej = -1;
         uint8_t *buf;
@@ -34,10 +36,14 @@ static void round_trip(const uint8_t *data, size_t size)
         memcpy(&p.rejected_spans, data, 8);
         p.error_message   = text;
         r.partial_success = &p;
-        len = opentelemetry__proto__collector__trace__v1__export_trace_service_response__get_packed_size(&r);
+        len =
+            opentelemetry__proto__collector__trace__v1__export_trace_service_response__get_packed_size(
+                &r);
         buf = malloc(len ? len : 1);
-        opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(&r, buf);
-        FUZZ_ASSERT(kotel_otlp_decode_response(buf, len, &rej, msg, sizeof(msg)) == 0);
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(
+            &r, buf);
+        FUZZ_ASSERT(
+            kotel_otlp_decode_response(buf, len, &rej, msg, sizeof(msg)) == 0);
         FUZZ_ASSERT(rej == p.rejected_spans);
         check_msg(msg, sizeof(msg));
         n = strlen(text) < sizeof(msg) - 1 ? strlen(text) : sizeof(msg) - 1;
@@ -58,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
                 memset(msg, 'x', sizeof(msg));
                 rej = -99;
-                if (kotel_otlp_decode_response(data, size, &rej, msg, caps[c]) == 0) {
+                if (kotel_otlp_decode_response(data, size, &rej, msg,
+                                               caps[c]) == 0) {
                         check_msg(msg, caps[c]);
                 } else {
                         FUZZ_ASSERT(rej == 0 && msg[0] == '\0');

@@ -45,7 +45,7 @@ static void check_date(const uint8_t *data)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         char *copy = malloc(size ? size : 1), *s;
-        long ms = -7;
+        long ms    = -7;
 
         memcpy(copy, data, size);
         if (kotel_transport_retry_after_line(copy, size, NOW, &ms) == 0)
@@ -60,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kotel_parse_retry_after(s, NOW, &ms) == 0) {
                 FUZZ_ASSERT(ms >= 0 && ms <= DAY_MS && ms % 1000 == 0);
                 if (all_digits(s) && strlen(s) < 6)
-                        FUZZ_ASSERT(ms == (atol(s) > 86400 ? DAY_MS : atol(s) * 1000));
+                        FUZZ_ASSERT(
+                            ms == (atol(s) > 86400 ? DAY_MS : atol(s) * 1000));
         } else {
                 FUZZ_ASSERT(ms == -7);
                 FUZZ_ASSERT(!all_digits(s));

@@ -40,8 +40,8 @@ static void parsed(const uint8_t *data, size_t size, const struct kotel_ctx *c)
         /* Same ids, lowercase in, lowercase out: the string comes back
          * whenever it was version 00 with flags 00 or 01. */
         FUZZ_ASSERT(!memcmp(out + 3, data + b + 3, 49));
-        if (!memcmp(data + b, "00", 2) &&
-            (!memcmp(data + b + 53, "00", 2) || !memcmp(data + b + 53, "01", 2)))
+        if (!memcmp(data + b, "00", 2) && (!memcmp(data + b + 53, "00", 2) ||
+                                           !memcmp(data + b + 53, "01", 2)))
                 FUZZ_ASSERT(!memcmp(out, data + b, KOTEL_TRACEPARENT_LEN));
         FUZZ_ASSERT(kotel_traceparent_parse(out, strlen(out), &again) == 0);
         FUZZ_ASSERT(!memcmp(again.trace_id, c->trace_id, 16) &&

@@ -35,7 +35,8 @@ static void check_accepted(const char *s, size_t len)
                 eq = memchr(s + b, '=', e - b);
                 FUZZ_ASSERT(eq && eq > s + b && eq < s + e - 1);
                 FUZZ_ASSERT((s[b] >= 'a' && s[b] <= 'z') ||
-                            (s[b] >= '0' && s[b] <= '9' && memchr(s + b, '@', (size_t)(eq - s - b))));
+                            (s[b] >= '0' && s[b] <= '9' &&
+                             memchr(s + b, '@', (size_t)(eq - s - b))));
                 for (const char *p = s + b; p < s + e; p++)
                         FUZZ_ASSERT(*p >= 0x20 && *p <= 0x7e && *p != ',');
                 for (const char *p = s + b; p < eq; p++)
@@ -52,7 +53,7 @@ static void check_accepted(const char *s, size_t len)
 
         /* As kotel_headers_extract() stores it, then as a span copies it. */
         memcpy(c.tracestate, s, len);
-        c.ts_len         = (uint16_t)len;
+        c.ts_len          = (uint16_t)len;
         c.tracestate[len] = '\0';
         kotel_ctx_copy(&d, &c);
         FUZZ_ASSERT(d.ts_len == len && !memcmp(d.tracestate, s, len) &&
