@@ -5,7 +5,8 @@
 #   make test-tsan  the suite with a TSan build of the agent
 #   make demo       the end-to-end demo (installs its own dependencies)
 #   make bench      benchmarks (see docs/performance.md)
-#   make fuzz       libFuzzer targets, longer runs
+#   make fuzz       libFuzzer targets, longer runs (make fuzz-smoke: short,
+#                   for CI; see docs/fuzzing.md)
 
 CC        ?= cc
 BUILD     ?= build

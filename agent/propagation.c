@@ -149,8 +149,21 @@ static bool ts_value_valid(const char *v, size_t n)
         return true;
 }
 
+/* W3C: a key appears at most once; a list with a repeated key is invalid
+ * (the Trace Context test suite drops "foo=1,foo=2"). */
+static bool ts_key_seen(const char *const *keys, const size_t *klen, size_t n,
+                        const char *k, size_t kn)
+{
+        for (size_t i = 0; i < n; i++)
+                if (klen[i] == kn && !memcmp(keys[i], k, kn))
+                        return true;
+        return false;
+}
+
 bool kotel_tracestate_valid(const char *s, size_t len)
 {
+        const char *keys[32];
+        size_t klen[32];
         size_t members = 0, i = 0;
 
         if (len > KOTEL_TRACESTATE_MAX)
@@ -176,8 +189,11 @@ bool kotel_tracestate_valid(const char *s, size_t len)
                         if (!ts_key_valid(m, eq) ||
                             !ts_value_valid(e + 1, end - start - eq - 1))
                                 return false;
-                        if (++members > 32)
+                        if (members == 32 ||
+                            ts_key_seen(keys, klen, members, m, eq))
                                 return false;
+                        keys[members]   = m;
+                        klen[members++] = eq;
                 }
                 i++;
         }

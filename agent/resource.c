@@ -47,13 +47,9 @@ int kotel_resource_parse(const char *v, struct kotel_kv *kv, size_t cap,
                         ve--;
                 k   = kotel_percent_decode(kb, (size_t)(ke - kb));
                 val = kotel_percent_decode(vb, (size_t)(ve - vb));
-                if (!k || !val || *n >= cap) {
-                        free(k);
-                        free(val);
-                        bad++;
-                        goto next;
-                }
-                /* A later duplicate key wins. */
+                if (!k || !val)
+                        goto next_bad;
+                /* A later duplicate key wins, even once the list is full. */
                 for (size_t i = 0; i < *n; i++)
                         if (!strcmp(kv[i].key, k)) {
                                 free((char *)kv[i].key);
@@ -61,10 +57,17 @@ int kotel_resource_parse(const char *v, struct kotel_kv *kv, size_t cap,
                                 kv[i] = kv[--*n];
                                 break;
                         }
+                if (*n >= cap)
+                        goto next_bad;
                 kv[*n].key = k;
                 kv[*n].str = val;
                 kv[*n].i   = 0;
                 (*n)++;
+                goto next;
+next_bad:
+                free(k);
+                free(val);
+                bad++;
 next:
                 v = *end ? end + 1 : end;
         }

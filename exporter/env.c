@@ -22,6 +22,10 @@ int kotel_env_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 
         while (*s == ' ' || *s == '\t')
                 s++;
+        /* strtoll would skip newlines and other spaces too, which are
+         * refused after the number: the same blanks on both sides. */
+        if (!(*s >= '0' && *s <= '9') && *s != '-' && *s != '+')
+                return -1;
         errno = 0;
         v     = strtoll(s, &end, 10);
         if (errno || end == s) {
@@ -102,7 +106,9 @@ char *kotel_percent_decode(const char *in, size_t len)
                                 goto bad;
                         hi = hexval((unsigned char)in[i + 1]);
                         lo = hexval((unsigned char)in[i + 2]);
-                        if (hi < 0 || lo < 0)
+                        /* "%00" would end the C string early and cut
+                         * the value short without a word: malformed. */
+                        if (hi < 0 || lo < 0 || (hi | lo) == 0)
                                 goto bad;
                         out[o++] = (char)(hi * 16 + lo);
                         i += 2;

@@ -21,7 +21,7 @@ int kotel_env_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 int kotel_env_parse_bool(const char *s, bool *out);
 
 /* Percent-decodes @len bytes of @in into a new string; NULL when malformed
- * or out of memory. */
+ * (a bad escape, or "%00": the result is a C string) or out of memory. */
 char *kotel_percent_decode(const char *in, size_t len);
 
 #endif

@@ -19,8 +19,10 @@ int kotel_otlp_encode_proto(struct kotel_span *const *spans, size_t n,
 int kotel_otlp_encode_json(struct kotel_span *const *spans, size_t n,
                            uint8_t **out, size_t *len);
 
-/* ExportTraceServiceResponse (protobuf): the partial_success it carries.
- * Returns 0 when the body parsed (rejected may be 0), -1 when garbage. */
+/* ExportTraceServiceResponse (protobuf): the partial_success it carries,
+ * the message cut to @msg_size and its control bytes made spaces (it is
+ * logged). Returns 0 when the body parsed (rejected may be 0), -1 when
+ * garbage. */
 int kotel_otlp_decode_response(const uint8_t *body, size_t len,
                                int64_t *rejected, char *msg, size_t msg_size);
 

@@ -206,8 +206,12 @@ int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
                 int64_t v = 0;
 
                 p += p < end && *p == '"';
-                while (p < end && *p >= '0' && *p <= '9' && v < INT64_MAX / 10)
-                        v = v * 10 + (*p++ - '0');
+                /* Saturate: stopping early would drop digits and report a
+                 * count ten times too small. */
+                for (; p < end && *p >= '0' && *p <= '9'; p++)
+                        v = v > (INT64_MAX - (*p - '0')) / 10
+                                ? INT64_MAX
+                                : v * 10 + (*p - '0');
                 *rejected = v;
         }
         p = json_value_of(b, len, "\"errorMessage\"");
@@ -215,7 +219,9 @@ int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
                 for (p++; p < end && *p != '"' && o + 1 < msg_size; p++) {
                         if (*p == '\\' && p + 1 < end)
                                 p++;
-                        msg[o++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+                        msg[o++] = (unsigned char)*p < 0x20 || *p == 0x7f
+                                       ? ' '
+                                       : *p;
                 }
                 msg[o] = '\0';
         }

@@ -351,6 +351,11 @@ int kotel_otlp_decode_response(const uint8_t *body, size_t len,
                         strncpy(msg, r->partial_success->error_message,
                                 msg_size - 1);
                         msg[msg_size - 1] = '\0';
+                        /* The collector's text goes into our log line: no
+                         * newlines or escape sequences (as for JSON). */
+                        for (char *p = msg; *p; p++)
+                                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                                        *p = ' ';
                 }
         }
         opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(

@@ -122,8 +122,24 @@ next:
         return bad;
 }
 
+/* true when @v is 1*DIGIT, then optional blanks. */
+static bool all_digits(const char *v)
+{
+        const char *p = v;
+
+        while (*p >= '0' && *p <= '9')
+                p++;
+        if (p == v)
+                return false;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        return !*p;
+}
+
 /* RFC 9110: Retry-After = HTTP-date / delay-seconds. A delay is clamped to
- * a day; a date in the past means now. */
+ * a day, even one too long for an int64 (as RFC 9111 1.2.2 says for
+ * delta-seconds: the server asked for a long wait, not for none); a date
+ * in the past means now. */
 int kotel_parse_retry_after(const char *v, time_t now, long *ms)
 {
         int64_t secs;
@@ -134,6 +150,10 @@ int kotel_parse_retry_after(const char *v, time_t now, long *ms)
                 v++;
         if (kotel_env_parse_int(v, 0, INT64_MAX, &secs) == 0) {
                 *ms = (long)(secs > 86400 ? 86400 : secs) * 1000;
+                return 0;
+        }
+        if (all_digits(v)) {
+                *ms = 86400L * 1000;
                 return 0;
         }
         for (const char *p = v; *p; p++)

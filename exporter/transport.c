@@ -44,26 +44,33 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
         return n;
 }
 
+int kotel_transport_retry_after_line(const char *data, size_t n, time_t now,
+                                     long *ms)
+{
+        char value[128];
+        size_t vlen;
+
+        if (n <= 12 || strncasecmp(data, "Retry-After:", 12))
+                return -1;
+        vlen = n - 12;
+        if (vlen >= sizeof(value))
+                vlen = sizeof(value) - 1;
+        memcpy(value, data + 12, vlen);
+        value[vlen] = '\0';
+        while (vlen && (value[vlen - 1] == '\r' || value[vlen - 1] == '\n' ||
+                        value[vlen - 1] == ' '))
+                value[--vlen] = '\0';
+        return kotel_parse_retry_after(value, now, ms);
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
         struct kotel_transport *t = arg;
         size_t n                  = size * nmemb;
-        char value[128];
-        size_t vlen;
         long ms;
 
-        if (n > 12 && !strncasecmp(data, "Retry-After:", 12)) {
-                vlen = n - 12;
-                if (vlen >= sizeof(value))
-                        vlen = sizeof(value) - 1;
-                memcpy(value, data + 12, vlen);
-                value[vlen] = '\0';
-                while (vlen && (value[vlen - 1] == '\r' || value[vlen - 1] == '\n' ||
-                                value[vlen - 1] == ' '))
-                        value[--vlen] = '\0';
-                if (kotel_parse_retry_after(value, time(NULL), &ms) == 0)
-                        t->retry_after_ms = ms;
-        }
+        if (kotel_transport_retry_after_line(data, n, time(NULL), &ms) == 0)
+                t->retry_after_ms = ms;
         return n;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "settings.h"
 
@@ -34,6 +35,11 @@ enum kotel_send_result kotel_transport_post(struct kotel_transport *t,
                                             const uint8_t *body, size_t len,
                                             long timeout_ms,
                                             struct kotel_send_info *info);
+/* One raw response header line (@n bytes, CRLF included, not
+ * NUL-terminated) as libcurl hands it over: 0 and *@ms when it is a valid
+ * Retry-After, else -1. Pure; for the header callback and fuzzing. */
+int kotel_transport_retry_after_line(const char *data, size_t n, time_t now,
+                                     long *ms);
 /* gzip @in into a new buffer: 0 or -1. */
 int kotel_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len);
 

@@ -56,6 +56,17 @@ int main(void)
                   !strcmp(val(kv, n, "team"), "a,b"),
               "keys decoded too, whitespace trimmed");
         clear(kv, &n);
+        /* Found by the resource_attrs fuzzer: once the list was full, a
+         * later duplicate was dropped instead of replacing the value. */
+        bad = kotel_resource_parse("a=1,b=2,c=3,a=late,d=4", kv, 3, &n);
+        CHECK(bad == 1 && n == 3 && !strcmp(val(kv, n, "a"), "late") &&
+                  !strcmp(val(kv, n, "b"), "2") && !strcmp(val(kv, n, "c"), "3"),
+              "resource_duplicate_wins_when_full");
+        clear(kv, &n);
+        bad = kotel_resource_parse("k=a%00b,ok=1", kv, 8, &n);
+        CHECK(bad == 1 && n == 1 && !strcmp(val(kv, n, "ok"), "1"),
+              "resource value with %00 skipped, not truncated");
+        clear(kv, &n);
         bad = kotel_resource_parse("novalue,=v,k=%zz,ok=1", kv, 8, &n);
         CHECK(bad == 3 && n == 1 && !strcmp(val(kv, n, "ok"), "1"),
               "missing '=', empty key and bad escape skipped and counted");

@@ -228,6 +228,19 @@ static void test_responses(void)
         CHECK(kotel_otlp_decode_response(buf, len, &rej, msg, sizeof(msg)) == 0 &&
                   rej == 3 && !strcmp(msg, "bad spans"),
               "protobuf partial success");
+        /* Found by the response_proto fuzzer: the protobuf message reached
+         * the log with its newlines and escape sequences. */
+        ps.error_message = "line1\nline2\x1b[31m\x7f";
+        len = opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(
+            &resp, buf);
+        CHECK(kotel_otlp_decode_response(buf, len, &rej, msg, sizeof(msg)) == 0 &&
+                  !strcmp(msg, "line1 line2 [31m "),
+              "proto_response_message_control_bytes_blanked");
+        CHECK(kotel_otlp_decode_response_json(
+                  (const uint8_t *)"{\"errorMessage\":\"a\x7f\x01" "b\"}", 23, &rej,
+                  msg, sizeof(msg)) == 0 &&
+                  !strcmp(msg, "a  b"),
+              "json response message control bytes blanked");
         CHECK(kotel_otlp_decode_response((const uint8_t *)"garbage", 7, &rej, msg,
                                          sizeof(msg)) < 0,
               "protobuf garbage rejected");
@@ -235,6 +248,27 @@ static void test_responses(void)
                                               msg, sizeof(msg)) == 0 &&
                   rej == 2 && !strcmp(msg, "too \"old\""),
               "json partial success");
+        /* Found by the response_json fuzzer: the 19th digit was dropped,
+         * so INT64_MAX came back as INT64_MAX / 10. */
+        {
+                static const char *const big[] = {
+                    "{\"rejectedSpans\":\"9223372036854775807\"}",
+                    "{\"rejectedSpans\":\"9223372036854775808\"}",
+                    "{\"rejectedSpans\":99999999999999999999999}",
+                };
+                bool ok = true;
+
+                for (int i = 0; i < 3; i++)
+                        ok &= kotel_otlp_decode_response_json(
+                                  (const uint8_t *)big[i], strlen(big[i]), &rej,
+                                  msg, sizeof(msg)) == 0 &&
+                              rej == INT64_MAX;
+                ok &= kotel_otlp_decode_response_json(
+                          (const uint8_t *)"{\"rejectedSpans\":\"922337203685477580\"}",
+                          38, &rej, msg, sizeof(msg)) == 0 &&
+                      rej == 922337203685477580LL;
+                CHECK(ok, "json_rejected_spans_saturates_at_int64_max");
+        }
         CHECK(kotel_otlp_decode_response_json((const uint8_t *)"{}", 2, &rej, msg,
                                               sizeof(msg)) == 0 &&
                   rej == 0,

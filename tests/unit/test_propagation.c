@@ -65,6 +65,15 @@ int main(void)
                                               i ? "," : "", 'a' + (i % 26));
                 CHECK(!kotel_tracestate_valid(big, n), "tracestate over 32 members rejected");
         }
+        /* Found by the tracestate fuzzer: a repeated key was accepted. */
+        CHECK(!kotel_tracestate_valid("foo=1,foo=2", 11),
+              "tracestate_duplicate_key_rejected");
+        CHECK(!kotel_tracestate_valid("foo=1,foo=1", 11),
+              "tracestate duplicate member rejected");
+        CHECK(!kotel_tracestate_valid("a@b=1,c=2, a@b=3", 16),
+              "tracestate duplicate vendor key rejected");
+        CHECK(kotel_tracestate_valid("foo=1,fo=1,foo@x=1", 18),
+              "tracestate similar keys accepted");
         CHECK(kotel_baggage_valid("userId=alice,serverNode=DF%2028", 31), "baggage valid");
         CHECK(kotel_baggage_valid("k=v;prop=1", 10), "baggage with property");
         CHECK(!kotel_baggage_valid("=v", 2), "baggage empty key rejected");

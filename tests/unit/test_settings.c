@@ -87,6 +87,12 @@ static void test_percent(void)
                   decodes("%gg", 3, NULL),
               "truncated or non-hex escapes rejected");
         CHECK(decodes("%41", 2, NULL), "escape cut by the length rejected");
+        /* Found by the baggage fuzzer: "%00" decoded to a NUL that silently
+         * cut the value ("a%00b" became "a"). */
+        CHECK(decodes("a%00b", 5, NULL), "percent_decode_nul_rejected");
+        CHECK(headers_eq("k=a%00b,x=y", 1, (const char *[]){"x: y", NULL}),
+              "header with %00 skipped as malformed");
+        CHECK(decodes("%01", 3, "\x01"), "other control escapes still decode");
 }
 
 static int url_is(const char *base, const char *want)
@@ -122,9 +128,16 @@ static void test_retry_after(void)
         struct tm tm;
 
         CHECK(retry_is("5", now, 5000) && retry_is(" 0 ", now, 0), "seconds");
-        CHECK(retry_is("100000", now, 86400000L) &&
-                  retry_is("99999999999999999999", now, -1),
-              "huge delays clamped to a day; overflow rejected");
+        CHECK(retry_is("100000", now, 86400000L), "huge delays clamped to a day");
+        /* Found by the retry_after fuzzer: a delay too long for an int64
+         * was ignored, so the exporter retried after its 200 ms backoff
+         * instead of waiting as long as it may. */
+        CHECK(retry_is("99999999999999999999", now, 86400000L) &&
+                  retry_is("744444444444444444444444450 ", now, 86400000L),
+              "retry_after_overflow_clamped_to_a_day");
+        CHECK(retry_is("-99999999999999999999", now, -1) &&
+                  retry_is("99999999999999999999x", now, -1),
+              "overflowing non-delays still rejected");
         CHECK(retry_is("-1", now, -1) && retry_is("1.5", now, -1) &&
                   retry_is("", now, -1) && retry_is("soon", now, -1),
               "not a delay nor a date");
@@ -156,6 +169,14 @@ static void test_int(void)
               "out of range rejected");
         CHECK(kotel_env_parse_int("99999999999999999999", 0, INT64_MAX, &v) < 0,
               "overflow rejected");
+        /* Found by the env_scalars fuzzer: "\n5" was accepted ("5\n" was
+         * not), strtoll() skipping any leading space. */
+        CHECK(kotel_env_parse_int("\n5", 0, 100, &v) < 0 &&
+                  kotel_env_parse_int("\v5", 0, 100, &v) < 0 &&
+                  kotel_env_parse_int("5\n", 0, 100, &v) < 0,
+              "env_int_newline_rejected_both_sides");
+        CHECK(kotel_env_parse_int("\t+5\t", 0, 100, &v) == 0 && v == 5,
+              "tabs and a plus sign accepted");
 }
 
 static struct kotel_settings load(void)
