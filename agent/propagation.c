@@ -214,7 +214,7 @@ static bool baggage_octet(unsigned char c)
 
 bool kotel_baggage_valid(const char *s, size_t len)
 {
-        size_t members = 0, i = 0;
+        size_t i = 0;
 
         if (len == 0 || len > KOTEL_BAGGAGE_MAX)
                 return false;
@@ -256,8 +256,6 @@ bool kotel_baggage_valid(const char *s, size_t len)
                                     (unsigned char)s[eq] > 0x7e)
                                         return false;
                 }
-                if (++members > 180)
-                        return false;
                 i++;
         }
         return true;

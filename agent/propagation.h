@@ -21,7 +21,9 @@ void kotel_traceparent_format(const struct kotel_ctx *c, char out[56]);
  * KOTEL_TRACESTATE_MAX bytes and 32 list members. */
 bool kotel_tracestate_valid(const char *s, size_t len);
 /* true when @s is a valid W3C baggage header of at most KOTEL_BAGGAGE_MAX
- * bytes and 180 list members. */
+ * (8192) bytes. There is no limit on the number of members: W3C Baggage
+ * requires every member of a header up to 8192 bytes to be propagated (the
+ * 180-member cap was an earlier draft's). */
 bool kotel_baggage_valid(const char *s, size_t len);
 
 #endif

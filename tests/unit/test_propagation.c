@@ -78,5 +78,24 @@ int main(void)
         CHECK(kotel_baggage_valid("k=v;prop=1", 10), "baggage with property");
         CHECK(!kotel_baggage_valid("=v", 2), "baggage empty key rejected");
         CHECK(!kotel_baggage_valid("k v=1", 5), "baggage space in key rejected");
+        {
+                /* W3C Baggage: every member of a header up to 8192 bytes
+                 * is propagated, however many there are. */
+                static char many[8193];
+                size_t n = 0;
+
+                for (int i = 0; i < 2048; i++) {
+                        many[n++] = (char)('a' + i % 26);
+                        many[n++] = '=';
+                        many[n++] = '1';
+                        many[n++] = ',';
+                }
+                CHECK(kotel_baggage_valid(many, 8191),
+                      "baggage of 2048 members in 8191 bytes valid");
+                many[8191] = '2';
+                many[8192] = '3';
+                CHECK(!kotel_baggage_valid(many, 8193),
+                      "baggage over 8192 bytes rejected");
+        }
         TAP_DONE();
 }
