@@ -298,6 +298,18 @@ static int cmd_retry(void)
 
 /* ---- produce_batch failures ------------------------------------------- */
 
+/* rd_kafka_produce_batch for a batch with an unknown explicit partition:
+ * librdkafka 2.0.2 leaks such messages (never acked, never freed). Its own
+ * function so that the ASan run's LeakSanitizer suppression
+ * (tests/sanitizers/lsan.supp) can name this deliberate call, and nothing
+ * else. */
+__attribute__((noinline)) static int
+produce_batch_unknown_partition(rd_kafka_topic_t *rkt, int32_t part, int flags,
+                                rd_kafka_message_t *msgs, int n)
+{
+        return rd_kafka_produce_batch(rkt, part, flags, msgs, n);
+}
+
 static void batch(rd_kafka_topic_t *rkt, int32_t part, int flags,
                   const int32_t *parts, int n, int first_id)
 {
@@ -315,8 +327,8 @@ static void batch(rd_kafka_topic_t *rkt, int32_t part, int flags,
                 msgs[i].partition = parts ? parts[i] : 0;
                 msgs[i]._private  = (void *)(intptr_t)(first_id + i);
         }
-        good = rd_kafka_produce_batch(rkt, part, flags | RD_KAFKA_MSG_F_COPY,
-                                      msgs, n);
+        good = produce_batch_unknown_partition(rkt, part, flags | RD_KAFKA_MSG_F_COPY,
+                                               msgs, n);
         printf("batch good=%d", good);
         for (int i = 0; i < n; i++)
                 printf(" %s", rd_kafka_err2name(msgs[i].err));
@@ -476,10 +488,9 @@ static int cmd_failopen(void)
                 }
                 msgs[1].partition = 42;
                 errno             = 0;
-                rc = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA,
-                                            RD_KAFKA_MSG_F_COPY |
-                                                RD_KAFKA_MSG_F_PARTITION,
-                                            msgs, 3);
+                rc = produce_batch_unknown_partition(
+                    rkt, RD_KAFKA_PARTITION_UA,
+                    RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION, msgs, 3);
                 outcome("produce-batch", rc);
                 for (int i = 0; i < 3; i++)
                         printf("batch[%d] err=%s\n", i,

@@ -26,6 +26,9 @@ sys.path.insert(0, os.path.join(os.environ.get("KOTEL_BUILD", os.path.join(ROOT,
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
 
+# Slow runtimes (sanitizers, valgrind) scale every wait by this.
+TIMEOUT_SCALE = float(os.environ.get("KOTEL_TIMEOUT_SCALE", "1") or 1)
+
 KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 
 
@@ -214,7 +217,7 @@ class Receiver:
 
     def wait_for(self, pred, timeout=20.0):
         """Waits until pred(spans) is true; returns the spans either way."""
-        deadline = time.time() + timeout
+        deadline = time.time() + timeout * TIMEOUT_SCALE
         with self.cond:
             while not pred(self.spans) and time.time() < deadline:
                 self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
