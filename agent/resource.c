@@ -179,6 +179,12 @@ const struct kotel_resource *kotel_resource_get(void)
         return r;
 }
 
+/* In a fork child: the parent's resource. Spans and clients inherited from
+ * the parent may still point to it: it is never freed, and stays reachable
+ * from here. */
+static const struct kotel_resource *volatile inherited
+    __attribute__((used));
+
 void kotel_resource_atfork_prepare(void)
 {
         pthread_mutex_lock(&build_lock);
@@ -194,5 +200,6 @@ void kotel_resource_atfork_child(void)
         /* The parent's resource stays valid for spans already holding it;
          * the child gets its own pid on the next build. */
         pthread_mutex_init(&build_lock, NULL);
+        inherited = current;
         __atomic_store_n(&current, NULL, __ATOMIC_RELEASE);
 }

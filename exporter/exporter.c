@@ -81,6 +81,16 @@ static struct {
         uint64_t fail_log_ns;  /* exporter thread: last failure logged */
         uint64_t rng;
         struct kotel_exporter_stats stats;
+        /* The worker's batch array and HTTP client, for a fork child to
+         * keep (below). */
+        struct kotel_span **worker_batch;
+        struct kotel_transport *worker_transport;
+        /* In a fork child: the parent worker's batch (with the spans it
+         * held) and HTTP client. Not freed: the client's connection (and
+         * its TLS state) is the parent's, and cleaning it up could write to
+         * it; kept here so that they stay reachable, not leaked. */
+        struct kotel_span **orphan_batch;
+        struct kotel_transport *orphan_transport;
 } ex = {.settle_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static uint64_t mono_ns(void)
@@ -501,6 +511,8 @@ static void *worker(void *arg)
         if (!batch)
                 kotel_log(KOTEL_LOG_ERROR, "out of memory: spans will not be "
                                            "exported");
+        ex.worker_batch     = batch;
+        ex.worker_transport = t;
         for (;;) {
                 uint64_t woke = mono_ns(), slept;
                 bool stop;
@@ -516,6 +528,8 @@ static void *worker(void *arg)
                 if (stop)
                         break;
         }
+        ex.worker_batch     = NULL;
+        ex.worker_transport = NULL;
         kotel_transport_free(t);
         free(batch);
         sem_post(&ex.done);
@@ -660,6 +674,12 @@ void kotel_exporter_atfork_child(void)
          * the batch it held is the parent's to export. The settle lock may
          * have been held by it. */
         pthread_mutex_init(&ex.settle_lock, NULL);
+        if (ex.worker_batch || ex.worker_transport) {
+                ex.orphan_batch     = ex.worker_batch;
+                ex.orphan_transport = ex.worker_transport;
+        }
+        ex.worker_batch     = NULL;
+        ex.worker_transport = NULL;
         if (ex.queue_ready)
                 kotel_queue_reset(&ex.q, drop_span);
         memset(&ex.stats, 0, sizeof(ex.stats));
