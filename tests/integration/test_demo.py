@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 from kotel_chain import check_hop, one
-from kotel_test import PRELOAD, PYTHON, ROOT
+from kotel_test import PRELOAD, PYTHON, ROOT, leak_checked
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import demo  # noqa: E402
@@ -27,7 +27,8 @@ def run_demo(*args, timeout=120):
         path = os.path.join(d, "spans.jsonl")
         p = subprocess.run([PYTHON, DEMO, "--spans-out", path, "--preload", PRELOAD] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           env=dict(os.environ, PYTHONIOENCODING="utf-8"), encoding="utf-8",
+                           env=leak_checked([PYTHON], dict(os.environ, PYTHONIOENCODING="utf-8")),
+                           encoding="utf-8",
                            timeout=timeout)
         spans = []
         if os.path.exists(path):

@@ -8,6 +8,20 @@
 #include "exporter/pool.h"
 #include "tap.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+/* The pool is off under ASan (pool.h): every slot would hide a use after
+ * free. Nothing to test here. */
+int main(void)
+{
+        struct kotel_pool p;
+
+        memset(&p, 0, sizeof(p));
+        CHECK(kotel_pool_init(&p, 64, 8) < 0 && kotel_pool_get(&p) == NULL,
+              "the pool stays empty under ASan");
+        TAP_DONE();
+}
+#else
+
 #define SLOTS 64
 #define THREADS 4
 #define ROUNDS 200000
@@ -102,3 +116,4 @@ int main(void)
         }
         TAP_DONE();
 }
+#endif
