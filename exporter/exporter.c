@@ -166,8 +166,17 @@ void kotel_exporter_submit(struct kotel_span *s)
                 return;
         }
         if (!kotel_queue_push(&ex.q, s)) {
-                __atomic_sub_fetch(&ex.pending, 1, __ATOMIC_RELAXED);
-                count(&ex.stats.dropped, 1);
+                uint64_t v = __atomic_load_n(&ex.pending, __ATOMIC_SEQ_CST);
+
+                /* Take our count back, unless shutdown has closed the
+                 * books meanwhile: then it counted this span already. */
+                while (v < PENDING_CLOSED &&
+                       !__atomic_compare_exchange_n(&ex.pending, &v, v - 1,
+                                                    false, __ATOMIC_SEQ_CST,
+                                                    __ATOMIC_SEQ_CST))
+                        ;
+                if (v < PENDING_CLOSED)
+                        count(&ex.stats.dropped, 1);
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%zu): "
                                "dropping spans; the counts are logged at exit",
