@@ -25,6 +25,14 @@ bool kotel_log_enabled(enum kotel_log_level level);
 void kotel_log(enum kotel_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* @c as it may appear in a log line quoting untrusted text (a collector's
+ * message): control bytes and DEL become spaces, so that no newline or
+ * terminal escape reaches the app's stderr. */
+static inline char kotel_log_safe_char(char c)
+{
+        return (unsigned char)c < 0x20 || c == 0x7f ? ' ' : c;
+}
+
 /* Log a line at most once per process for the flag @once points at. */
 #define KOTEL_LOG_ONCE(level, ...)                                             \
         do {                                                                   \

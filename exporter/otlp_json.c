@@ -7,6 +7,7 @@
 
 #include "attrs.h"
 #include "buf.h"
+#include "log.h"
 #include "otlp.h"
 #include "version.h"
 
@@ -219,9 +220,7 @@ int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
                 for (p++; p < end && *p != '"' && o + 1 < msg_size; p++) {
                         if (*p == '\\' && p + 1 < end)
                                 p++;
-                        msg[o++] = (unsigned char)*p < 0x20 || *p == 0x7f
-                                       ? ' '
-                                       : *p;
+                        msg[o++] = kotel_log_safe_char(*p);
                 }
                 msg[o] = '\0';
         }

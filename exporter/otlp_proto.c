@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attrs.h"
+#include "log.h"
 #include "otlp.h"
 #include "version.h"
 
@@ -354,8 +355,7 @@ int kotel_otlp_decode_response(const uint8_t *body, size_t len,
                         /* The collector's text goes into our log line: no
                          * newlines or escape sequences (as for JSON). */
                         for (char *p = msg; *p; p++)
-                                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                                        *p = ' ';
+                                *p = kotel_log_safe_char(*p);
                 }
         }
         opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(
