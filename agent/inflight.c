@@ -36,12 +36,9 @@ static struct kotel_pool pending_pool;
 
 struct kotel_pending *kotel_pending_new(void)
 {
-        static int once;
         struct kotel_pending *p;
 
-        if (!__atomic_load_n(&once, __ATOMIC_RELAXED) &&
-            !__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
-                kotel_pool_init(&pending_pool, sizeof(*p), KOTEL_PENDING_POOL);
+        kotel_pool_init(&pending_pool, sizeof(*p), KOTEL_PENDING_POOL);
         p = kotel_pool_get(&pending_pool);
         return p ? p : calloc(1, sizeof(*p));
 }

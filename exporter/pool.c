@@ -20,8 +20,11 @@ int kotel_pool_init(struct kotel_pool *p, size_t size, uint32_t n)
 #ifdef KOTEL_POOL_OFF
         return -1;
 #endif
-        if (__atomic_load_n(&p->base, __ATOMIC_ACQUIRE))
-                return 0; /* set up already (e.g. before a fork) */
+        /* One caller claims the set-up; the others (and a fork child,
+         * which inherits the pool) leave it as it is. */
+        if (__atomic_load_n(&p->claimed, __ATOMIC_RELAXED) ||
+            __atomic_exchange_n(&p->claimed, 1, __ATOMIC_ACQ_REL))
+                return 0;
         if (!n || n > UINT32_MAX - 1)
                 return -1;
         base = calloc(n, slot);

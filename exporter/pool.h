@@ -23,10 +23,13 @@ struct kotel_pool {
         uint32_t n;
         uint32_t *next; /* next[i]: the slot below i on the stack, + 1 */
         uint64_t head;  /* generation << 32 | (top slot + 1) */
+        int claimed;    /* set by the first kotel_pool_init() */
 };
 
-/* Sets up @p with @n slots of @size bytes; any thread, once. Returns 0, or
- * -1 (the pool then stays empty). */
+/* Sets up @p with @n slots of @size bytes; any thread, any number of
+ * times: the first call does it (a later one returns 0 at once, after one
+ * relaxed load, so callers may call it before each use). Returns 0, or -1
+ * (the pool then stays empty). */
 int kotel_pool_init(struct kotel_pool *p, size_t size, uint32_t n);
 /* Any thread; lock-free. A zeroed slot, or NULL. */
 void *kotel_pool_get(struct kotel_pool *p);

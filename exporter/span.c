@@ -8,10 +8,7 @@ static struct kotel_pool pool;
 
 void kotel_span_pool_init(uint32_t n)
 {
-        static int once;
-
-        if (!__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
-                kotel_pool_init(&pool, sizeof(struct kotel_span), n);
+        kotel_pool_init(&pool, sizeof(struct kotel_span), n);
 }
 
 struct kotel_span *kotel_span_new(void)

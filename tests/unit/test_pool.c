@@ -65,6 +65,17 @@ static void *churn(void *arg)
         return NULL;
 }
 
+static struct kotel_pool raced;
+static int raced_fails;
+
+static void *init_raced(void *arg)
+{
+        (void)arg;
+        if (kotel_pool_init(&raced, sizeof(struct item), SLOTS) != 0)
+                __atomic_add_fetch(&raced_fails, 1, __ATOMIC_RELAXED);
+        return NULL;
+}
+
 int main(void)
 {
         struct kotel_pool p;
@@ -99,6 +110,20 @@ int main(void)
         CHECK(kotel_pool_init(&p, sizeof(struct item), SLOTS) == 0 &&
                   kotel_pool_get(&p) != got[SLOTS],
               "a second init keeps the pool as it is");
+
+        /* Set-up raced by several threads: one pool, SLOTS slots. */
+        for (int i = 0; i < THREADS; i++)
+                pthread_create(&th[i], NULL, init_raced, NULL);
+        for (int i = 0; i < THREADS; i++)
+                pthread_join(th[i], NULL);
+        {
+                int n = 0;
+
+                while (kotel_pool_get(&raced))
+                        n++;
+                CHECK(raced_fails == 0 && n == SLOTS,
+                      "concurrent set-up makes one pool of SLOTS slots");
+        }
 
         memset(&shared, 0, sizeof(shared));
         kotel_pool_init(&shared, sizeof(struct item), SLOTS / 4);
