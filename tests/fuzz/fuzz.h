@@ -32,6 +32,17 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
         return s;
 }
 
+/* A collector's message as kotel returns it for its log: NUL-terminated
+ * within @cap bytes, no control bytes, no DEL. */
+static inline void fuzz_check_log_text(const char *msg, size_t cap)
+{
+        size_t n = strnlen(msg, cap);
+
+        FUZZ_ASSERT(n < cap);
+        for (size_t i = 0; i < n; i++)
+                FUZZ_ASSERT((unsigned char)msg[i] >= 0x20 && msg[i] != 0x7f);
+}
+
 /* Self-diagnostics off unless asked for: the parsers log every bad value. */
 static inline void fuzz_quiet(void)
 {

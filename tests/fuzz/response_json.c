@@ -9,15 +9,6 @@
 #include "exporter/otlp.h"
 #include "fuzz.h"
 
-static void check_msg(const char *msg, size_t cap)
-{
-        size_t n = strnlen(msg, cap);
-
-        FUZZ_ASSERT(n < cap);
-        for (size_t i = 0; i < n; i++)
-                FUZZ_ASSERT((unsigned char)msg[i] >= 0x20 && msg[i] != 0x7f);
-}
-
 static void round_trip(const uint8_t *data, size_t size)
 {
         uint64_t raw;
@@ -67,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (kotel_otlp_decode_response_json(copy, size, &rej, msg,
                                                     caps[c]) == 0) {
                         FUZZ_ASSERT(rej >= 0);
-                        check_msg(msg, caps[c]);
+                        fuzz_check_log_text(msg, caps[c]);
                 } else {
                         FUZZ_ASSERT(rej == 0 && msg[0] == '\0');
                 }

@@ -13,15 +13,6 @@ typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess
     Partial;
 
-static void check_msg(const char *msg, size_t cap)
-{
-        size_t n = strnlen(msg, cap);
-
-        FUZZ_ASSERT(n < cap);
-        for (size_t i = 0; i < n; i++)
-                FUZZ_ASSERT((unsigned char)msg[i] >= 0x20 && msg[i] != 0x7f);
-}
-
 static void round_trip(const uint8_t *data, size_t size)
 {
         Response r =
@@ -45,7 +36,7 @@ static void round_trip(const uint8_t *data, size_t size)
         FUZZ_ASSERT(
             kotel_otlp_decode_response(buf, len, &rej, msg, sizeof(msg)) == 0);
         FUZZ_ASSERT(rej == p.rejected_spans);
-        check_msg(msg, sizeof(msg));
+        fuzz_check_log_text(msg, sizeof(msg));
         n = strlen(text) < sizeof(msg) - 1 ? strlen(text) : sizeof(msg) - 1;
         FUZZ_ASSERT(strlen(msg) == n);
         for (size_t i = 0; i < n; i++)
@@ -66,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 rej = -99;
                 if (kotel_otlp_decode_response(data, size, &rej, msg,
                                                caps[c]) == 0) {
-                        check_msg(msg, caps[c]);
+                        fuzz_check_log_text(msg, caps[c]);
                 } else {
                         FUZZ_ASSERT(rej == 0 && msg[0] == '\0');
                 }
