@@ -113,3 +113,8 @@ void kotel_queue_reset(struct kotel_queue *q, void (*drop)(void *))
         q->head  = 0;
         q->count = 0;
 }
+
+size_t kotel_queue_item_bytes(void)
+{
+        return 2 * sizeof(struct kotel_queue_cell);
+}

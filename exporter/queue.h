@@ -50,5 +50,9 @@ size_t kotel_queue_size(const struct kotel_queue *q);
 /* After fork() in the child, with no other thread left: forget every item
  * (the caller decides what to do with them via @drop). */
 void kotel_queue_reset(struct kotel_queue *q, void (*drop)(void *));
+/* The most ring memory one unit of capacity can come to: the ring is
+ * rounded up to a power of two, under twice the capacity. For memory
+ * budgets (settings.c). */
+size_t kotel_queue_item_bytes(void);
 
 #endif
