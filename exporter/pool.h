@@ -2,11 +2,17 @@
  * hot path takes a span (or a pending record) without malloc.
  *
  * A lock-free LIFO of slot indexes (a Treiber stack whose head carries a
- * generation tag against ABA). kotel_pool_get() returns a zeroed slot, or
- * NULL when the pool is empty or not set up: callers then fall back to
- * calloc(), and kotel_pool_put() tells which is which by address. Slots
- * are never returned to the system; the memory is reserved once, lazily,
- * and the kernel backs only the pages that were used.
+ * generation tag against ABA), over slots handed out in address order the
+ * first time: kotel_pool_get() pops the stack, and only when it is empty
+ * takes the next never-used slot (@fresh, an atomic counter). It returns a
+ * zeroed slot, or NULL when every slot is in use or the pool is not set
+ * up: callers then fall back to calloc(), and kotel_pool_put() tells which
+ * is which by address. Slots are never returned to the system.
+ *
+ * Memory: the slots and the stack's links are anonymous mappings that set-up
+ * does not write, so the kernel backs only the pages of slots that have been
+ * in use at once (LIFO reuse keeps those few and warm): a pool of n slots
+ * costs address space for n, memory for its peak use.
  *
  * Under AddressSanitizer the pool stays empty, so that every use after
  * free is still caught. */
@@ -21,11 +27,15 @@ struct kotel_pool {
         char *base;
         size_t slot_size;
         uint32_t n;
+        uint32_t fresh; /* slots [fresh, n) never handed out */
         uint32_t *next; /* next[i]: the slot below i on the stack, + 1 */
         uint64_t head;  /* generation << 32 | (top slot + 1) */
         int claimed;    /* set by the first kotel_pool_init() */
 };
 
+/* The bytes a slot for an object of @size takes: @size rounded up to a
+ * cache line, so that no two threads' slots share one. */
+size_t kotel_pool_slot_size(size_t size);
 /* Sets up @p with @n slots of @size bytes; any thread, any number of
  * times: the first call does it (a later one returns 0 at once, after one
  * relaxed load, so callers may call it before each use). Returns 0, or -1

@@ -1,25 +1,29 @@
 #include "queue.h"
 
-#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 struct kotel_queue_cell {
-        size_t seq;
+        size_t seq; /* lap base of the position it is free for; +1: published */
         void *item;
 };
 
 int kotel_queue_init(struct kotel_queue *q, size_t capacity)
 {
         size_t size = 2;
+        void *map;
 
         if (capacity < 1)
                 capacity = 1;
         while (size < capacity)
                 size <<= 1;
-        q->cells = calloc(size, sizeof(*q->cells));
-        if (!q->cells)
+        /* Zero pages on first touch: no cell is written here. */
+        map = mmap(NULL, size * sizeof(*q->cells), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (map == MAP_FAILED)
                 return -1;
-        for (size_t i = 0; i < size; i++)
-                q->cells[i].seq = i;
+        q->cells    = map;
+        q->map_len  = size * sizeof(*q->cells);
         q->mask     = size - 1;
         q->capacity = capacity;
         q->tail     = 0;
@@ -30,7 +34,8 @@ int kotel_queue_init(struct kotel_queue *q, size_t capacity)
 
 void kotel_queue_destroy(struct kotel_queue *q)
 {
-        free(q->cells);
+        if (q->cells)
+                munmap(q->cells, q->map_len);
         q->cells = NULL;
 }
 
@@ -50,7 +55,7 @@ bool kotel_queue_push(struct kotel_queue *q, void *item)
 
                 cell = &q->cells[pos & q->mask];
                 seq  = __atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE);
-                dif  = (intptr_t)seq - (intptr_t)pos;
+                dif  = (intptr_t)seq - (intptr_t)(pos & ~q->mask);
                 if (dif == 0) {
                         if (__atomic_compare_exchange_n(&q->tail, &pos, pos + 1,
                                                         true, __ATOMIC_RELAXED,
@@ -66,21 +71,22 @@ bool kotel_queue_push(struct kotel_queue *q, void *item)
                 }
         }
         cell->item = item;
-        __atomic_store_n(&cell->seq, pos + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&cell->seq, (pos & ~q->mask) + 1, __ATOMIC_RELEASE);
         return true;
 }
 
 void *kotel_queue_pop(struct kotel_queue *q)
 {
         size_t pos                    = q->head;
+        size_t lap                    = pos & ~q->mask;
         struct kotel_queue_cell *cell = &q->cells[pos & q->mask];
         void *item;
 
-        if (__atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE) != pos + 1)
+        if (__atomic_load_n(&cell->seq, __ATOMIC_ACQUIRE) != lap + 1)
                 return NULL;
-        item   = cell->item;
+        item    = cell->item;
         q->head = pos + 1;
-        __atomic_store_n(&cell->seq, pos + q->mask + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&cell->seq, lap + q->mask + 1, __ATOMIC_RELEASE);
         __atomic_sub_fetch(&q->count, 1, __ATOMIC_RELAXED);
         return item;
 }
@@ -96,13 +102,19 @@ void kotel_queue_reset(struct kotel_queue *q, void (*drop)(void *))
 
         /* Only published cells are popped; a producer that was mid-push in
          * a thread that no longer exists leaves its cell unpublished, so
-         * re-initialise every sequence afterwards. */
+         * clear every sequence afterwards: giving the pages back to the
+         * kernel makes them zero again (and frees them). */
         while ((item = kotel_queue_pop(q)) != NULL)
                 if (drop)
                         drop(item);
-        for (size_t i = 0; i <= q->mask; i++)
-                q->cells[i].seq = i;
+        if (madvise(q->cells, q->map_len, MADV_DONTNEED) < 0)
+                memset(q->cells, 0, q->map_len);
         q->tail  = 0;
         q->head  = 0;
         q->count = 0;
+}
+
+size_t kotel_queue_item_bytes(void)
+{
+        return 2 * sizeof(struct kotel_queue_cell);
 }

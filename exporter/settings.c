@@ -9,8 +9,12 @@
 
 #include "env.h"
 #include "log.h"
+#include "queue.h"
+#include "span.h"
 
 #define DEFAULT_BASE "http://localhost:4318"
+/* KOTEL_QUEUE_MEMORY_LIMIT's default: about 360 000 queued spans. */
+#define DEFAULT_QUEUE_MEMORY (INT64_C(256) << 20)
 
 /* The traces-specific variable if set, else the generic one. */
 static const char *pick(const char *traces, const char *generic,
@@ -287,6 +291,26 @@ static long pick_int(const char *traces, const char *generic, long def,
         return (long)kotel_env_int(which, def, min, max);
 }
 
+/* Caps the queue so that the spans it holds when full, with their cells,
+ * fit in KOTEL_QUEUE_MEMORY_LIMIT bytes. */
+static void cap_queue_memory(struct kotel_settings *s)
+{
+        int64_t limit = kotel_env_int("KOTEL_QUEUE_MEMORY_LIMIT",
+                                      DEFAULT_QUEUE_MEMORY, INT64_C(1) << 20,
+                                      INT64_C(1) << 40);
+        size_t per    = kotel_span_bytes() + kotel_queue_item_bytes();
+        size_t cap    = (size_t)limit / per;
+
+        if (s->max_queue <= cap)
+                return;
+        kotel_log(KOTEL_LOG_ERROR,
+                  "OTEL_BSP_MAX_QUEUE_SIZE=%zu takes up to %zu bytes (%zu a "
+                  "span), over KOTEL_QUEUE_MEMORY_LIMIT=%lld; the queue holds "
+                  "%zu spans",
+                  s->max_queue, s->max_queue * per, per, (long long)limit, cap);
+        s->max_queue = cap;
+}
+
 void kotel_settings_load(struct kotel_settings *s)
 {
         const char *which;
@@ -311,6 +335,7 @@ void kotel_settings_load(struct kotel_settings *s)
             (long)kotel_env_int("OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 3600L * 1000);
         s->max_queue =
             (size_t)kotel_env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1 << 24);
+        cap_queue_memory(s);
         s->max_batch = (size_t)kotel_env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
                                              512, 1, 1 << 24);
         if (s->max_batch > s->max_queue) {

@@ -11,6 +11,11 @@ void kotel_span_pool_init(uint32_t n)
         kotel_pool_init(&pool, sizeof(struct kotel_span), n);
 }
 
+size_t kotel_span_bytes(void)
+{
+        return kotel_pool_slot_size(sizeof(struct kotel_span));
+}
+
 struct kotel_span *kotel_span_new(void)
 {
         struct kotel_span *s = kotel_pool_get(&pool);

@@ -101,6 +101,10 @@ struct kotel_span {
 /* Reserves @n span slots so that kotel_span_new() need not malloc; the
  * first call counts, any thread. */
 void kotel_span_pool_init(uint32_t n);
+/* The memory one span takes, links and tracestate aside: its pool slot
+ * (sizeof(struct kotel_span) rounded up to a cache line; a span from
+ * calloc takes a little less). */
+size_t kotel_span_bytes(void);
 /* Any thread. A zeroed span (from the pool, else calloc), or NULL on
  * allocation failure. */
 struct kotel_span *kotel_span_new(void);

@@ -1,9 +1,12 @@
 /* exporter/pool.c: every slot handed out once, zeroed, foreign pointers
- * refused, and no slot owned by two threads at once under contention. */
+ * refused, no slot owned by two threads at once under contention, and a
+ * large pool that costs only the slots used. */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exporter/pool.h"
 #include "tap.h"
@@ -76,6 +79,52 @@ static void *init_raced(void *arg)
         return NULL;
 }
 
+/* Resident bytes of this process (/proc/self/statm), or -1. */
+static long resident_bytes(void)
+{
+        long size, resident = -1;
+        FILE *f = fopen("/proc/self/statm", "r");
+
+        if (!f)
+                return -1;
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+                resident = -1;
+        fclose(f);
+        return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
+}
+
+/* A pool of 4 M slots (256 MB of address space) used to write its whole
+ * free list (16 MB) at set-up: the cost grew with the size asked for, not
+ * with the slots used. */
+static void test_large_pool_is_lazy(void)
+{
+        enum { HELD = 2000 };
+        static struct kotel_pool big;
+        static struct item *held[HELD];
+        long before = resident_bytes(), after;
+        int ok      = 1;
+
+        CHECK(kotel_pool_init(&big, sizeof(struct item), 4u << 20) == 0,
+              "init a pool of 4 M slots");
+        after = resident_bytes();
+        CHECK(before > 0 && after - before < 4L << 20,
+              "pool_large_init_is_lazy: under 4 MB resident after init");
+        if (after - before >= 4L << 20)
+                printf("# resident grew by %ld bytes\n", after - before);
+        for (int i = 0; i < HELD; i++) {
+                held[i] = kotel_pool_get(&big);
+                ok &= held[i] != NULL && held[i]->owner == 0;
+                if (held[i])
+                        held[i]->owner = (uint64_t)i + 1;
+        }
+        for (int i = 0; i < HELD; i++)
+                ok &= held[i]->owner == (uint64_t)i + 1 &&
+                      kotel_pool_put(&big, held[i]);
+        CHECK(ok, "the large pool hands out zeroed slots and takes them back");
+        CHECK(resident_bytes() - before < 4L << 20,
+              "and only the slots used are resident (2000 x 64 bytes)");
+}
+
 int main(void)
 {
         struct kotel_pool p;
@@ -83,6 +132,7 @@ int main(void)
         pthread_t th[THREADS];
         int distinct = 1, zeroed = 1;
 
+        test_large_pool_is_lazy();
         memset(&p, 0, sizeof(p));
         CHECK(kotel_pool_get(&p) == NULL, "a pool never set up is empty");
         CHECK(!kotel_pool_put(&p, &outside), "and takes nothing back");

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "exporter/env.h"
 #include "exporter/log.h"
 #include "exporter/settings.h"
+#include "exporter/span.h"
 #include "tap.h"
 
 extern char **environ;
@@ -282,6 +284,87 @@ static void test_precedence(void)
         clear_env();
 }
 
+/* Loads the settings with OTEL_LOG_LEVEL=error and stderr captured into
+ * @log (NUL-terminated, truncated to @size). */
+static struct kotel_settings load_logged(char *log, size_t size)
+{
+        struct kotel_settings s;
+        FILE *tmp = tmpfile();
+        int saved = dup(2);
+        size_t n  = 0;
+
+        setenv("OTEL_LOG_LEVEL", "error", 1);
+        kotel_log_init();
+        fflush(stderr);
+        dup2(fileno(tmp), 2);
+        kotel_settings_load(&s);
+        dup2(saved, 2);
+        close(saved);
+        setenv("OTEL_LOG_LEVEL", "none", 1);
+        kotel_log_init();
+        rewind(tmp);
+        n      = fread(log, 1, size - 1, tmp);
+        log[n] = '\0';
+        fclose(tmp);
+        return s;
+}
+
+/* OTEL_BSP_MAX_QUEUE_SIZE=16777216 could hold about 12 GB of spans; the
+ * queue is capped by KOTEL_QUEUE_MEMORY_LIMIT (default 256 MiB), with one
+ * line saying so. A span takes at least sizeof(struct kotel_span), and
+ * under twice that with its queue cells. */
+static void test_queue_memory(void)
+{
+        const size_t span = sizeof(struct kotel_span);
+        struct kotel_settings s;
+        char log[2048], want[64];
+
+        clear_env();
+        setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100000", 1);
+        s = load_logged(log, sizeof(log));
+        CHECK(s.max_queue == 100000 && !log[0],
+              "a queue within the default budget is kept, silently");
+        kotel_settings_free(&s);
+
+        setenv("OTEL_BSP_MAX_QUEUE_SIZE", "16777216", 1);
+        setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "16777216", 1);
+        s = load_logged(log, sizeof(log));
+        CHECK(s.max_queue < 16777216 && s.max_queue * span <= 256u << 20 &&
+                  s.max_queue * 2 * span > 256u << 20,
+              "queue_memory_cap_default: 16 M spans capped to 256 MiB");
+        snprintf(want, sizeof(want), "the queue holds %zu spans", s.max_queue);
+        CHECK(strstr(log, "OTEL_BSP_MAX_QUEUE_SIZE=16777216") &&
+                  strstr(log, "KOTEL_QUEUE_MEMORY_LIMIT=268435456") &&
+                  strstr(log, want),
+              "the cap is logged: both variables and the spans kept");
+        CHECK(s.max_batch == s.max_queue, "the batch is capped by the capped queue");
+        kotel_settings_free(&s);
+
+        clear_env();
+        setenv("OTEL_BSP_MAX_QUEUE_SIZE", "16777216", 1);
+        setenv("KOTEL_QUEUE_MEMORY_LIMIT", "1048576", 1);
+        s = load_logged(log, sizeof(log));
+        CHECK(s.max_queue * span <= 1u << 20 && s.max_queue * 2 * span > 1u << 20,
+              "KOTEL_QUEUE_MEMORY_LIMIT=1048576: about 1 MiB of spans");
+        CHECK(strstr(log, "KOTEL_QUEUE_MEMORY_LIMIT") != NULL, "logged");
+        kotel_settings_free(&s);
+
+        setenv("KOTEL_QUEUE_MEMORY_LIMIT", "20000000000", 1);
+        s = load_logged(log, sizeof(log));
+        CHECK(s.max_queue == 16777216 && !log[0],
+              "a budget of 20 GB holds 16 M spans");
+        kotel_settings_free(&s);
+
+        setenv("KOTEL_QUEUE_MEMORY_LIMIT", "lots", 1);
+        s = load_logged(log, sizeof(log));
+        CHECK(strstr(log, "KOTEL_QUEUE_MEMORY_LIMIT:") && strstr(log, "lots") &&
+                  s.max_queue * span <= 256u << 20 &&
+                  s.max_queue * 2 * span > 256u << 20,
+              "a bad budget: one line, and the default budget");
+        kotel_settings_free(&s);
+        clear_env();
+}
+
 int main(void)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -294,5 +377,6 @@ int main(void)
         test_int();
         test_defaults();
         test_precedence();
+        test_queue_memory();
         TAP_DONE();
 }
