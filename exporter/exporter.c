@@ -59,7 +59,10 @@ enum {
 
 #define BACKOFF_INITIAL_MS 200
 #define BACKOFF_MAX_MS 5000
-/* Retry-After is honoured up to this when no export timeout bounds it. */
+/* The least any retry waits, whatever the server says: the fixed half of
+ * the first backoff. */
+#define BACKOFF_FLOOR_MS (BACKOFF_INITIAL_MS / 2)
+/* Retry-After is honoured up to this. */
 #define RETRY_AFTER_MAX_MS 60000
 /* While exports keep failing, one error line per this many ms. */
 #define FAIL_LOG_INTERVAL_NS (60ull * 1000000000ull)
@@ -79,6 +82,12 @@ static struct {
         uint64_t deadline_ns;  /* shutdown deadline, CLOCK_MONOTONIC */
         uint64_t pending;      /* queued or in the worker's hands */
         uint64_t fail_log_ns;  /* exporter thread: last failure logged */
+        /* Exporter thread: after a retryable failure no request goes out
+         * before retry_at_ns, whichever batch it carries; backoff_ms
+         * doubles with each retryable failure and starts again at
+         * BACKOFF_INITIAL_MS once the collector settles a batch. */
+        uint64_t retry_at_ns;
+        long backoff_ms;
         uint64_t rng;
         struct kotel_exporter_stats stats;
         /* The worker's batch array and HTTP client, for a fork child to
@@ -237,26 +246,12 @@ static uint64_t effective_deadline(uint64_t export_deadline)
         return export_deadline;
 }
 
-/* Sleeps up to @ms, waking early once the shutdown deadline passes. */
-static void backoff_sleep(long ms, uint64_t export_deadline)
+static void nap_ns(uint64_t ns)
 {
-        uint64_t until = mono_ns() + (uint64_t)ms * 1000000ull;
+        struct timespec ts = {.tv_sec  = (time_t)(ns / 1000000000ull),
+                              .tv_nsec = (long)(ns % 1000000000ull)};
 
-        for (;;) {
-                uint64_t d   = effective_deadline(export_deadline);
-                uint64_t now = mono_ns();
-                struct timespec ts;
-                uint64_t step;
-
-                if (now >= until || (d && now >= d))
-                        return;
-                step       = until - now;
-                if (step > 20000000ull)
-                        step = 20000000ull;
-                ts.tv_sec  = (time_t)(step / 1000000000ull);
-                ts.tv_nsec = (long)(step % 1000000000ull);
-                nanosleep(&ts, NULL);
-        }
+        nanosleep(&ts, NULL);
 }
 
 /* Exporter thread. A failing collector gets one error line, then one a
@@ -340,20 +335,44 @@ static void console_export(struct kotel_span *const *spans, size_t n)
         fflush(stderr);
 }
 
-/* How long to wait before retrying: the server's Retry-After if it gave
- * one, else the exponential backoff with jitter (half fixed, half random,
- * so that many exporters that failed together do not retry together). */
-static long retry_wait(const struct kotel_send_info *info, long backoff,
-                       uint64_t export_deadline)
+/* How long to wait before the next request after a retryable failure:
+ * the exponential backoff with jitter (half fixed, half random, so that
+ * many exporters that failed together do not retry together), or the
+ * server's Retry-After (capped) when longer. A server cannot shorten it:
+ * "Retry-After: 0", a date in the past or a tiny value still wait the
+ * backoff, at least BACKOFF_FLOOR_MS. */
+static long retry_wait(const struct kotel_send_info *info)
 {
+        long backoff = ex.backoff_ms;
         long wait = backoff / 2 + (long)jitter((uint64_t)backoff / 2 + 1);
 
-        if (info->retry_after_ms >= 0) {
-                wait = info->retry_after_ms;
-                if (!export_deadline && wait > RETRY_AFTER_MAX_MS)
-                        wait = RETRY_AFTER_MAX_MS;
-        }
+        if (wait < BACKOFF_FLOOR_MS)
+                wait = BACKOFF_FLOOR_MS;
+        if (info->retry_after_ms > wait)
+                wait = info->retry_after_ms < RETRY_AFTER_MAX_MS
+                           ? info->retry_after_ms
+                           : RETRY_AFTER_MAX_MS;
+        ex.backoff_ms =
+            backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
         return wait;
+}
+
+/* Waits until the retry gate opens; false when it will not open before the
+ * batch's deadline (at exit: at once, without sleeping in vain). */
+static bool wait_retry_gate(uint64_t export_deadline)
+{
+        for (;;) {
+                uint64_t d   = effective_deadline(export_deadline);
+                uint64_t now = mono_ns();
+
+                if (now >= ex.retry_at_ns)
+                        return true;
+                if (d && (now >= d || (stopping() && ex.retry_at_ns >= d)))
+                        return false;
+                /* In steps, to see shutdown begin. */
+                nap_ns(ex.retry_at_ns - now < 20000000ull ? ex.retry_at_ns - now
+                                                          : 20000000ull);
+        }
 }
 
 /* One POST attempt's outcome, settled into *@exported and *@failed when
@@ -362,6 +381,8 @@ static bool settle_response(enum kotel_send_result res,
                             const struct kotel_send_info *info, size_t n,
                             size_t len, size_t *exported, size_t *failed)
 {
+        if (res != KOTEL_SEND_RETRY)
+                ex.backoff_ms = BACKOFF_INITIAL_MS;
         if (res == KOTEL_SEND_OK) {
                 size_t rejected = info->rejected > 0 && (uint64_t)info->rejected <= n
                                       ? (size_t)info->rejected
@@ -384,7 +405,10 @@ static bool settle_response(enum kotel_send_result res,
 }
 
 /* Sends one encoded batch, retrying retryable failures with exponential
- * backoff and jitter (Retry-After honoured) until the export timeout.
+ * backoff and jitter (Retry-After honoured) until the export timeout. The
+ * backoff and its gate outlive the batch: after a batch is given up, the
+ * next one waits out the gate too, so no path sends two requests closer
+ * than BACKOFF_FLOOR_MS after a retryable failure.
  * Exporter thread; borrows @spans; sets how many were exported/failed. */
 static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                       size_t len, size_t n, size_t *exported, size_t *failed)
@@ -393,15 +417,19 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
             ex.set.export_timeout_ms
                 ? mono_ns() + (uint64_t)ex.set.export_timeout_ms * 1000000ull
                 : 0;
-        long backoff = BACKOFF_INITIAL_MS;
+        char last[sizeof(((struct kotel_send_info *)0)->detail)] = "";
+        char why[sizeof(last) + 96];
 
         for (;;) {
                 struct kotel_send_info info;
-                uint64_t d   = effective_deadline(export_deadline);
                 long timeout = ex.set.timeout_ms;
+                uint64_t d;
                 enum kotel_send_result res;
                 long wait;
 
+                if (!wait_retry_gate(export_deadline))
+                        break;
+                d = effective_deadline(export_deadline);
                 if (d) {
                         long left = ms_left(d);
                         if (left <= 0)
@@ -412,8 +440,10 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                 res = kotel_transport_post(t, body, len, timeout, &info);
                 if (settle_response(res, &info, n, len, exported, failed))
                         return;
-                wait = retry_wait(&info, backoff, export_deadline);
-                d    = effective_deadline(export_deadline);
+                snprintf(last, sizeof(last), "%s", info.detail);
+                wait           = retry_wait(&info);
+                ex.retry_at_ns = mono_ns() + (uint64_t)wait * 1000000ull;
+                d              = effective_deadline(export_deadline);
                 if (d && ms_left(d) <= wait) {
                         kotel_log(KOTEL_LOG_DEBUG,
                                   "export to %s: %s; no time left to retry "
@@ -422,16 +452,17 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                         break;
                 }
                 count(&ex.stats.retried, 1);
-                kotel_log(KOTEL_LOG_DEBUG, "export to %s: %s; retrying in %ld ms",
-                          ex.set.url, info.detail, wait);
-                backoff_sleep(wait, export_deadline);
-                backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+                kotel_log(KOTEL_LOG_DEBUG,
+                          "export to %s: %s; retrying in %ld ms", ex.set.url,
+                          info.detail, wait);
         }
         *failed = n;
-        log_failure(n, "gave up",
-                    stopping() ? "shutdown deadline reached"
-                               : "export timeout (OTEL_BSP_EXPORT_TIMEOUT) "
-                                 "reached");
+        snprintf(
+            why, sizeof(why), "%s; last attempt: %s",
+            stopping() ? "shutdown deadline reached"
+                       : "export timeout (OTEL_BSP_EXPORT_TIMEOUT) reached",
+            last[0] ? last : "none, the collector's backoff had not ended");
+        log_failure(n, "gave up", why);
 }
 
 static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spans,
@@ -576,7 +607,9 @@ int kotel_exporter_start(void)
         }
         kotel_settings_free(&ex.set);
         kotel_settings_load(&ex.set);
-        ex.rng = mono_ns() | 1;
+        ex.rng         = mono_ns() | 1;
+        ex.backoff_ms  = BACKOFF_INITIAL_MS;
+        ex.retry_at_ns = 0;
         /* Room for a full queue plus the spans still open or being built
          * (capped: beyond it, spans come from malloc). */
         kotel_span_pool_init(ex.set.max_queue + 4096 < 32768
@@ -695,6 +728,8 @@ void kotel_exporter_atfork_child(void)
         ex.pending     = 0;
         ex.abandoned   = false;
         ex.failing     = false;
+        ex.retry_at_ns = 0;
+        ex.backoff_ms  = BACKOFF_INITIAL_MS;
         ex.kick        = 0;
         ex.deadline_ns = 0;
         if (st != ST_IDLE)
