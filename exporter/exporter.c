@@ -66,6 +66,8 @@ enum {
 #define RETRY_AFTER_MAX_MS 60000
 /* While exports keep failing, one error line per this many ms. */
 #define FAIL_LOG_INTERVAL_NS (60ull * 1000000000ull)
+/* Kinds of failure (what and why) a streak logs the first of, each. */
+#define FAIL_KINDS_MAX 8
 
 static struct {
         int state;
@@ -82,6 +84,9 @@ static struct {
         uint64_t deadline_ns;  /* shutdown deadline, CLOCK_MONOTONIC */
         uint64_t pending;      /* queued or in the worker's hands */
         uint64_t fail_log_ns;  /* exporter thread: last failure logged */
+        /* Exporter thread: the kinds of failure logged in this streak. */
+        uint32_t fail_kinds[FAIL_KINDS_MAX];
+        unsigned n_fail_kinds;
         /* Exporter thread: after a retryable failure no request goes out
          * before retry_at_ns, whichever batch it carries; backoff_ms
          * doubles with each retryable failure and starts again at
@@ -254,28 +259,54 @@ static void nap_ns(uint64_t ns)
         nanosleep(&ts, NULL);
 }
 
-/* Exporter thread. A failing collector gets one error line, then one a
- * minute while it keeps failing (the rest at debug level), and one info
- * line when it recovers: never a line per batch. */
+/* Whether @what/@detail is a kind of failure not logged yet in this
+ * streak (then it is from now on); false once FAIL_KINDS_MAX are known. */
+static bool new_fail_kind(const char *what, const char *detail)
+{
+        uint32_t h = 2166136261u;
+
+        for (const char *p = what; *p; p++)
+                h = (h ^ (uint8_t)*p) * 16777619u;
+        for (const char *p = detail; *p; p++)
+                h = (h ^ (uint8_t)*p) * 16777619u;
+        for (unsigned i = 0; i < ex.n_fail_kinds; i++)
+                if (ex.fail_kinds[i] == h)
+                        return false;
+        if (ex.n_fail_kinds == FAIL_KINDS_MAX)
+                return false;
+        ex.fail_kinds[ex.n_fail_kinds++] = h;
+        return true;
+}
+
+/* Exporter thread. A failing collector gets one error line for the first
+ * failure of each kind, then one a minute while it keeps failing (the rest
+ * at debug level), and one info line when it recovers: never a line per
+ * batch. Those lines are bounded here, so no rate limit applies to them. */
 static void log_failure(size_t n, const char *what, const char *detail)
 {
         uint64_t now = mono_ns();
-        bool loud    = !ex.failing || now - ex.fail_log_ns >= FAIL_LOG_INTERVAL_NS;
+        bool loud    = new_fail_kind(what, detail) || !ex.failing ||
+                    now - ex.fail_log_ns >= FAIL_LOG_INTERVAL_NS;
 
         ex.failing = true;
-        if (loud)
+        if (loud) {
                 ex.fail_log_ns = now;
-        kotel_log(loud ? KOTEL_LOG_ERROR : KOTEL_LOG_DEBUG,
-                  "export of %zu spans to %s %s: %s", n, ex.set.url, what,
-                  detail);
+                kotel_log_always(KOTEL_LOG_ERROR,
+                                 "export of %zu spans to %s %s: %s", n,
+                                 ex.set.url, what, detail);
+        } else {
+                kotel_log(KOTEL_LOG_DEBUG, "export of %zu spans to %s %s: %s",
+                          n, ex.set.url, what, detail);
+        }
 }
 
 static void log_success(size_t n, size_t len)
 {
         if (ex.failing)
-                kotel_log(KOTEL_LOG_INFO, "export to %s works again",
-                          ex.set.url);
-        ex.failing = false;
+                kotel_log_always(KOTEL_LOG_INFO, "export to %s works again",
+                                 ex.set.url);
+        ex.failing      = false;
+        ex.n_fail_kinds = 0;
         kotel_log(KOTEL_LOG_DEBUG, "exported %zu spans (%zu bytes) to %s", n,
                   len, ex.set.url);
 }
@@ -544,13 +575,13 @@ static void *worker(void *arg)
         if (ex.set.kind == KOTEL_EXPORTER_OTLP) {
                 t = kotel_transport_new(&ex.set);
                 if (!t)
-                        kotel_log(KOTEL_LOG_ERROR,
-                                  "cannot set up the HTTP client; spans will "
-                                  "be counted as failed");
+                        kotel_log_always(KOTEL_LOG_ERROR,
+                                         "cannot set up the HTTP client; "
+                                         "spans will be counted as failed");
         }
         if (!batch)
-                kotel_log(KOTEL_LOG_ERROR, "out of memory: spans will not be "
-                                           "exported");
+                kotel_log_always(KOTEL_LOG_ERROR, "out of memory: spans will "
+                                                  "not be exported");
         ex.worker_batch     = batch;
         ex.worker_transport = t;
         for (;;) {
@@ -558,6 +589,7 @@ static void *worker(void *arg)
                 bool stop;
 
                 sem_wait_ms(&ex.wake, ex.set.schedule_delay_ms);
+                kotel_log_sweep();
                 __atomic_store_n(&ex.kick, 0, __ATOMIC_RELEASE);
                 slept = mono_ns() - woke;
                 stop  = stopping();
@@ -637,8 +669,8 @@ int kotel_exporter_start(void)
                   ex.set.url);
         return 0;
 out_disable:
-        kotel_log(KOTEL_LOG_ERROR, "exporter could not start; spans will not "
-                                   "be exported");
+        kotel_log_always(KOTEL_LOG_ERROR, "exporter could not start; spans "
+                                          "will not be exported");
         __atomic_store_n(&ex.state, ST_DISABLED, __ATOMIC_RELEASE);
         return -1;
 }
@@ -648,10 +680,13 @@ static void log_stats(void)
         struct kotel_exporter_stats s;
 
         kotel_exporter_get_stats(&s);
-        kotel_log(KOTEL_LOG_INFO,
-                  "spans started=%" PRIu64 " exported=%" PRIu64
-                  " dropped=%" PRIu64 " failed=%" PRIu64 " retried=%" PRIu64,
-                  s.started, s.exported, s.dropped, s.failed, s.retried);
+        /* What the rate limit collapsed comes first, the counters last. */
+        kotel_log_flush();
+        kotel_log_always(KOTEL_LOG_INFO,
+                         "spans started=%" PRIu64 " exported=%" PRIu64
+                         " dropped=%" PRIu64 " failed=%" PRIu64
+                         " retried=%" PRIu64,
+                         s.started, s.exported, s.dropped, s.failed, s.retried);
 }
 
 /* KOTEL_SHUTDOWN_TIMEOUT, capped by OTEL_BSP_EXPORT_TIMEOUT unless that is
@@ -695,10 +730,10 @@ void kotel_exporter_shutdown(void)
         count(&ex.stats.dropped, left);
         pthread_mutex_unlock(&ex.settle_lock);
         if (left)
-                kotel_log(KOTEL_LOG_WARN,
-                          "%" PRIu64 " spans unsent at exit (shutdown "
-                          "deadline %ld ms)",
-                          left, limit);
+                kotel_log_always(KOTEL_LOG_WARN,
+                                 "%" PRIu64 " spans unsent at exit (shutdown "
+                                 "deadline %ld ms)",
+                                 left, limit);
         log_stats();
 }
 
@@ -727,8 +762,9 @@ void kotel_exporter_atfork_child(void)
         memset(&ex.stats, 0, sizeof(ex.stats));
         ex.pending     = 0;
         ex.abandoned   = false;
-        ex.failing     = false;
-        ex.retry_at_ns = 0;
+        ex.failing      = false;
+        ex.n_fail_kinds = 0;
+        ex.retry_at_ns  = 0;
         ex.backoff_ms  = BACKOFF_INITIAL_MS;
         ex.kick        = 0;
         ex.deadline_ns = 0;

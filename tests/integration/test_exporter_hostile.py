@@ -154,6 +154,22 @@ def test_collector_answering_byte_by_byte():
         assert st["exported"] == 0, st
 
 
+def test_collector_with_gigantic_bodies():
+    with HostileCollector("huge", size=64 << 20) as coll:
+        res, times = hostile(coll)
+    for stderr, st in res:
+        # Accepted (2xx); the body is not read past its cap.
+        assert st["exported"] == N and st["retried"] == 0, st
+        # One warning per batch: 10 written, the rest collapsed into one
+        # line with their count, before the summary.
+        warns = [l for l in stderr.splitlines() if "response body over 4194304 bytes" in l]
+        assert 1 <= len(warns) <= 11, stderr[-3000:]
+        shown = [l for l in warns if "(repeated" not in l]
+        collapsed = sum(int(m) for m in re.findall(r"\(repeated (\d+) times in the last \d+ s\)",
+                                                   stderr))
+        assert len(shown) + collapsed == N // 100, stderr[-3000:]
+
+
 def test_redirects_are_not_followed_nor_retried():
     for status in (301, 302, 303, 307, 308):
         with HostileCollector("redirect", status=status) as coll:
