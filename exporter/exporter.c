@@ -751,6 +751,7 @@ void kotel_exporter_atfork_child(void)
          * the batch it held is the parent's to export. The settle lock may
          * have been held by it. */
         pthread_mutex_init(&ex.settle_lock, NULL);
+        kotel_log_atfork_child();
         if (ex.worker_batch || ex.worker_transport) {
                 ex.orphan_batch     = ex.worker_batch;
                 ex.orphan_transport = ex.worker_transport;

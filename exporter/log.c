@@ -181,6 +181,13 @@ static void sweep(long now, bool all)
         }
 }
 
+void kotel_log_atfork_child(void)
+{
+        /* A thread that held a try-flag at fork does not exist here. */
+        for (size_t i = 0; i <= SLOTS; i++)
+                __atomic_store_n(&kinds[i].busy, 0, __ATOMIC_RELAXED);
+}
+
 void kotel_log_sweep(void)
 {
         sweep(now_s(), false);

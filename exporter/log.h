@@ -38,6 +38,8 @@ void kotel_log_always(enum kotel_log_level level, const char *fmt, ...)
  * before the counters line). */
 void kotel_log_sweep(void);
 void kotel_log_flush(void);
+/* In a fork child, before any other thread starts. */
+void kotel_log_atfork_child(void);
 
 /* @c as it may appear in a log line quoting untrusted text (a collector's
  * message): control bytes and DEL become spaces, so that no newline or
