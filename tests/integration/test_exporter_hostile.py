@@ -1,7 +1,8 @@
 """A hostile collector, for as long as the app runs (test_exporter_failures.py
 scripts one bad answer and then a good one): one that never answers, one
-that answers a byte at a time, a gigantic body, 3xx redirects, 429/503 with
-every kind of Retry-After, and one that closes mid-response. Each time a
+that answers a byte at a time, a gigantic body, 3xx redirects, 429/502/503
+with every kind of Retry-After, one that resets every connection and one
+that closes mid-response. Each time a
 producer and then a consumer run under it and must be unaffected (the same
 output as without kotel, in normal time plus at most the shutdown
 deadline), every span is counted once, the summary line is printed, the
@@ -128,11 +129,15 @@ def test_retry_after_tiny_on_502_waits_the_backoff_floor():
 
 
 def test_retry_after_huge_holds_every_batch_and_exit_stays_bounded():
-    # A day (capped at 60 s): nothing may be sent again in this test, and
-    # exit does not wait for it.
-    with HostileCollector("status", status=503, headers={"Retry-After": "86400"}) as coll:
-        res, times = hostile(coll)
-        assert len(times) <= 2, len(times)
+    # A day, or an HTTP date an hour ahead (both capped at 60 s): nothing
+    # may be sent again in this test, and exit does not wait for it.
+    def in_an_hour():
+        return email.utils.formatdate(time.time() + 3600, usegmt=True)
+    for retry_after in ("86400", in_an_hour):
+        with HostileCollector("status", status=503, headers={"Retry-After": retry_after}) as coll:
+            res, times = hostile(coll)
+            # One request for each app run.
+            assert len(times) <= 2, len(times)
 
 
 def test_collector_that_never_answers():
@@ -179,6 +184,16 @@ def test_redirects_are_not_followed_nor_retried():
         for stderr, st in res:
             assert st["retried"] == 0 and st["exported"] == 0, st
             assert "HTTP %d" % status in stderr and "not retrying" in stderr, stderr[-2000:]
+
+
+def test_collector_resetting_every_connection():
+    # A connection failure: retried with the same backoff as an answer.
+    with HostileCollector("reset") as coll:
+        t0 = time.time()
+        res, times = hostile(coll)
+        bounded(times, time.time() - t0)
+    for stderr, st in res:
+        assert st["exported"] == 0 and st["retried"] >= 1, st
 
 
 def test_collector_closing_mid_response():

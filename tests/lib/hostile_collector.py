@@ -9,6 +9,8 @@ Modes:
   huge      200 with a body of `size` bytes (Content-Length), streamed
   redirect  `status` (301/302/303/307/308) with a Location to itself
   status    `status` with the given `headers` (e.g. Retry-After)
+  reset     accepts the connection and closes it at once, unread (each
+            connection counts as a request)
   cut       a 200 answer whose body stops short of its Content-Length: the
             connection is closed mid-response
 
@@ -49,6 +51,12 @@ class HostileCollector:
                 c, _ = self.sock.accept()
             except OSError:
                 return
+            if self.mode == "reset":
+                with self.lock:
+                    self.times.append(time.time())
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+                c.close()
+                continue
             with self.lock:
                 self.conns.append(c)
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
