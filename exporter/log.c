@@ -58,9 +58,9 @@ bool kotel_log_enabled(enum kotel_log_level l)
  *
  *     kotel: warn: export to URL: ... (repeated 1234 times in the last 10 s)
  *
- * once the window is over (at the kind's next line, at any line a second
- * later, at kotel_log_sweep, which the exporter thread calls at each
- * wake-up) or at exit (kotel_log_flush, before the counters line). Lines
+ * once the window is over (at the next line of any kind, or at
+ * kotel_log_sweep, which the exporter thread calls at each wake-up) or at
+ * exit (kotel_log_flush, before the counters line). Lines
  * the user needs to diagnose a run are bounded by their callers and go
  * through kotel_log_always, which no limit applies to.
  *
