@@ -450,6 +450,7 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                 : 0;
         char last[sizeof(((struct kotel_send_info *)0)->detail)] = "";
         char why[sizeof(last) + 96];
+        const char *none = "none, no time was left";
 
         for (;;) {
                 struct kotel_send_info info;
@@ -458,8 +459,10 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                 enum kotel_send_result res;
                 long wait;
 
-                if (!wait_retry_gate(export_deadline))
+                if (!wait_retry_gate(export_deadline)) {
+                        none = "none, the collector's backoff had not ended";
                         break;
+                }
                 d = effective_deadline(export_deadline);
                 if (d) {
                         long left = ms_left(d);
@@ -488,11 +491,11 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                           info.detail, wait);
         }
         *failed = n;
-        snprintf(
-            why, sizeof(why), "%s; last attempt: %s",
-            stopping() ? "shutdown deadline reached"
-                       : "export timeout (OTEL_BSP_EXPORT_TIMEOUT) reached",
-            last[0] ? last : "none, the collector's backoff had not ended");
+        snprintf(why, sizeof(why), "%s; last attempt: %s",
+                 stopping()
+                     ? "shutdown deadline reached"
+                     : "export timeout (OTEL_BSP_EXPORT_TIMEOUT) reached",
+                 last[0] ? last : none);
         log_failure(n, "gave up", why);
 }
 

@@ -165,8 +165,11 @@ def test_collector_with_gigantic_bodies():
     with HostileCollector("huge", size=64 << 20) as coll:
         res, times = hostile(coll)
     for stderr, st in res:
-        # Accepted (2xx); the body is not read past its cap.
-        assert st["exported"] == N and st["retried"] == 0, st
+        # Accepted (2xx); the body is not read past its cap. (Under a
+        # sanitizer, reading 4 MB a batch may outlast the shutdown
+        # deadline: the rest is dropped then.)
+        assert st["retried"] == 0 and st["exported"] >= 100, st
+        assert (st["exported"] == N and st["failed"] == 0) or TIMEOUT_SCALE > 1, st
         # One warning per batch: 10 written, the rest collapsed into one
         # line with their count, before the summary.
         warns = [l for l in stderr.splitlines() if "response body over 4194304 bytes" in l]
@@ -174,7 +177,10 @@ def test_collector_with_gigantic_bodies():
         shown = [l for l in warns if "(repeated" not in l]
         collapsed = sum(int(m) for m in re.findall(r"\(repeated (\d+) times in the last \d+ s\)",
                                                    stderr))
-        assert len(shown) + collapsed == N // 100, stderr[-3000:]
+        # (+1: a batch the shutdown deadline abandoned may still settle,
+        # and log, as the process exits.)
+        assert st["exported"] // 100 <= len(shown) + collapsed <= st["exported"] // 100 + 1, \
+            stderr[-3000:]
 
 
 def test_redirects_are_not_followed_nor_retried():
