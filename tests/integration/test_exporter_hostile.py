@@ -2,12 +2,12 @@
 scripts one bad answer and then a good one): one that never answers, one
 that answers a byte at a time, a gigantic body, 3xx redirects, 429/502/503
 with every kind of Retry-After, one that resets every connection and one
-that closes mid-response. Each time a
-producer and then a consumer run under it and must be unaffected (the same
-output as without kotel, in normal time plus at most the shutdown
-deadline), every span is counted once, the summary line is printed, the
-requests stay bounded (never two closer than the backoff floor), and kotel's
-log lines are the documented ones, few of them."""
+that closes mid-response. Each time a producer and then a consumer run
+under it and must be unaffected (the same output as without kotel, in
+normal time plus at most the shutdown deadline), every span is counted
+once, the summary line is printed, the requests stay bounded (after a
+retryable failure never two closer than the backoff floor; otherwise one
+per batch), and kotel's log lines are the documented ones, few of them."""
 
 import email.utils
 import re
