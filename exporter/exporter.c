@@ -59,10 +59,15 @@ enum {
 
 #define BACKOFF_INITIAL_MS 200
 #define BACKOFF_MAX_MS 5000
-/* Retry-After is honoured up to this when no export timeout bounds it. */
+/* The least any retry waits, whatever the server says: the fixed half of
+ * the first backoff. */
+#define BACKOFF_FLOOR_MS (BACKOFF_INITIAL_MS / 2)
+/* Retry-After is honoured up to this. */
 #define RETRY_AFTER_MAX_MS 60000
 /* While exports keep failing, one error line per this many ms. */
 #define FAIL_LOG_INTERVAL_NS (60ull * 1000000000ull)
+/* Kinds of failure (what and why) a streak logs the first of, each. */
+#define FAIL_KINDS_MAX 8
 
 static struct {
         int state;
@@ -79,6 +84,15 @@ static struct {
         uint64_t deadline_ns;  /* shutdown deadline, CLOCK_MONOTONIC */
         uint64_t pending;      /* queued or in the worker's hands */
         uint64_t fail_log_ns;  /* exporter thread: last failure logged */
+        /* Exporter thread: the kinds of failure logged in this streak. */
+        uint32_t fail_kinds[FAIL_KINDS_MAX];
+        unsigned n_fail_kinds;
+        /* Exporter thread: after a retryable failure no request goes out
+         * before retry_at_ns, whichever batch it carries; backoff_ms
+         * doubles with each retryable failure and starts again at
+         * BACKOFF_INITIAL_MS once the collector settles a batch. */
+        uint64_t retry_at_ns;
+        long backoff_ms;
         uint64_t rng;
         struct kotel_exporter_stats stats;
         /* The worker's batch array and HTTP client, for a fork child to
@@ -237,50 +251,62 @@ static uint64_t effective_deadline(uint64_t export_deadline)
         return export_deadline;
 }
 
-/* Sleeps up to @ms, waking early once the shutdown deadline passes. */
-static void backoff_sleep(long ms, uint64_t export_deadline)
+static void nap_ns(uint64_t ns)
 {
-        uint64_t until = mono_ns() + (uint64_t)ms * 1000000ull;
+        struct timespec ts = {.tv_sec  = (time_t)(ns / 1000000000ull),
+                              .tv_nsec = (long)(ns % 1000000000ull)};
 
-        for (;;) {
-                uint64_t d   = effective_deadline(export_deadline);
-                uint64_t now = mono_ns();
-                struct timespec ts;
-                uint64_t step;
-
-                if (now >= until || (d && now >= d))
-                        return;
-                step       = until - now;
-                if (step > 20000000ull)
-                        step = 20000000ull;
-                ts.tv_sec  = (time_t)(step / 1000000000ull);
-                ts.tv_nsec = (long)(step % 1000000000ull);
-                nanosleep(&ts, NULL);
-        }
+        nanosleep(&ts, NULL);
 }
 
-/* Exporter thread. A failing collector gets one error line, then one a
- * minute while it keeps failing (the rest at debug level), and one info
- * line when it recovers: never a line per batch. */
+/* Whether @what/@detail is a kind of failure not logged yet in this
+ * streak (then it is from now on); false once FAIL_KINDS_MAX are known. */
+static bool new_fail_kind(const char *what, const char *detail)
+{
+        uint32_t h = 2166136261u;
+
+        for (const char *p = what; *p; p++)
+                h = (h ^ (uint8_t)*p) * 16777619u;
+        for (const char *p = detail; *p; p++)
+                h = (h ^ (uint8_t)*p) * 16777619u;
+        for (unsigned i = 0; i < ex.n_fail_kinds; i++)
+                if (ex.fail_kinds[i] == h)
+                        return false;
+        if (ex.n_fail_kinds == FAIL_KINDS_MAX)
+                return false;
+        ex.fail_kinds[ex.n_fail_kinds++] = h;
+        return true;
+}
+
+/* Exporter thread. A failing collector gets one error line for the first
+ * failure of each kind, then one a minute while it keeps failing (the rest
+ * at debug level), and one info line when it recovers: never a line per
+ * batch. Those lines are bounded here, so no rate limit applies to them. */
 static void log_failure(size_t n, const char *what, const char *detail)
 {
         uint64_t now = mono_ns();
-        bool loud    = !ex.failing || now - ex.fail_log_ns >= FAIL_LOG_INTERVAL_NS;
+        bool loud    = new_fail_kind(what, detail) || !ex.failing ||
+                    now - ex.fail_log_ns >= FAIL_LOG_INTERVAL_NS;
 
         ex.failing = true;
-        if (loud)
+        if (loud) {
                 ex.fail_log_ns = now;
-        kotel_log(loud ? KOTEL_LOG_ERROR : KOTEL_LOG_DEBUG,
-                  "export of %zu spans to %s %s: %s", n, ex.set.url, what,
-                  detail);
+                kotel_log_always(KOTEL_LOG_ERROR,
+                                 "export of %zu spans to %s %s: %s", n,
+                                 ex.set.url, what, detail);
+        } else {
+                kotel_log(KOTEL_LOG_DEBUG, "export of %zu spans to %s %s: %s",
+                          n, ex.set.url, what, detail);
+        }
 }
 
 static void log_success(size_t n, size_t len)
 {
         if (ex.failing)
-                kotel_log(KOTEL_LOG_INFO, "export to %s works again",
-                          ex.set.url);
-        ex.failing = false;
+                kotel_log_always(KOTEL_LOG_INFO, "export to %s works again",
+                                 ex.set.url);
+        ex.failing      = false;
+        ex.n_fail_kinds = 0;
         kotel_log(KOTEL_LOG_DEBUG, "exported %zu spans (%zu bytes) to %s", n,
                   len, ex.set.url);
 }
@@ -340,20 +366,44 @@ static void console_export(struct kotel_span *const *spans, size_t n)
         fflush(stderr);
 }
 
-/* How long to wait before retrying: the server's Retry-After if it gave
- * one, else the exponential backoff with jitter (half fixed, half random,
- * so that many exporters that failed together do not retry together). */
-static long retry_wait(const struct kotel_send_info *info, long backoff,
-                       uint64_t export_deadline)
+/* How long to wait before the next request after a retryable failure:
+ * the exponential backoff with jitter (half fixed, half random, so that
+ * many exporters that failed together do not retry together), or the
+ * server's Retry-After (capped) when longer. A server cannot shorten it:
+ * "Retry-After: 0", a date in the past or a tiny value still wait the
+ * backoff, at least BACKOFF_FLOOR_MS. */
+static long retry_wait(const struct kotel_send_info *info)
 {
+        long backoff = ex.backoff_ms;
         long wait = backoff / 2 + (long)jitter((uint64_t)backoff / 2 + 1);
 
-        if (info->retry_after_ms >= 0) {
-                wait = info->retry_after_ms;
-                if (!export_deadline && wait > RETRY_AFTER_MAX_MS)
-                        wait = RETRY_AFTER_MAX_MS;
-        }
+        if (wait < BACKOFF_FLOOR_MS)
+                wait = BACKOFF_FLOOR_MS;
+        if (info->retry_after_ms > wait)
+                wait = info->retry_after_ms < RETRY_AFTER_MAX_MS
+                           ? info->retry_after_ms
+                           : RETRY_AFTER_MAX_MS;
+        ex.backoff_ms =
+            backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
         return wait;
+}
+
+/* Waits until the retry gate opens; false when it will not open before the
+ * batch's deadline (at exit: at once, without sleeping in vain). */
+static bool wait_retry_gate(uint64_t export_deadline)
+{
+        for (;;) {
+                uint64_t d   = effective_deadline(export_deadline);
+                uint64_t now = mono_ns();
+
+                if (now >= ex.retry_at_ns)
+                        return true;
+                if (d && (now >= d || (stopping() && ex.retry_at_ns >= d)))
+                        return false;
+                /* In steps, to see shutdown begin. */
+                nap_ns(ex.retry_at_ns - now < 20000000ull ? ex.retry_at_ns - now
+                                                          : 20000000ull);
+        }
 }
 
 /* One POST attempt's outcome, settled into *@exported and *@failed when
@@ -362,6 +412,8 @@ static bool settle_response(enum kotel_send_result res,
                             const struct kotel_send_info *info, size_t n,
                             size_t len, size_t *exported, size_t *failed)
 {
+        if (res != KOTEL_SEND_RETRY)
+                ex.backoff_ms = BACKOFF_INITIAL_MS;
         if (res == KOTEL_SEND_OK) {
                 size_t rejected = info->rejected > 0 && (uint64_t)info->rejected <= n
                                       ? (size_t)info->rejected
@@ -384,7 +436,10 @@ static bool settle_response(enum kotel_send_result res,
 }
 
 /* Sends one encoded batch, retrying retryable failures with exponential
- * backoff and jitter (Retry-After honoured) until the export timeout.
+ * backoff and jitter (Retry-After honoured) until the export timeout. The
+ * backoff and its gate outlive the batch: after a batch is given up, the
+ * next one waits out the gate too, so no path sends two requests closer
+ * than BACKOFF_FLOOR_MS after a retryable failure.
  * Exporter thread; borrows @spans; sets how many were exported/failed. */
 static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                       size_t len, size_t n, size_t *exported, size_t *failed)
@@ -393,15 +448,22 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
             ex.set.export_timeout_ms
                 ? mono_ns() + (uint64_t)ex.set.export_timeout_ms * 1000000ull
                 : 0;
-        long backoff = BACKOFF_INITIAL_MS;
+        char last[sizeof(((struct kotel_send_info *)0)->detail)] = "";
+        char why[sizeof(last) + 96];
+        const char *none = "none, no time was left";
 
         for (;;) {
                 struct kotel_send_info info;
-                uint64_t d   = effective_deadline(export_deadline);
                 long timeout = ex.set.timeout_ms;
+                uint64_t d;
                 enum kotel_send_result res;
                 long wait;
 
+                if (!wait_retry_gate(export_deadline)) {
+                        none = "none, the collector's backoff had not ended";
+                        break;
+                }
+                d = effective_deadline(export_deadline);
                 if (d) {
                         long left = ms_left(d);
                         if (left <= 0)
@@ -412,8 +474,10 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                 res = kotel_transport_post(t, body, len, timeout, &info);
                 if (settle_response(res, &info, n, len, exported, failed))
                         return;
-                wait = retry_wait(&info, backoff, export_deadline);
-                d    = effective_deadline(export_deadline);
+                snprintf(last, sizeof(last), "%s", info.detail);
+                wait           = retry_wait(&info);
+                ex.retry_at_ns = mono_ns() + (uint64_t)wait * 1000000ull;
+                d              = effective_deadline(export_deadline);
                 if (d && ms_left(d) <= wait) {
                         kotel_log(KOTEL_LOG_DEBUG,
                                   "export to %s: %s; no time left to retry "
@@ -422,16 +486,17 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                         break;
                 }
                 count(&ex.stats.retried, 1);
-                kotel_log(KOTEL_LOG_DEBUG, "export to %s: %s; retrying in %ld ms",
-                          ex.set.url, info.detail, wait);
-                backoff_sleep(wait, export_deadline);
-                backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+                kotel_log(KOTEL_LOG_DEBUG,
+                          "export to %s: %s; retrying in %ld ms", ex.set.url,
+                          info.detail, wait);
         }
         *failed = n;
-        log_failure(n, "gave up",
-                    stopping() ? "shutdown deadline reached"
-                               : "export timeout (OTEL_BSP_EXPORT_TIMEOUT) "
-                                 "reached");
+        snprintf(why, sizeof(why), "%s; last attempt: %s",
+                 stopping()
+                     ? "shutdown deadline reached"
+                     : "export timeout (OTEL_BSP_EXPORT_TIMEOUT) reached",
+                 last[0] ? last : none);
+        log_failure(n, "gave up", why);
 }
 
 static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spans,
@@ -513,13 +578,13 @@ static void *worker(void *arg)
         if (ex.set.kind == KOTEL_EXPORTER_OTLP) {
                 t = kotel_transport_new(&ex.set);
                 if (!t)
-                        kotel_log(KOTEL_LOG_ERROR,
-                                  "cannot set up the HTTP client; spans will "
-                                  "be counted as failed");
+                        kotel_log_always(KOTEL_LOG_ERROR,
+                                         "cannot set up the HTTP client; "
+                                         "spans will be counted as failed");
         }
         if (!batch)
-                kotel_log(KOTEL_LOG_ERROR, "out of memory: spans will not be "
-                                           "exported");
+                kotel_log_always(KOTEL_LOG_ERROR, "out of memory: spans will "
+                                                  "not be exported");
         ex.worker_batch     = batch;
         ex.worker_transport = t;
         for (;;) {
@@ -527,6 +592,7 @@ static void *worker(void *arg)
                 bool stop;
 
                 sem_wait_ms(&ex.wake, ex.set.schedule_delay_ms);
+                kotel_log_sweep();
                 __atomic_store_n(&ex.kick, 0, __ATOMIC_RELEASE);
                 slept = mono_ns() - woke;
                 stop  = stopping();
@@ -576,7 +642,9 @@ int kotel_exporter_start(void)
         }
         kotel_settings_free(&ex.set);
         kotel_settings_load(&ex.set);
-        ex.rng = mono_ns() | 1;
+        ex.rng         = mono_ns() | 1;
+        ex.backoff_ms  = BACKOFF_INITIAL_MS;
+        ex.retry_at_ns = 0;
         /* Room for a full queue plus the spans still open or being built
          * (capped: beyond it, spans come from malloc). */
         kotel_span_pool_init(ex.set.max_queue + 4096 < 32768
@@ -604,8 +672,8 @@ int kotel_exporter_start(void)
                   ex.set.url);
         return 0;
 out_disable:
-        kotel_log(KOTEL_LOG_ERROR, "exporter could not start; spans will not "
-                                   "be exported");
+        kotel_log_always(KOTEL_LOG_ERROR, "exporter could not start; spans "
+                                          "will not be exported");
         __atomic_store_n(&ex.state, ST_DISABLED, __ATOMIC_RELEASE);
         return -1;
 }
@@ -615,10 +683,13 @@ static void log_stats(void)
         struct kotel_exporter_stats s;
 
         kotel_exporter_get_stats(&s);
-        kotel_log(KOTEL_LOG_INFO,
-                  "spans started=%" PRIu64 " exported=%" PRIu64
-                  " dropped=%" PRIu64 " failed=%" PRIu64 " retried=%" PRIu64,
-                  s.started, s.exported, s.dropped, s.failed, s.retried);
+        /* What the rate limit collapsed comes first, the counters last. */
+        kotel_log_flush();
+        kotel_log_always(KOTEL_LOG_INFO,
+                         "spans started=%" PRIu64 " exported=%" PRIu64
+                         " dropped=%" PRIu64 " failed=%" PRIu64
+                         " retried=%" PRIu64,
+                         s.started, s.exported, s.dropped, s.failed, s.retried);
 }
 
 /* KOTEL_SHUTDOWN_TIMEOUT, capped by OTEL_BSP_EXPORT_TIMEOUT unless that is
@@ -662,10 +733,10 @@ void kotel_exporter_shutdown(void)
         count(&ex.stats.dropped, left);
         pthread_mutex_unlock(&ex.settle_lock);
         if (left)
-                kotel_log(KOTEL_LOG_WARN,
-                          "%" PRIu64 " spans unsent at exit (shutdown "
-                          "deadline %ld ms)",
-                          left, limit);
+                kotel_log_always(KOTEL_LOG_WARN,
+                                 "%" PRIu64 " spans unsent at exit (shutdown "
+                                 "deadline %ld ms)",
+                                 left, limit);
         log_stats();
 }
 
@@ -683,6 +754,7 @@ void kotel_exporter_atfork_child(void)
          * the batch it held is the parent's to export. The settle lock may
          * have been held by it. */
         pthread_mutex_init(&ex.settle_lock, NULL);
+        kotel_log_atfork_child();
         if (ex.worker_batch || ex.worker_transport) {
                 ex.orphan_batch     = ex.worker_batch;
                 ex.orphan_transport = ex.worker_transport;
@@ -694,7 +766,10 @@ void kotel_exporter_atfork_child(void)
         memset(&ex.stats, 0, sizeof(ex.stats));
         ex.pending     = 0;
         ex.abandoned   = false;
-        ex.failing     = false;
+        ex.failing      = false;
+        ex.n_fail_kinds = 0;
+        ex.retry_at_ns  = 0;
+        ex.backoff_ms  = BACKOFF_INITIAL_MS;
         ex.kick        = 0;
         ex.deadline_ns = 0;
         if (st != ST_IDLE)

@@ -1,10 +1,14 @@
-/* Self-diagnostics: rate-limited lines to stderr, gated by OTEL_LOG_LEVEL.
+/* Self-diagnostics: lines to stderr, gated by OTEL_LOG_LEVEL.
  *
  * Every line starts with "kotel: " so that users can grep it out of the
  * app's own stderr. Log calls are safe from any thread; they never take a
  * lock and write each line with one write(2), so lines do not interleave.
- * A line is written only while the per-second budget lasts, so a hot-path
- * failure that repeats per message cannot flood the app's stderr. */
+ * kotel_log() is rate-limited by kind (format string): past 10 lines in
+ * 10 s, a kind's lines are collapsed into one with their count, so a
+ * failure that repeats per message or per batch cannot flood the app's
+ * stderr. kotel_log_always() is for the lines a user needs to diagnose a
+ * run (the counters line, the shutdown outcome, the first failure of each
+ * kind); its callers bound how often they use it. */
 #ifndef KOTEL_LOG_H
 #define KOTEL_LOG_H
 
@@ -21,9 +25,21 @@ enum kotel_log_level {
 /* Any thread; reads OTEL_LOG_LEVEL once. */
 void kotel_log_init(void);
 bool kotel_log_enabled(enum kotel_log_level level);
-/* Any thread; preserves errno. */
+/* Any thread; lock-free; preserves errno. Rate-limited by @fmt. */
 void kotel_log(enum kotel_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Any thread; lock-free; preserves errno. Never rate-limited: only for
+ * lines whose caller bounds their number (once, once per streak, at
+ * exit). */
+void kotel_log_always(enum kotel_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Any thread; writes the collapsed count of every kind whose window is
+ * over (kotel_log_sweep), or of every kind (kotel_log_flush, at exit,
+ * before the counters line). */
+void kotel_log_sweep(void);
+void kotel_log_flush(void);
+/* In a fork child, before any other thread starts. */
+void kotel_log_atfork_child(void);
 
 /* @c as it may appear in a log line quoting untrusted text (a collector's
  * message): control bytes and DEL become spaces, so that no newline or
@@ -39,7 +55,7 @@ static inline char kotel_log_safe_char(char c)
                 static int kotel_once_flag_;                                   \
                 if (!__atomic_exchange_n(&kotel_once_flag_, 1,                 \
                                          __ATOMIC_RELAXED))                    \
-                        kotel_log(level, __VA_ARGS__);                         \
+                        kotel_log_always(level, __VA_ARGS__);                  \
         } while (0)
 
 #endif

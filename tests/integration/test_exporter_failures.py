@@ -5,6 +5,7 @@ up after the export timeout; every span ends in exactly one counter and the
 app's exit code never changes."""
 
 import email.utils
+import re
 import time
 
 from exporter_helpers import free_port, produce
@@ -141,3 +142,40 @@ def test_failures_logged_once_per_streak():
         assert len(r.requests) == 6, r.requests
         errors = [l for l in p.stderr.splitlines() if "kotel: error:" in l]
         assert len(errors) == 1, p.stderr
+
+
+def test_first_failure_of_each_kind_logged():
+    # 400, 401, 400, 401, 400, 401: one error line for each kind.
+    with Broker() as b, Receiver() as r:
+        r.script = [{"status": 400}, {"status": 401}] * 3
+        p, st = produce(b, 6, receiver=r, env=dict(ONE_BATCH, OTEL_BSP_MAX_EXPORT_BATCH_SIZE="1",
+                                                   OTEL_LOG_LEVEL="error"))
+        assert len(r.requests) == 6, r.requests
+        errors = [l for l in p.stderr.splitlines() if "kotel: error:" in l]
+        assert len(errors) == 2, p.stderr
+        assert "HTTP 400" in errors[0] and "HTTP 401" in errors[1], errors
+
+
+def test_summary_and_collapsed_count_survive_a_flood_of_warnings():
+    # 60 batches at exit, each answered with a partial success: 60 warnings
+    # within a second. 10 are written, the other 50 collapse into one line
+    # with their count, and the counters line is never rate-limited.
+    resp = trace_service_pb2.ExportTraceServiceResponse()
+    resp.partial_success.rejected_spans = 1
+    resp.partial_success.error_message = "span too old"
+    n = 60
+    with Broker() as b, Receiver() as r:
+        r.script = [{"body": resp.SerializeToString()}] * n
+        p, st = produce(b, n, receiver=r, env=dict(ONE_BATCH, OTEL_BSP_MAX_EXPORT_BATCH_SIZE="1"))
+        assert st is not None, "no counters line:\n" + p.stderr[-3000:]
+        balanced(st, n)
+        assert st["failed"] == n, st
+        lines = [l for l in p.stderr.splitlines() if l.startswith("kotel:")]
+        warns = [l for l in lines if "partial success" in l]
+        collapsed = [l for l in warns if "(repeated " in l]
+        assert len(warns) - len(collapsed) == 10, p.stderr
+        counts = [int(re.search(r"\(repeated (\d+) times in the last \d+ s\)$", l).group(1))
+                  for l in collapsed]
+        assert sum(counts) == n - 10, p.stderr
+        # The collapsed count comes before the counters line, which is last.
+        assert lines[-1].startswith("kotel: info: spans started="), p.stderr
