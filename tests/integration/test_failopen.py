@@ -46,11 +46,15 @@ def test_failopen_transcript_identical():
         traced = transcript(b, "traced", True, r)
         assert "done" in plain.stdout and "_QUEUE_FULL" in plain.stdout
         assert "_UNKNOWN_PARTITION" in plain.stdout
+        # producev's own errors (librdkafka test 0105): after a fatal error
+        # producev says _FATAL, not the fatal error's code.
+        assert "producev-after-fatal rc=-150 errno=%d last_error=_FATAL" % 125 in plain.stdout
+        assert "producev-not-in-transaction rc=-172 " in plain.stdout
         assert normalize(plain.stdout) == normalize(traced.stdout), (plain.stdout, traced.stdout)
         # The intended difference is really there (the comparison is not
         # vacuous): every delivered message carries one traceparent.
         drs = rows(traced.stdout, "dr")
-        assert len(drs) == 5 and all(d["traceparent_count"] == 1 for d in drs)
+        assert len(drs) == 6 and all(d["traceparent_count"] == 1 for d in drs)
         assert all(d["traceparent_count"] == 0 for d in rows(plain.stdout, "dr"))
         disabled = transcript(b, "disabled", True, r, env={"OTEL_SDK_DISABLED": "true"})
         assert plain.stdout == disabled.stdout  # byte for byte: no header either
