@@ -377,114 +377,169 @@ KOTEL_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk,
         return err;
 }
 
-#define VU_MAX 64
+/* producev is variadic, and C cannot forward "...". The wrapper reads the
+ * arguments once, as producev reads them (up to END, or up to a vtype
+ * producev does not know, where it stops), to learn the app's value and
+ * key pointers for on_send; then it calls the real producev with the same
+ * arguments. So the return value, rd_kafka_last_error(), errno, header
+ * ownership and the order in which errors are found (a fatal error or the
+ * transactional state first, then the arguments, the topic, the size, the
+ * queue, the partition) are producev's own, whatever the agent's state.
+ *
+ * The arguments are passed back as 8-byte words. On an LP64 ABI (x86-64
+ * and aarch64 System V) every vtype argument (int, int32_t, int64_t,
+ * size_t, ssize_t, pointers) occupies one 8-byte integer slot, in
+ * registers or on the stack alike, and producev's va_arg reads the same
+ * value back from it. Words past the last argument are zero,
+ * RD_KAFKA_VTYPE_END, never read. */
+_Static_assert(sizeof(void *) == 8 && sizeof(long) == 8 &&
+                   sizeof(int64_t) == 8 && sizeof(size_t) == 8,
+               "rd_kafka_producev forwarding assumes an LP64 ABI");
 
-/* producev is variadic: re-pack its arguments for produceva. Individual
- * VTYPE_HEADERs become one headers object passed as VTYPE_HEADERS, since
- * produceva with VTYPE_HEADER double-frees on a partitioner failure in
- * librdkafka 2.0.2; on failure we free that object, as producev would. */
-KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
+#define WORDS_MAX 1024 /* 340 headers; beyond, see rd_kafka_producev */
+
+struct args {
+        uintptr_t *w, small[64];
+        size_t n, cap;
+        const void *payload, *key;
+};
+
+static bool args_room(struct args *a, size_t more)
 {
-        rd_kafka_vu_t vus[VU_MAX];
-        rd_kafka_headers_t *own_hdrs = NULL;
-        bool app_hdrs = false, bad = false;
-        rd_kafka_error_t *error;
-        rd_kafka_resp_err_t err;
+        uintptr_t *w;
+
+        if (a->n + more <= a->cap)
+                return true;
+        if (a->cap >= WORDS_MAX)
+                return false;
+        w = malloc(WORDS_MAX * sizeof(*w));
+        if (!w)
+                return false;
+        memcpy(w, a->w, a->n * sizeof(*w));
+        a->w   = w;
+        a->cap = WORDS_MAX;
+        return true;
+}
+
+/* Reads what producev will read; false if more than WORDS_MAX words. */
+static bool args_read(struct args *a, va_list ap)
+{
         rd_kafka_vtype_t vtype;
-        size_t n = 0;
-        va_list ap;
+        uintptr_t *w;
 
-        if (!KOTEL_REAL(rd_kafka_produceva))
-                return RD_KAFKA_RESP_ERR__FAIL;
-        va_start(ap, rk);
-        while ((vtype = va_arg(ap, rd_kafka_vtype_t)) != RD_KAFKA_VTYPE_END) {
-                rd_kafka_vu_t vu;
-
-                memset(&vu, 0, sizeof(vu));
-                vu.vtype = vtype;
+        do {
+                if (!args_room(a, 4))
+                        return false;
+                w     = a->w + a->n;
+                vtype = va_arg(ap, rd_kafka_vtype_t);
+                w[0]  = (uintptr_t)vtype;
+                a->n++;
                 switch (vtype) {
                 case RD_KAFKA_VTYPE_TOPIC:
-                        vu.u.cstr = va_arg(ap, const char *);
-                        break;
                 case RD_KAFKA_VTYPE_RKT:
-                        vu.u.rkt = va_arg(ap, rd_kafka_topic_t *);
+                case RD_KAFKA_VTYPE_OPAQUE:
+                case RD_KAFKA_VTYPE_HEADERS:
+                        w[1] = (uintptr_t)va_arg(ap, void *);
+                        a->n++;
                         break;
                 case RD_KAFKA_VTYPE_PARTITION:
-                        vu.u.i32 = va_arg(ap, int32_t);
+                        w[1] = (uintptr_t)(intptr_t)va_arg(ap, int32_t);
+                        a->n++;
+                        break;
+                case RD_KAFKA_VTYPE_MSGFLAGS:
+                        w[1] = (uintptr_t)(intptr_t)va_arg(ap, int);
+                        a->n++;
+                        break;
+                case RD_KAFKA_VTYPE_TIMESTAMP:
+                        w[1] = (uintptr_t)va_arg(ap, int64_t);
+                        a->n++;
                         break;
                 case RD_KAFKA_VTYPE_VALUE:
                 case RD_KAFKA_VTYPE_KEY:
-                        vu.u.mem.ptr  = va_arg(ap, void *);
-                        vu.u.mem.size = va_arg(ap, size_t);
-                        break;
-                case RD_KAFKA_VTYPE_OPAQUE:
-                        vu.u.ptr = va_arg(ap, void *);
-                        break;
-                case RD_KAFKA_VTYPE_MSGFLAGS:
-                        vu.u.i = va_arg(ap, int);
-                        break;
-                case RD_KAFKA_VTYPE_TIMESTAMP:
-                        vu.u.i64 = va_arg(ap, int64_t);
+                        w[1] = (uintptr_t)va_arg(ap, void *);
+                        w[2] = (uintptr_t)va_arg(ap, size_t);
+                        a->n += 2;
+                        if (vtype == RD_KAFKA_VTYPE_VALUE)
+                                a->payload = (const void *)w[1];
+                        else
+                                a->key = (const void *)w[1];
                         break;
                 case RD_KAFKA_VTYPE_HEADER:
-                        vu.u.header.name = va_arg(ap, const char *);
-                        vu.u.header.val  = va_arg(ap, const void *);
-                        vu.u.header.size = va_arg(ap, ssize_t);
+                        w[1] = (uintptr_t)va_arg(ap, const char *);
+                        w[2] = (uintptr_t)va_arg(ap, const void *);
+                        w[3] = (uintptr_t)va_arg(ap, ssize_t);
+                        a->n += 3;
                         break;
-                case RD_KAFKA_VTYPE_HEADERS:
-                        vu.u.headers = va_arg(ap, rd_kafka_headers_t *);
-                        app_hdrs     = true;
-                        break;
-                default:
-                        /* Unknown types have unknown sizes: we cannot go
-                         * on reading, and producev would refuse them. */
-                        bad = true;
-                        break;
+                default: /* END, or unknown: producev stops here too */
+                        return true;
                 }
-                if (bad || n == VU_MAX) {
-                        bad = true;
-                        break;
-                }
-                vus[n++] = vu;
-        }
+        } while (1);
+}
+
+#define W4(i) w[i], w[i + 1], w[i + 2], w[i + 3]
+#define W16(i) W4(i), W4(i + 4), W4(i + 8), W4(i + 12)
+#define W64(i) W16(i), W16(i + 16), W16(i + 32), W16(i + 48)
+#define W256(i) W64(i), W64(i + 64), W64(i + 128), W64(i + 192)
+#define W1024(i) W256(i), W256(i + 256), W256(i + 512), W256(i + 768)
+
+static rd_kafka_resp_err_t call_producev(rd_kafka_t *rk, struct args *a)
+{
+        uintptr_t *w = a->w;
+        size_t size  = a->n <= 16 ? 16 : a->n <= 64 ? 64 : WORDS_MAX;
+
+        memset(w + a->n, 0, (size - a->n) * sizeof(*w));
+        if (size == 16)
+                return real_rd_kafka_producev(rk, W16(0));
+        if (size == 64)
+                return real_rd_kafka_producev(rk, W64(0));
+        return real_rd_kafka_producev(rk, W1024(0));
+}
+
+/* Any app thread; borrows everything producev borrows. More than
+ * WORDS_MAX words of arguments (over 340 headers) cannot be forwarded:
+ * RD_KAFKA_RESP_ERR__INVALID_ARG, the message not produced. */
+KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
+{
+        struct kotel_tls *t = &kotel_tls;
+        struct args a       = {.cap = 64};
+        rd_kafka_resp_err_t err;
+        bool ok, traced;
+        va_list ap;
+        int saved;
+
+        if (!KOTEL_REAL(rd_kafka_producev))
+                return RD_KAFKA_RESP_ERR__FAIL;
+        a.w = a.small;
+        va_start(ap, rk);
+        ok = args_read(&a, ap);
         va_end(ap);
-        if (bad)
+        if (!ok) {
+                if (a.w != a.small)
+                        free(a.w);
+                KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
+                               "rd_kafka_producev with more than %d argument "
+                               "words: not forwarded",
+                               WORDS_MAX);
                 return RD_KAFKA_RESP_ERR__INVALID_ARG;
-
-        if (!app_hdrs) {
-                size_t o = 0;
-
-                for (size_t i = 0; i < n; i++) {
-                        if (vus[i].vtype != RD_KAFKA_VTYPE_HEADER) {
-                                vus[o++] = vus[i];
-                                continue;
-                        }
-                        if (!own_hdrs)
-                                own_hdrs = real_rd_kafka_headers_new(8);
-                        if (!own_hdrs)
-                                return RD_KAFKA_RESP_ERR__FAIL;
-                        err = real_rd_kafka_header_add(
-                            own_hdrs, vus[i].u.header.name, -1,
-                            vus[i].u.header.val, vus[i].u.header.size);
-                        if (err) {
-                                real_rd_kafka_headers_destroy(own_hdrs);
-                                return err;
-                        }
-                }
-                n = o;
-                if (own_hdrs) {
-                        memset(&vus[n], 0, sizeof(vus[n]));
-                        vus[n].vtype     = RD_KAFKA_VTYPE_HEADERS;
-                        vus[n].u.headers = own_hdrs;
-                        n++;
-                }
         }
-        error = rd_kafka_produceva(rk, vus, n);
-        err   = error ? real_rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (error)
-                real_rd_kafka_error_destroy(error);
-        if (err && own_hdrs)
-                real_rd_kafka_headers_destroy(own_hdrs);
+        traced = kotel_agent_ready() && !t->in_hook;
+        if (traced) {
+                t->in_hook++;
+                t->have_app_ptrs = true;
+                t->app_payload   = a.payload;
+                t->app_key       = a.key;
+        }
+        err = call_producev(rk, &a);
+        if (traced) {
+                t->have_app_ptrs = false;
+                undo.rkm         = NULL;
+                t->in_hook--;
+        }
+        if (a.w != a.small) {
+                saved = errno;
+                free(a.w);
+                errno = saved;
+        }
         return err;
 }
 

@@ -21,6 +21,7 @@
         X(rd_kafka_destroy)                                                    \
         X(rd_kafka_destroy_flags)                                              \
         X(rd_kafka_produce)                                                    \
+        X(rd_kafka_producev)                                                   \
         X(rd_kafka_produceva)                                                  \
         X(rd_kafka_produce_batch)                                              \
         X(rd_kafka_consumer_poll)                                              \

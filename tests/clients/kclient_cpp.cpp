@@ -4,6 +4,7 @@
  *   kclient_cpp BOOTSTRAP produce TOPIC COUNT
  *   kclient_cpp BOOTSTRAP consume TOPIC COUNT GROUP
  *   kclient_cpp BOOTSTRAP forward TOPIC COUNT GROUP OUT_TOPIC
+ *   kclient_cpp BOOTSTRAP badssl TOPIC COUNT
  *
  * Keys are "k0".."k<COUNT-1>". produce prints one line per delivery report
  * ("dr key=K err=E offset=O"); consume and forward one per message
@@ -64,6 +65,42 @@ RdKafka::Producer *make_producer(const std::string &brokers, Dr *dr)
         if (!p)
                 die(err);
         return p;
+}
+
+/* Producer::create with a CA file that does not exist, COUNT times with the
+ * same Conf (librdkafka++ hands rd_kafka_new a copy each time); then the
+ * same Conf made plaintext, and one message delivered. */
+int cmd_badssl(const std::string &brokers, const std::string &topic, int count)
+{
+        std::unique_ptr<RdKafka::Conf> c(base_conf(brokers));
+        Dr dr;
+        std::string err;
+
+        if (c->set("security.protocol", "ssl", err) != RdKafka::Conf::CONF_OK ||
+            c->set("ssl.ca.location", "/nonexistent/ca.pem", err) !=
+                RdKafka::Conf::CONF_OK ||
+            c->set("dr_cb", &dr, err) != RdKafka::Conf::CONF_OK)
+                die(err);
+        for (int i = 0; i < count; i++) {
+                std::unique_ptr<RdKafka::Producer> p(
+                    RdKafka::Producer::create(c.get(), err));
+                std::printf("create %s: %s\n", p ? "ok" : "failed",
+                            err.c_str());
+        }
+        c->set("security.protocol", "plaintext", err);
+        std::unique_ptr<RdKafka::Producer> p(
+            RdKafka::Producer::create(c.get(), err));
+        if (!p)
+                die(err);
+        std::string key = "k0", value = "v";
+        RdKafka::ErrorCode e = p->produce(
+            topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+            const_cast<char *>(value.data()), value.size(), key.data(),
+            key.size(), 0, nullptr);
+        p->flush(20000);
+        std::printf("produce %s delivered=%d\n", RdKafka::err2str(e).c_str(),
+                    delivered);
+        return delivered == 1 ? 0 : 1;
 }
 
 void produce_one(RdKafka::Producer *p, const std::string &topic,
@@ -150,7 +187,8 @@ int cmd_consume(const std::string &brokers, const std::string &topic, int count,
 int main(int argc, char **argv)
 {
         if (argc < 5)
-                die("usage: kclient_cpp BOOTSTRAP produce|consume|forward TOPIC COUNT "
+                die("usage: kclient_cpp BOOTSTRAP "
+                    "produce|consume|forward|badssl TOPIC COUNT "
                     "[GROUP [OUT_TOPIC]]");
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
         std::string brokers = argv[1], cmd = argv[2], topic = argv[3];
@@ -158,6 +196,8 @@ int main(int argc, char **argv)
 
         if (cmd == "produce")
                 return cmd_produce(brokers, topic, count);
+        if (cmd == "badssl")
+                return cmd_badssl(brokers, topic, count);
         if (argc < 6)
                 die("GROUP required");
         if (cmd == "consume")

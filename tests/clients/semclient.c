@@ -367,6 +367,85 @@ static void outcome(const char *what, long rc)
                rd_kafka_err2name(rd_kafka_last_error()));
 }
 
+/* producev's own errors, each where producev finds it: header conflicts
+ * (with and without a topic), an unknown vtype, an invalid topic name, a
+ * message too large, the transactional state and a fatal error. */
+static void failopen_producev_errors(void)
+{
+        rd_kafka_conf_t *c = base_conf();
+        char err[256], longname[600];
+        rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+        rd_kafka_t *rk;
+        int rc;
+
+        rd_kafka_conf_set(c, "message.max.bytes", "1000", NULL, 0);
+        rd_kafka_conf_set(c, "enable.idempotence", "true", NULL, 0);
+        rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+        if (!rk)
+                die(err);
+                /* 24 headers: more argument words than kotel keeps on its
+                 * stack. */
+#define H(n) RD_KAFKA_V_HEADER("h" #n, #n, -1)
+#define H4(n) H(n##0), H(n##1), H(n##2), H(n##3)
+        errno = 0;
+        rc = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), H4(1), H4(2), H4(3),
+                               H4(4), H4(5), H4(6),
+                               RD_KAFKA_V_OPAQUE((void *)400), RD_KAFKA_V_END);
+        outcome("producev-24-headers", rc);
+        rd_kafka_flush(rk, 10000);
+        errno = 0;
+        rc    = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_HEADER("a", "1", 1),
+                                  RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+        outcome("producev-header-then-headers", rc);
+        errno = 0;
+        rc    = rd_kafka_producev(rk, RD_KAFKA_V_HEADERS(h),
+                                  RD_KAFKA_V_HEADER("a", "1", 1),
+                                  RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_END);
+        outcome("producev-headers-then-header-topic-after", rc);
+        errno = 0;
+        rc    = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                  (rd_kafka_vtype_t)99, RD_KAFKA_V_END);
+        outcome("producev-unknown-vtype", rc);
+        memset(longname, 'x', sizeof(longname) - 1);
+        longname[sizeof(longname) - 1] = '\0';
+        errno                          = 0;
+        rc = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(longname),
+                               RD_KAFKA_V_VALUE("v", 1), RD_KAFKA_V_END);
+        outcome("producev-topic-name-too-long", rc);
+        errno = 0;
+        rc    = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_VALUE(longname, sizeof(longname)),
+                                  RD_KAFKA_V_VALUE(longname, sizeof(longname)),
+                                  RD_KAFKA_V_KEY(longname, sizeof(longname)),
+                                  RD_KAFKA_V_HEADER("a", "1", 1), RD_KAFKA_V_END);
+        outcome("producev-too-large", rc);
+        rd_kafka_test_fatal_error(
+            rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "failopen");
+        errno = 0;
+        rc    = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_VALUE("v", 1), RD_KAFKA_V_END);
+        outcome("producev-after-fatal", rc);
+        errno = 0;
+        rc    = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                  (rd_kafka_vtype_t)99, RD_KAFKA_V_END);
+        outcome("producev-unknown-vtype-after-fatal", rc);
+        rd_kafka_headers_destroy(h);
+        rd_kafka_destroy(rk);
+
+        c = base_conf();
+        rd_kafka_conf_set(c, "transactional.id", "failopen", NULL, 0);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+        if (!rk)
+                die(err);
+        errno = 0;
+        rc    = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_VALUE("v", 1), RD_KAFKA_V_END);
+        outcome("producev-not-in-transaction", rc);
+        rd_kafka_destroy(rk);
+}
+
 /* Every return value, errno, rd_kafka_last_error(), delivery report (count,
  * order, fields) and header object the app can see, for a sequence with
  * failing calls. Run twice (with and without the agent), the output must
@@ -500,6 +579,7 @@ static int cmd_failopen(void)
         printf("drs=%d\n", n_drs);
         rd_kafka_topic_destroy(rkt);
         rd_kafka_destroy(rk);
+        failopen_producev_errors();
         printf("done\n");
         return 0;
 }

@@ -31,3 +31,19 @@ def test_cpp_produce_forward_consume():
         for d in drs:
             assert hops[d["key"]][0]["attributes"]["messaging.kafka.offset"] == int(d["offset"])
         assert len(named(of_service(spans, "sink"), "process out")) == N
+
+
+def test_cpp_create_failure_then_retry():
+    """Regression: every librdkafka++ create() failure crashed under the
+    agent (librdkafka++ destroys its copy of the conf after rd_kafka_new
+    fails past its own copy, and kotel's on_new entry in it was already
+    freed). Two failures with the same Conf, then a traced producer from it."""
+    with Broker(["plain:1", "traced:1"]) as b, Receiver() as r:
+        plain = run([KCLIENT_CPP, b.bootstrap, "badssl", "plain", "2"],
+                    agent_env(r, "cpp", preload=False))
+        traced = cpp(b, r, "cpp", "badssl", "traced", 2)
+        assert plain.stdout.count("create failed: ssl.ca.location failed") == 2
+        strip = lambda out: [l.split(" offset=")[0] for l in out.splitlines()]
+        assert strip(traced.stdout) == strip(plain.stdout), (plain.stdout, traced.stdout)
+        spans = r.wait_for(lambda s: len(named(s, "send traced")) >= 1)
+        assert len(named(spans, "send traced")) == 1

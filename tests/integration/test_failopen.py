@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 
-from kotel_test import LIB, Broker, Receiver, agent_env, run
+from kotel_test import LIB, Broker, Receiver, agent_env, named, run
 from semantics_lib import SEMCLIENT, rows, semclient
 
 HOOKED = sorted("""
@@ -46,11 +46,15 @@ def test_failopen_transcript_identical():
         traced = transcript(b, "traced", True, r)
         assert "done" in plain.stdout and "_QUEUE_FULL" in plain.stdout
         assert "_UNKNOWN_PARTITION" in plain.stdout
+        # producev's own errors (librdkafka test 0105): after a fatal error
+        # producev says _FATAL, not the fatal error's code.
+        assert "producev-after-fatal rc=-150 errno=%d last_error=_FATAL" % 125 in plain.stdout
+        assert "producev-not-in-transaction rc=-172 " in plain.stdout
         assert normalize(plain.stdout) == normalize(traced.stdout), (plain.stdout, traced.stdout)
         # The intended difference is really there (the comparison is not
         # vacuous): every delivered message carries one traceparent.
         drs = rows(traced.stdout, "dr")
-        assert len(drs) == 5 and all(d["traceparent_count"] == 1 for d in drs)
+        assert len(drs) == 6 and all(d["traceparent_count"] == 1 for d in drs)
         assert all(d["traceparent_count"] == 0 for d in rows(plain.stdout, "dr"))
         disabled = transcript(b, "disabled", True, r, env={"OTEL_SDK_DISABLED": "true"})
         assert plain.stdout == disabled.stdout  # byte for byte: no header either
@@ -123,3 +127,38 @@ def librdkafka_path():
         if "librdkafka.so" in line:
             return line.split("=>")[1].split()[0]
     raise AssertionError("librdkafka not found in ldd output:\n" + out)
+
+
+NEWFAIL = os.path.join(os.path.dirname(SEMCLIENT), "newfail")
+NEWFAIL_CASES = ["copied", "refused", "threads", "app-interceptors"]
+
+
+def newfail(b, topic, case, preload, r=None, env=None):
+    e = agent_env(r, "newfail", preload=preload, **(env or {}))
+    return run([NEWFAIL, b.bootstrap, topic, case], e)
+
+
+def test_failed_rd_kafka_new_leaves_the_app_conf_as_without_agent():
+    """Regression (librdkafka test 0004, 0097, 0124, 0133, 0134): a failing
+    rd_kafka_new freed kotel's on_new entry, shared with the app's conf, and
+    the app's rd_kafka_conf_destroy or retry crashed. Each case: failures
+    past and before librdkafka's copy of the conf, with NULL, with the app's
+    own interceptors; retried with the same conf; identical transcripts
+    (return, errno, rd_kafka_last_error, errstr, delivery reports, the app's
+    interceptor calls), and the client created on the retry is traced."""
+    with Broker(["plain:1", "traced:1", "off:1"]) as b, Receiver() as r:
+        for case in NEWFAIL_CASES:
+            plain = newfail(b, "plain", case, False)
+            traced = newfail(b, "traced", case, True, r)
+            off = newfail(b, "off", case, True, r, env={"OTEL_TRACES_SAMPLER": "always_off"})
+            assert "failed" in plain.stdout and plain.stdout.endswith("done\n"), plain.stdout
+            assert normalize(plain.stdout) == normalize(traced.stdout), (plain.stdout,
+                                                                         traced.stdout)
+            assert normalize(plain.stdout) == normalize(off.stdout), (plain.stdout, off.stdout)
+            drs = rows(traced.stdout, "dr")
+            assert drs and all(d["traceparent_count"] == 1 for d in drs), traced.stdout
+        # One message per created client: 1 + 1 + 1 + 3.
+        spans = r.wait_for(lambda s: len(named(s, "send traced")) >= 6)
+        assert len(named(spans, "send traced")) == 6, spans
+        assert named(spans, "send off") == []
+        assert all(s["attributes"]["messaging.client.id"] == "newfail" for s in spans)

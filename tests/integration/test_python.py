@@ -108,3 +108,27 @@ def test_python_single_message_batches_forward_like_poll():
     # without any header copying.
     _, out = forward_chain("--batch", "1")
     assert parse_lines(out, "batch"), out
+
+
+BAD_SSL = """
+import confluent_kafka as c
+for i in range(2):
+    try:
+        c.Producer({"security.protocol": "SSL", "ssl.ca.location": "/nonexistent"})
+    except c.KafkaException as e:
+        print("KafkaException", e.args[0].code(), e.args[0].str())
+"""
+
+
+def test_python_bad_ssl_raises_instead_of_crashing():
+    """Regression: a Producer with a missing CA file died with SIGSEGV
+    under the agent (rd_kafka_new failing past its copy of the conf freed
+    kotel's on_new entry, and confluent_kafka's conf destroy freed it
+    again), with any sampler; it must raise KafkaException, twice."""
+    with Receiver() as r:
+        cmd = [PYTHON, "-c", BAD_SSL]
+        plain = run(cmd, agent_env(r, "py", preload=False))
+        assert plain.stdout.count("KafkaException -186 ") == 2, plain.stdout
+        for sampler in ("parentbased_always_on", "always_off"):
+            traced = run(cmd, agent_env(r, "py", OTEL_TRACES_SAMPLER=sampler))
+            assert traced.stdout == plain.stdout, (sampler, traced.stdout, traced.stderr)

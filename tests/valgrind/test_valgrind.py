@@ -13,7 +13,7 @@ import shutil
 import tempfile
 
 from exporter_helpers import free_port
-from kotel_test import (KCLIENT, Broker, Receiver, agent_env, named, parse_lines, run,
+from kotel_test import (BUILD, KCLIENT, Broker, Receiver, agent_env, named, parse_lines, run,
                         stats)
 
 VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"
@@ -21,9 +21,10 @@ ERROR_EXIT = 97
 N = 3
 
 
-def memcheck(broker, *args, receiver=None, service="vg", env=None):
-    """kclient @args under memcheck with the agent preloaded; asserts a
-    clean valgrind log and returns the client's process."""
+def memcheck(broker, *args, receiver=None, service="vg", env=None, argv=None):
+    """kclient @args (or the program and arguments @argv) under memcheck
+    with the agent preloaded; asserts a clean valgrind log and returns the
+    client's process."""
     e = agent_env(receiver, service, **(env or {}))
     with tempfile.TemporaryDirectory() as d:
         log = os.path.join(d, "vg.%p")
@@ -31,7 +32,7 @@ def memcheck(broker, *args, receiver=None, service="vg", env=None):
                "--leak-check=full", "--show-leak-kinds=definite",
                "--errors-for-leak-kinds=definite", "--track-origins=no",
                "--child-silent-after-fork=yes", "--num-callers=30",
-               "--log-file=" + log, KCLIENT, "-b", broker.bootstrap] + list(args)
+               "--log-file=" + log] + (argv or [KCLIENT, "-b", broker.bootstrap] + list(args))
         p = run(cmd, e, check=False, timeout=300)
         logs = ""
         for f in sorted(os.listdir(d)):
@@ -91,3 +92,14 @@ def test_exporter_retries_refused_connection():
                           "OTEL_BSP_EXPORT_TIMEOUT": "1500"})
         st = stats(p.stderr)
         assert st and st["failed"] == N and st["retried"] >= 1, p.stderr
+
+
+def test_failed_rd_kafka_new_and_retries():
+    """kotel takes its on_new entry out of the app's conf after a failed
+    rd_kafka_new (tests/clients/newfail.c): no invalid access, nothing
+    lost, in every case."""
+    newfail = os.path.join(BUILD, "tests", "newfail")
+    with Broker(["t:1"]) as b, Receiver() as r:
+        for case in ("copied", "refused", "threads", "app-interceptors"):
+            p = memcheck(b, receiver=r, argv=[newfail, b.bootstrap, "t", case])
+            assert p.stdout.endswith("done\n") and "failed" in p.stdout, p.stdout
