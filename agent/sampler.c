@@ -1,6 +1,5 @@
 #include "sampler.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,20 +8,12 @@
 
 int kotel_sampler_parse_ratio(const char *arg, double *out)
 {
-        char *end;
         double r;
-        int saved = errno;
 
-        if (!arg || !*arg)
+        /* Locale-independent: "0.5" under an app's decimal-comma locale. */
+        if (kotel_env_parse_double(arg, &r) < 0 || !(r >= 0.0 && r <= 1.0))
                 return -1;
-        errno = 0;
-        r     = strtod(arg, &end);
-        if (errno || end == arg || *end || !(r >= 0.0 && r <= 1.0)) {
-                errno = saved;
-                return -1;
-        }
-        errno = saved;
-        *out  = r;
+        *out = r;
         return 0;
 }
 

@@ -1,11 +1,62 @@
 #include "env.h"
 
-#include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <stdlib.h>
-#include <strings.h>
 
 #include "log.h"
+
+int kotel_env_ncasecmp(const char *a, const char *b, size_t n)
+{
+        for (; n; a++, b++, n--) {
+                int d = kotel_env_tolower((unsigned char)*a) -
+                        kotel_env_tolower((unsigned char)*b);
+
+                if (d || !*a)
+                        return d;
+        }
+        return 0;
+}
+
+int kotel_env_casecmp(const char *a, const char *b)
+{
+        return kotel_env_ncasecmp(a, b, SIZE_MAX);
+}
+
+/* The "C" locale object: glibc hands out a static one for "C" (no
+ * allocation, never freed), so this cannot fail in practice; NULL falls
+ * back to the global locale. */
+static locale_t c_locale(void)
+{
+        static locale_t loc;
+        locale_t l = __atomic_load_n(&loc, __ATOMIC_ACQUIRE);
+
+        if (!l) {
+                l = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+                __atomic_store_n(&loc, l, __ATOMIC_RELEASE);
+        }
+        return l;
+}
+
+int kotel_env_parse_double(const char *s, double *out)
+{
+        locale_t l = c_locale();
+        char *end;
+        double r;
+        int saved = errno;
+
+        if (!s || !*s)
+                return -1;
+        errno = 0;
+        r     = l ? strtod_l(s, &end, l) : strtod(s, &end);
+        if (errno || end == s || *end) {
+                errno = saved;
+                return -1;
+        }
+        errno = saved;
+        *out  = r;
+        return 0;
+}
 
 const char *kotel_env_str(const char *name)
 {
@@ -24,10 +75,11 @@ int kotel_env_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
                 s++;
         /* strtoll would skip newlines and other spaces too, which are
          * refused after the number: the same blanks on both sides. */
-        if (!(*s >= '0' && *s <= '9') && *s != '-' && *s != '+')
+        if (!kotel_env_isdigit(*s) && *s != '-' && *s != '+')
                 return -1;
         errno = 0;
-        v     = strtoll(s, &end, 10);
+        v     = c_locale() ? strtoll_l(s, &end, 10, c_locale())
+                           : strtoll(s, &end, 10);
         if (errno || end == s) {
                 errno = saved;
                 return -1;
@@ -43,9 +95,9 @@ int kotel_env_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 
 int kotel_env_parse_bool(const char *s, bool *out)
 {
-        if (!strcasecmp(s, "true"))
+        if (!kotel_env_casecmp(s, "true"))
                 *out = true;
-        else if (!strcasecmp(s, "false"))
+        else if (!kotel_env_casecmp(s, "false"))
                 *out = false;
         else
                 return -1;
@@ -85,7 +137,7 @@ static int hexval(int c)
 {
         if (c >= '0' && c <= '9')
                 return c - '0';
-        c = tolower(c);
+        c = kotel_env_tolower(c);
         if (c >= 'a' && c <= 'f')
                 return c - 'a' + 10;
         return -1;

@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "env.h"
 
 #define LINES_PER_SECOND 20
 
@@ -23,16 +24,16 @@ void kotel_log_init(void)
         bool bad      = false;
 
         if (v && *v) {
-                if (!strcasecmp(v, "none") || !strcasecmp(v, "off"))
+                if (!kotel_env_casecmp(v, "none") || !kotel_env_casecmp(v, "off"))
                         l = KOTEL_LOG_NONE;
-                else if (!strcasecmp(v, "error") || !strcasecmp(v, "fatal"))
+                else if (!kotel_env_casecmp(v, "error") || !kotel_env_casecmp(v, "fatal"))
                         l = KOTEL_LOG_ERROR;
-                else if (!strcasecmp(v, "warn") || !strcasecmp(v, "warning"))
+                else if (!kotel_env_casecmp(v, "warn") || !kotel_env_casecmp(v, "warning"))
                         l = KOTEL_LOG_WARN;
-                else if (!strcasecmp(v, "info"))
+                else if (!kotel_env_casecmp(v, "info"))
                         l = KOTEL_LOG_INFO;
-                else if (!strcasecmp(v, "debug") || !strcasecmp(v, "trace") ||
-                         !strcasecmp(v, "all"))
+                else if (!kotel_env_casecmp(v, "debug") || !kotel_env_casecmp(v, "trace") ||
+                         !kotel_env_casecmp(v, "all"))
                         l = KOTEL_LOG_DEBUG;
                 else
                         bad = true;

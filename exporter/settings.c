@@ -1,11 +1,9 @@
 #include "settings.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "env.h"
 #include "log.h"
@@ -32,8 +30,8 @@ static const char *pick(const char *traces, const char *generic,
 
 static bool valid_url(const char *u)
 {
-        return (!strncasecmp(u, "http://", 7) && u[7]) ||
-               (!strncasecmp(u, "https://", 8) && u[8]);
+        return (!kotel_env_ncasecmp(u, "http://", 7) && u[7]) ||
+               (!kotel_env_ncasecmp(u, "https://", 8) && u[8]);
 }
 
 char *kotel_settings_traces_url(const char *base)
@@ -52,9 +50,9 @@ char *kotel_settings_traces_url(const char *base)
 
 static void trim(const char **b, const char **e)
 {
-        while (*b < *e && isspace((unsigned char)**b))
+        while (*b < *e && kotel_env_isspace((unsigned char)**b))
                 (*b)++;
-        while (*e > *b && isspace((unsigned char)(*e)[-1]))
+        while (*e > *b && kotel_env_isspace((unsigned char)(*e)[-1]))
                 (*e)--;
 }
 
@@ -65,7 +63,8 @@ static bool valid_header(const char *k, const char *v)
         if (!*k)
                 return false;
         for (const char *p = k; *p; p++)
-                if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+                if (!kotel_env_isalpha((unsigned char)*p) &&
+                    !kotel_env_isdigit((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
                         return false;
         for (const char *p = v; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -161,7 +160,7 @@ int kotel_parse_retry_after(const char *v, time_t now, long *ms)
                 return 0;
         }
         for (const char *p = v; *p; p++)
-                alpha |= isalpha((unsigned char)*p) != 0;
+                alpha |= kotel_env_isalpha((unsigned char)*p) != 0;
         if (!alpha)
                 return -1; /* "-5", "1.5": neither form */
         when = curl_getdate(v, NULL);
@@ -186,11 +185,11 @@ static void load_kind(struct kotel_settings *s)
         const char *v = kotel_env_str("OTEL_TRACES_EXPORTER");
 
         s->kind = KOTEL_EXPORTER_OTLP;
-        if (!v || !strcasecmp(v, "otlp"))
+        if (!v || !kotel_env_casecmp(v, "otlp"))
                 return;
-        if (!strcasecmp(v, "console"))
+        if (!kotel_env_casecmp(v, "console"))
                 s->kind = KOTEL_EXPORTER_CONSOLE;
-        else if (!strcasecmp(v, "none"))
+        else if (!kotel_env_casecmp(v, "none"))
                 s->kind = KOTEL_EXPORTER_NONE;
         else
                 kotel_log(KOTEL_LOG_ERROR,
@@ -271,9 +270,9 @@ static void load_compression(struct kotel_settings *s)
                              "OTEL_EXPORTER_OTLP_COMPRESSION", &which);
 
         s->gzip = false;
-        if (!v || !strcasecmp(v, "none"))
+        if (!v || !kotel_env_casecmp(v, "none"))
                 return;
-        if (!strcasecmp(v, "gzip"))
+        if (!kotel_env_casecmp(v, "gzip"))
                 s->gzip = true;
         else
                 kotel_log(KOTEL_LOG_ERROR,
