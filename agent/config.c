@@ -39,6 +39,7 @@ int kotel_config_parse_propagators(const char *v, bool *tracecontext,
 
 void kotel_config_load(void)
 {
+        struct kotel_log_value q;
         const char *v;
 
         memset(&kotel_cfg, 0, sizeof(kotel_cfg));
@@ -51,8 +52,8 @@ void kotel_config_load(void)
         kotel_cfg.baggage      = true;
         v                      = kotel_env_str("OTEL_PROPAGATORS");
         if (v) {
-                int bad = kotel_config_parse_propagators(v, &kotel_cfg.tracecontext,
-                                                         &kotel_cfg.baggage);
+                int bad = kotel_config_parse_propagators(
+                    v, &kotel_cfg.tracecontext, &kotel_cfg.baggage);
                 if (bad)
                         kotel_log(KOTEL_LOG_ERROR,
                                   "OTEL_PROPAGATORS: %d unsupported entr%s "
@@ -68,9 +69,9 @@ void kotel_config_load(void)
                         kotel_cfg.process_parent = KOTEL_PROCESS_PARENT_LINK;
                 else if (kotel_env_casecmp(v, "parent"))
                         kotel_log(KOTEL_LOG_ERROR,
-                                  "KOTEL_PROCESS_PARENT: '%.32s' is not parent "
+                                  "KOTEL_PROCESS_PARENT: '%s' is not parent "
                                   "or link; using parent",
-                                  v);
+                                  kotel_log_value(&q, v));
         }
         kotel_cfg.live_max = (size_t)kotel_env_int("KOTEL_MAX_LIVE_MESSAGES",
                                                    65536, 16, 1 << 22);

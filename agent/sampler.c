@@ -27,6 +27,7 @@ static void set_ratio(struct kotel_sampler *s, double r)
 void kotel_sampler_init(struct kotel_sampler *s, const char *name,
                         const char *arg)
 {
+        struct kotel_log_value q;
         double r = 1.0;
 
         memset(s, 0, sizeof(*s));
@@ -50,17 +51,17 @@ void kotel_sampler_init(struct kotel_sampler *s, const char *name,
                 s->root = KOTEL_SAMPLER_RATIO;
         } else {
                 kotel_log(KOTEL_LOG_ERROR,
-                          "OTEL_TRACES_SAMPLER: '%.64s' is not supported; using "
+                          "OTEL_TRACES_SAMPLER: '%s' is not supported; using "
                           "parentbased_always_on",
-                          name);
+                          kotel_log_value(&q, name));
                 return;
         }
         if (s->root == KOTEL_SAMPLER_RATIO) {
                 if (arg && kotel_sampler_parse_ratio(arg, &r) < 0) {
                         kotel_log(KOTEL_LOG_ERROR,
-                                  "OTEL_TRACES_SAMPLER_ARG: '%.64s' is not a "
+                                  "OTEL_TRACES_SAMPLER_ARG: '%s' is not a "
                                   "number in [0, 1]; using 1.0",
-                                  arg);
+                                  kotel_log_value(&q, arg));
                         r = 1.0;
                 }
                 set_ratio(s, r);

@@ -107,6 +107,7 @@ int kotel_env_parse_bool(const char *s, bool *out)
 int64_t kotel_env_int(const char *name, int64_t def, int64_t min, int64_t max)
 {
         const char *v = kotel_env_str(name);
+        struct kotel_log_value q;
         int64_t out;
 
         if (!v)
@@ -114,22 +115,24 @@ int64_t kotel_env_int(const char *name, int64_t def, int64_t min, int64_t max)
         if (kotel_env_parse_int(v, min, max, &out) == 0)
                 return out;
         kotel_log(KOTEL_LOG_ERROR,
-                  "%s: '%.64s' is not an integer in [%lld, %lld], using %lld",
-                  name, v, (long long)min, (long long)max, (long long)def);
+                  "%s: '%s' is not an integer in [%lld, %lld], using %lld",
+                  name, kotel_log_value(&q, v), (long long)min, (long long)max,
+                  (long long)def);
         return def;
 }
 
 bool kotel_env_bool(const char *name, bool def)
 {
         const char *v = kotel_env_str(name);
+        struct kotel_log_value q;
         bool out;
 
         if (!v)
                 return def;
         if (kotel_env_parse_bool(v, &out) == 0)
                 return out;
-        kotel_log(KOTEL_LOG_ERROR, "%s: '%.64s' is not true or false, using %s",
-                  name, v, def ? "true" : "false");
+        kotel_log(KOTEL_LOG_ERROR, "%s: '%s' is not true or false, using %s",
+                  name, kotel_log_value(&q, v), def ? "true" : "false");
         return def;
 }
 
@@ -174,4 +177,3 @@ bad:
         free(out);
         return NULL;
 }
-

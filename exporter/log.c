@@ -24,15 +24,19 @@ void kotel_log_init(void)
         bool bad      = false;
 
         if (v && *v) {
-                if (!kotel_env_casecmp(v, "none") || !kotel_env_casecmp(v, "off"))
+                if (!kotel_env_casecmp(v, "none") ||
+                    !kotel_env_casecmp(v, "off"))
                         l = KOTEL_LOG_NONE;
-                else if (!kotel_env_casecmp(v, "error") || !kotel_env_casecmp(v, "fatal"))
+                else if (!kotel_env_casecmp(v, "error") ||
+                         !kotel_env_casecmp(v, "fatal"))
                         l = KOTEL_LOG_ERROR;
-                else if (!kotel_env_casecmp(v, "warn") || !kotel_env_casecmp(v, "warning"))
+                else if (!kotel_env_casecmp(v, "warn") ||
+                         !kotel_env_casecmp(v, "warning"))
                         l = KOTEL_LOG_WARN;
                 else if (!kotel_env_casecmp(v, "info"))
                         l = KOTEL_LOG_INFO;
-                else if (!kotel_env_casecmp(v, "debug") || !kotel_env_casecmp(v, "trace") ||
+                else if (!kotel_env_casecmp(v, "debug") ||
+                         !kotel_env_casecmp(v, "trace") ||
                          !kotel_env_casecmp(v, "all"))
                         l = KOTEL_LOG_DEBUG;
                 else
@@ -94,4 +98,17 @@ void kotel_log(enum kotel_log_level l, const char *fmt, ...)
         }
 out:
         errno = saved;
+}
+
+const char *kotel_log_value(struct kotel_log_value *q, const char *v)
+{
+        size_t n = 0;
+
+        for (; v && v[n] && n < KOTEL_LOG_VALUE_MAX; n++)
+                q->s[n] = kotel_log_safe_char(v[n]);
+        if (v && v[n])
+                memcpy(q->s + n, "...", sizeof("..."));
+        else
+                q->s[n] = '\0';
+        return q->s;
 }

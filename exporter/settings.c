@@ -183,6 +183,7 @@ static char *dup_or_null(const char *v)
 static void load_kind(struct kotel_settings *s)
 {
         const char *v = kotel_env_str("OTEL_TRACES_EXPORTER");
+        struct kotel_log_value q;
 
         s->kind = KOTEL_EXPORTER_OTLP;
         if (!v || !kotel_env_casecmp(v, "otlp"))
@@ -193,9 +194,9 @@ static void load_kind(struct kotel_settings *s)
                 s->kind = KOTEL_EXPORTER_NONE;
         else
                 kotel_log(KOTEL_LOG_ERROR,
-                          "OTEL_TRACES_EXPORTER: '%.64s' is not one of otlp, "
+                          "OTEL_TRACES_EXPORTER: '%s' is not one of otlp, "
                           "console, none; using otlp",
-                          v);
+                          kotel_log_value(&q, v));
 }
 
 static void load_protocol(struct kotel_settings *s)
@@ -203,6 +204,7 @@ static void load_protocol(struct kotel_settings *s)
         const char *which;
         const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
                              "OTEL_EXPORTER_OTLP_PROTOCOL", &which);
+        struct kotel_log_value q;
 
         s->protocol = KOTEL_PROTO_HTTP_PROTOBUF;
         if (!v || !strcmp(v, "http/protobuf"))
@@ -217,9 +219,9 @@ static void load_protocol(struct kotel_settings *s)
                           which);
         else
                 kotel_log(KOTEL_LOG_ERROR,
-                          "%s: '%.64s' is not http/protobuf or http/json; "
+                          "%s: '%s' is not http/protobuf or http/json; "
                           "using http/protobuf",
-                          which, v);
+                          which, kotel_log_value(&q, v));
 }
 
 static void load_url(struct kotel_settings *s)
@@ -268,6 +270,7 @@ static void load_compression(struct kotel_settings *s)
         const char *which;
         const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
                              "OTEL_EXPORTER_OTLP_COMPRESSION", &which);
+        struct kotel_log_value q;
 
         s->gzip = false;
         if (!v || !kotel_env_casecmp(v, "none"))
@@ -276,8 +279,8 @@ static void load_compression(struct kotel_settings *s)
                 s->gzip = true;
         else
                 kotel_log(KOTEL_LOG_ERROR,
-                          "%s: '%.32s' is not gzip or none; using none", which,
-                          v);
+                          "%s: '%s' is not gzip or none; using none", which,
+                          kotel_log_value(&q, v));
 }
 
 static long pick_int(const char *traces, const char *generic, long def,
