@@ -36,16 +36,86 @@ static bool valid_url(const char *u)
 
 char *kotel_settings_traces_url(const char *base)
 {
-        size_t n = strlen(base);
-        char *u  = malloc(n + sizeof("/v1/traces"));
+        /* The path ends where the query or the fragment starts: the
+         * signal's path goes there, "?api_key=..." stays after it. */
+        size_t n      = strlen(base);
+        size_t at     = strcspn(base, "?#");
+        const char *h = strstr(base, "://");
+        size_t keep   = at;
+        char *u       = malloc(n + sizeof("/v1/traces"));
 
         if (!u)
                 return NULL;
-        memcpy(u, base, n);
-        if (n && base[n - 1] == '/')
-                n--;
-        memcpy(u + n, "/v1/traces", sizeof("/v1/traces"));
+        if (h && keep > (size_t)(h + 3 - base) && base[keep - 1] == '/')
+                keep--;
+        memcpy(u, base, keep);
+        memcpy(u + keep, "/v1/traces", sizeof("/v1/traces") - 1);
+        memcpy(u + keep + sizeof("/v1/traces") - 1, base + at, n - at + 1);
         return u;
+}
+
+/* Appends @s, through the log's safe-character rule, to @b. */
+static void put_safe(char *b, size_t *o, const char *s)
+{
+        for (; *s; s++)
+                b[(*o)++] = kotel_log_safe_char(*s);
+}
+
+char *kotel_settings_url_for_log(const char *url)
+{
+        CURLU *h = curl_url();
+        char *scheme = NULL, *user = NULL, *pw = NULL, *opts = NULL;
+        char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+        char *frag = NULL, *out = NULL;
+        size_t o = 0;
+
+        /* What libcurl connects to, from its own parser; a URL it cannot
+         * parse is not shown at all (the request fails anyway). */
+        if (!h || curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+                out = strdup("(malformed URL, not shown)");
+                goto out_free;
+        }
+        curl_url_get(h, CURLUPART_USER, &user, 0);
+        curl_url_get(h, CURLUPART_PASSWORD, &pw, 0);
+        curl_url_get(h, CURLUPART_OPTIONS, &opts, 0);
+        curl_url_get(h, CURLUPART_PORT, &port, 0);
+        curl_url_get(h, CURLUPART_PATH, &path, 0);
+        curl_url_get(h, CURLUPART_QUERY, &query, 0);
+        curl_url_get(h, CURLUPART_FRAGMENT, &frag, 0);
+        out = malloc(strlen(scheme) + strlen(host) + (port ? strlen(port) : 0) +
+                     (path ? strlen(path) : 0) + 64);
+        if (!out)
+                goto out_free;
+        put_safe(out, &o, scheme);
+        put_safe(out, &o, "://");
+        if (user || pw || opts)
+                put_safe(out, &o, KOTEL_URL_REDACTED "@");
+        put_safe(out, &o, host);
+        if (port) {
+                put_safe(out, &o, ":");
+                put_safe(out, &o, port);
+        }
+        if (path)
+                put_safe(out, &o, path);
+        if (query)
+                put_safe(out, &o, "?" KOTEL_URL_REDACTED);
+        if (frag)
+                put_safe(out, &o, "#" KOTEL_URL_REDACTED);
+        out[o] = '\0';
+out_free:
+        curl_free(scheme);
+        curl_free(user);
+        curl_free(pw);
+        curl_free(opts);
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+        curl_free(query);
+        curl_free(frag);
+        curl_url_cleanup(h);
+        return out;
 }
 
 static void trim(const char **b, const char **e)
@@ -230,7 +300,7 @@ static void load_url(struct kotel_settings *s)
 
         if (v) {
                 if (valid_url(v)) {
-                        s->url = strdup(v);
+                        s->request_url = strdup(v);
                         return;
                 }
                 kotel_log(KOTEL_LOG_ERROR,
@@ -244,7 +314,7 @@ static void load_url(struct kotel_settings *s)
                           "using " DEFAULT_BASE);
                 v = NULL;
         }
-        s->url = kotel_settings_traces_url(v ? v : DEFAULT_BASE);
+        s->request_url = kotel_settings_traces_url(v ? v : DEFAULT_BASE);
 }
 
 static void load_headers(struct kotel_settings *s)
@@ -321,6 +391,8 @@ void kotel_settings_load(struct kotel_settings *s)
         load_kind(s);
         load_protocol(s);
         load_url(s);
+        s->url = s->request_url ? kotel_settings_url_for_log(s->request_url)
+                                : NULL;
         load_headers(s);
         load_compression(s);
         s->timeout_ms = pick_int("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
@@ -358,6 +430,7 @@ void kotel_settings_free(struct kotel_settings *s)
                 free(s->headers[i]);
         free(s->headers);
         free(s->url);
+        free(s->request_url);
         free(s->ca_file);
         free(s->client_key);
         free(s->client_cert);

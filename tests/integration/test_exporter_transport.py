@@ -3,6 +3,7 @@ http/json, gzip, TLS with a CA made here (verification on by default, client
 certificates), headers from the environment (sent, never logged), endpoint
 precedence, grpc fallback, keep-alive and User-Agent."""
 
+import base64
 import json
 import os
 import subprocess
@@ -125,6 +126,35 @@ def test_traces_endpoint_wins_and_is_used_as_is():
         assert st["exported"] == N, st
         assert [q["path"] for q in traces.requests] == ["/custom/path"]
         assert generic.requests == []
+
+
+def test_endpoint_credentials_never_logged_and_query_kept():
+    # Userinfo and an "?api_key=" query reach the collector, with the
+    # signal's path before the query, and never stderr, even at debug and
+    # in the lines of a failing export.
+    base = "http://user:s3cret@127.0.0.1:%d/?api_key=k3y"
+    with Broker() as b, Receiver() as r:
+        r.script = [{"status": 503}]
+        p, st = produce(b, N, endpoint=base % r.port,
+                        env=dict(ONE_BATCH, OTEL_LOG_LEVEL="debug"))
+        assert st["exported"] == N and len(r.requests) == 2, st
+        assert [q["path"] for q in r.requests] == ["/v1/traces?api_key=k3y"] * 2
+        assert r.requests[1]["headers"]["Authorization"] == "Basic " + \
+            base64.b64encode(b"user:s3cret").decode()
+        assert "export to http://REDACTED@127.0.0.1:%d/v1/traces?REDACTED: HTTP 503" % \
+            r.port in p.stderr, p.stderr
+        for secret in ("s3cret", "k3y", "api_key", "user:"):
+            assert secret not in p.stderr, p.stderr
+    with Broker() as b, Receiver() as traces:
+        traces.script = [{"status": 400}]
+        p, st = produce(b, N, env=dict(
+            ONE_BATCH, OTEL_LOG_LEVEL="debug", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=(
+                "http://tok:s3cret@127.0.0.1:%d/custom?sig=k3y#frag" % traces.port)))
+        assert [q["path"] for q in traces.requests] == ["/custom?sig=k3y"]
+        assert "export of %d spans to http://REDACTED@127.0.0.1:%d/custom?REDACTED#REDACTED " \
+            "failed" % (N, traces.port) in p.stderr, p.stderr
+        for secret in ("s3cret", "k3y", "sig=", "tok", "frag"):
+            assert secret not in p.stderr, p.stderr
 
 
 def test_grpc_falls_back_to_http_protobuf():

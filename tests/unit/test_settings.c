@@ -113,6 +113,61 @@ static void test_urls(void)
         CHECK(url_is("https://h/base", "https://h/base/v1/traces"), "base path");
         CHECK(url_is("https://h/base/", "https://h/base/v1/traces"),
               "base path with slash");
+        CHECK(url_is("http://h:4318?api_key=k", "http://h:4318/v1/traces?api_key=k"),
+              "path inserted before the query");
+        CHECK(url_is("http://h:4318/?api_key=k", "http://h:4318/v1/traces?api_key=k"),
+              "path inserted before the query, after a slash");
+        CHECK(url_is("http://h/base?a=1&b=2#frag", "http://h/base/v1/traces?a=1&b=2#frag"),
+              "base path, query and fragment");
+        CHECK(url_is("http://h/b/#f", "http://h/b/v1/traces#f"),
+              "path inserted before the fragment");
+        CHECK(url_is("http://u:p@h:1/x?q", "http://u:p@h:1/x/v1/traces?q"),
+              "userinfo kept as given");
+        CHECK(url_is("http://h/a?next=/b/", "http://h/a/v1/traces?next=/b/"),
+              "a slash in the query is not the path's");
+}
+
+static int shown_as(const char *url, const char *want)
+{
+        char *u = kotel_settings_url_for_log(url);
+        int ok  = u && !strcmp(u, want);
+
+        if (!ok)
+                printf("# %s shown as %s, not %s\n", url, u ? u : "NULL", want);
+        free(u);
+        return ok;
+}
+
+static void test_url_for_log(void)
+{
+        CHECK(shown_as("http://h:4318/v1/traces", "http://h:4318/v1/traces"),
+              "nothing to hide");
+        CHECK(shown_as("http://user:secret@h:4318/v1/traces",
+                       "http://REDACTED@h:4318/v1/traces"),
+              "user and password hidden");
+        CHECK(shown_as("https://token@h/v1/traces", "https://REDACTED@h/v1/traces"),
+              "a user alone hidden");
+        CHECK(shown_as("http://:pw@h/v1/traces", "http://REDACTED@h/v1/traces"),
+              "a password alone hidden");
+        CHECK(shown_as("http://h:4318/v1/traces?api_key=k3y&x=1",
+                       "http://h:4318/v1/traces?REDACTED"),
+              "query hidden");
+        CHECK(shown_as("http://u:p%40ss@h/p/v1/traces?k=v#frag",
+                       "http://REDACTED@h/p/v1/traces?REDACTED#REDACTED"),
+              "userinfo, query and fragment hidden");
+        CHECK(shown_as("http://[::1]:4318/v1/traces?k", "http://[::1]:4318/v1/traces?REDACTED"),
+              "IPv6 host");
+        CHECK(shown_as("http://u:pa?ss@h/v1/traces", "(malformed URL, not shown)"),
+              "a URL libcurl cannot parse is not shown");
+        {
+                char *u = kotel_settings_url_for_log("http://h/v1/\x1b[2J\ntraces");
+                bool clean = u != NULL;
+
+                for (const char *p = u; p && *p; p++)
+                        clean &= (unsigned char)*p >= 0x20 && *p != 0x7f;
+                CHECK(clean, "no control byte reaches the line");
+                free(u);
+        }
 }
 
 static int retry_is(const char *v, time_t now, long want)
@@ -197,7 +252,7 @@ static void test_defaults(void)
         s = load();
         CHECK(s.kind == KOTEL_EXPORTER_OTLP && s.protocol == KOTEL_PROTO_HTTP_PROTOBUF,
               "default: otlp, http/protobuf");
-        CHECK(!strcmp(s.url, "http://localhost:4318/v1/traces"), "default URL");
+        CHECK(!strcmp(s.request_url, "http://localhost:4318/v1/traces"), "default URL");
         CHECK(s.timeout_ms == 10000 && !s.gzip && s.n_headers == 0,
               "default timeout 10 s, no compression, no headers");
         CHECK(s.schedule_delay_ms == 5000 && s.max_queue == 2048 &&
@@ -242,7 +297,7 @@ static void test_precedence(void)
         setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1234", 1);
         setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/gen/ca.pem", 1);
         s = load();
-        CHECK(!strcmp(s.url, "http://gen:1/base/v1/traces"),
+        CHECK(!strcmp(s.request_url, "http://gen:1/base/v1/traces"),
               "generic endpoint gets /v1/traces");
         CHECK(s.protocol == KOTEL_PROTO_HTTP_PROTOBUF, "grpc falls back to protobuf");
         CHECK(s.n_headers == 1 && !strcmp(s.headers[0], "a: generic"),
@@ -260,7 +315,7 @@ static void test_precedence(void)
         setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/tr/key.pem", 1);
         setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/tr/cert.pem", 1);
         s = load();
-        CHECK(!strcmp(s.url, "http://tr:2/custom"), "traces endpoint used as is");
+        CHECK(!strcmp(s.request_url, "http://tr:2/custom"), "traces endpoint used as is");
         CHECK(s.protocol == KOTEL_PROTO_HTTP_JSON, "traces protocol wins");
         CHECK(s.n_headers == 1 && !strcmp(s.headers[0], "b: traces"),
               "traces headers win");
@@ -273,12 +328,12 @@ static void test_precedence(void)
 
         setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://tr/x", 1);
         s = load();
-        CHECK(!strcmp(s.url, "http://gen:1/base/v1/traces"),
+        CHECK(!strcmp(s.request_url, "http://gen:1/base/v1/traces"),
               "invalid traces endpoint ignored for the generic one");
         kotel_settings_free(&s);
         setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", 1);
         s = load();
-        CHECK(!strcmp(s.url, "http://localhost:4318/v1/traces"),
+        CHECK(!strcmp(s.request_url, "http://localhost:4318/v1/traces"),
               "invalid generic endpoint: the default");
         kotel_settings_free(&s);
         clear_env();
@@ -365,6 +420,29 @@ static void test_queue_memory(void)
         clear_env();
 }
 
+/* The settings keep the URL to request and the URL to log apart. */
+static void test_endpoint_credentials(void)
+{
+        struct kotel_settings s;
+
+        clear_env();
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://u:s3cret@gen:1/base/?api_key=k3y", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url, "http://u:s3cret@gen:1/base/v1/traces?api_key=k3y"),
+              "generic endpoint: requested with credentials and query");
+        CHECK(!strcmp(s.url, "http://REDACTED@gen:1/base/v1/traces?REDACTED"),
+              "generic endpoint: logged without them");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://tok@tr:2/x?sig=abc", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url, "https://tok@tr:2/x?sig=abc"),
+              "traces endpoint: requested as is");
+        CHECK(!strcmp(s.url, "https://REDACTED@tr:2/x?REDACTED"),
+              "traces endpoint: logged without credentials");
+        kotel_settings_free(&s);
+        clear_env();
+}
+
 int main(void)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -373,6 +451,8 @@ int main(void)
         test_headers();
         test_percent();
         test_urls();
+        test_url_for_log();
+        test_endpoint_credentials();
         test_retry_after();
         test_int();
         test_defaults();
