@@ -134,7 +134,8 @@ static bool valid_header(const char *k, const char *v)
                 return false;
         for (const char *p = k; *p; p++)
                 if (!kotel_env_isalpha((unsigned char)*p) &&
-                    !kotel_env_isdigit((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+                    !kotel_env_isdigit((unsigned char)*p) &&
+                    !strchr("!#$%&'*+-.^_`|~", *p))
                         return false;
         for (const char *p = v; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -143,7 +144,29 @@ static bool valid_header(const char *k, const char *v)
         return true;
 }
 
-int kotel_settings_parse_headers(const char *s, char ***out, size_t *n)
+/* Headers that HTTP/1.1 message framing and connection handling own, and
+ * those kotel sets itself: a user's Content-Length=0 or Transfer-Encoding
+ * would make the collector read the body as the next request on the
+ * kept-alive connection, a Content-Type or Content-Encoding would
+ * contradict the body kotel sends. */
+static const char *const reserved_headers[] = {
+    "Content-Length", "Transfer-Encoding", "Host",       "Connection",
+    "Keep-Alive",     "Proxy-Connection",  "Upgrade",    "TE",
+    "Trailer",        "Expect",            "Content-Type", "Content-Encoding",
+    "User-Agent",
+};
+
+bool kotel_settings_header_reserved(const char *name)
+{
+        for (size_t i = 0;
+             i < sizeof(reserved_headers) / sizeof(reserved_headers[0]); i++)
+                if (!kotel_env_casecmp(name, reserved_headers[i]))
+                        return true;
+        return false;
+}
+
+int kotel_settings_parse_headers(const char *s, char ***out, size_t *n,
+                                 kotel_header_refused_fn *refused, void *arg)
 {
         int bad = 0;
 
@@ -170,6 +193,11 @@ int kotel_settings_parse_headers(const char *s, char ***out, size_t *n)
                 v = kotel_percent_decode(vb, (size_t)(ve - vb));
                 if (!k || !v || !valid_header(k, v)) {
                         bad++;
+                        goto next_free;
+                }
+                if (kotel_settings_header_reserved(k)) {
+                        if (refused)
+                                refused(k, arg);
                         goto next_free;
                 }
                 line  = malloc(strlen(k) + strlen(v) + 3);
@@ -317,6 +345,16 @@ static void load_url(struct kotel_settings *s)
         s->request_url = kotel_settings_traces_url(v ? v : DEFAULT_BASE);
 }
 
+static void refuse_header(const char *name, void *arg)
+{
+        struct kotel_log_value q;
+
+        kotel_log(KOTEL_LOG_ERROR,
+                  "%s: '%s' is set by kotel or by HTTP framing, not from the "
+                  "environment; entry refused (value not shown)",
+                  (const char *)arg, kotel_log_value(&q, name));
+}
+
 static void load_headers(struct kotel_settings *s)
 {
         const char *which;
@@ -326,7 +364,8 @@ static void load_headers(struct kotel_settings *s)
 
         if (!v)
                 return;
-        bad = kotel_settings_parse_headers(v, &s->headers, &s->n_headers);
+        bad = kotel_settings_parse_headers(v, &s->headers, &s->n_headers,
+                                           refuse_header, (void *)which);
         if (bad)
                 kotel_log(KOTEL_LOG_ERROR,
                           "%s: %d malformed entr%s skipped (expected "

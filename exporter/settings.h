@@ -51,8 +51,16 @@ void kotel_settings_free(struct kotel_settings *s);
 
 /* Pure parsers, exposed for unit tests and fuzzers. */
 /* OTEL_EXPORTER_OTLP_HEADERS: "k=v,k2=v2", percent-decoded. Appends valid
- * "k: v" lines to @out; returns the number of malformed entries skipped. */
-int kotel_settings_parse_headers(const char *s, char ***out, size_t *n);
+ * "k: v" lines to @out; returns the number of malformed entries skipped.
+ * An entry naming a reserved header (kotel_settings_header_reserved) is
+ * skipped too, not counted, and passed to @refused (when not NULL) with
+ * @arg, once per entry. */
+typedef void kotel_header_refused_fn(const char *name, void *arg);
+int kotel_settings_parse_headers(const char *s, char ***out, size_t *n,
+                                 kotel_header_refused_fn *refused, void *arg);
+/* true for a header kotel or HTTP framing owns (Content-Length,
+ * Transfer-Encoding, Host, Connection, Content-Type, ...), in any case. */
+bool kotel_settings_header_reserved(const char *name);
 /* The traces URL for a generic OTEL_EXPORTER_OTLP_ENDPOINT base: "/v1/traces"
  * joined to the base's path, before any query or fragment. */
 char *kotel_settings_traces_url(const char *base);

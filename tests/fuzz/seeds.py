@@ -177,6 +177,15 @@ hd = [
     ("mixed", "bad,=v,k=%zz,x=y"),
     ("empty", ""),
     ("commas", ",,,"),
+    # Framing and kotel's own headers: refused, the others kept.
+    ("reserved-content-length", "Content-Length=0,x-tenant=blue"),
+    ("reserved-all", "Transfer-Encoding=chunked,Host=evil,Content-Type=text/plain,"
+                     "Content-Encoding=br,Connection=close,Keep-Alive=5,Upgrade=h2c,"
+                     "TE=trailers,Trailer=x,Expect=100-continue,User-Agent=me,"
+                     "Proxy-Connection=x,k=v"),
+    ("reserved-case", "CONTENT-LENGTH=1,content-type=x,hOsT=y"),
+    ("reserved-encoded", "Content%2DLength=0,%48ost=h"),
+    ("reserved-lookalike", "Content-Lengthy=1,X-Host=h,Hosts=2"),
 ]
 for n, v in hd:
     seed("otlp_headers", n, v)

@@ -11,6 +11,7 @@ import tempfile
 
 from exporter_helpers import make_ca, produce
 from kotel_test import ROOT, Broker, Receiver
+from semantics_lib import log_lines
 
 N = 3
 ONE_BATCH = {"OTEL_BSP_SCHEDULE_DELAY": "60000", "KOTEL_SHUTDOWN_TIMEOUT": "30000"}
@@ -101,6 +102,38 @@ def test_headers_sent_and_never_logged():
         assert "1 malformed entry" in p.stderr, p.stderr
         for secret in ("s3cr", "t0ken", "acme"):
             assert secret not in p.stderr, p.stderr
+
+
+FRAMING = ["Content-Length=0", "Transfer-Encoding=chunked", "Host=evil.example",
+           "Content-Type=text/plain", "Content-Encoding=br", "Connection=close",
+           "expect=100-continue", "USER-AGENT=me"]
+
+
+def test_framing_headers_refused_others_kept():
+    # Content-Length=0 on a kept-alive connection would make the collector
+    # read each body as the next request: refused, one line each, and every
+    # request still arrives whole, with the other headers.
+    with Broker() as b, Receiver() as r:
+        p, st = produce(b, 4, receiver=r, env=dict(
+            ONE_BATCH, OTEL_BSP_MAX_EXPORT_BATCH_SIZE="1",
+            OTEL_EXPORTER_OTLP_HEADERS=",".join(FRAMING + ["x-tenant=blue"])))
+        assert st["exported"] == 4 and len(r.requests) == 4, (st, p.stderr)
+        assert len(r.spans) == 4 and all(q["error"] is None for q in r.requests)
+        assert len({q["client"] for q in r.requests}) == 1, "one connection reused"
+        for q in r.requests:
+            h = q["headers"]
+            assert h["x-tenant"] == "blue", h
+            assert h["Host"] == "127.0.0.1:%d" % r.port, h
+            assert h["Content-Type"] == "application/x-protobuf", h
+            assert h["User-Agent"].startswith("kotel/"), h
+            assert "Content-Encoding" not in h and "Transfer-Encoding" not in h, h
+            assert "Expect" not in h and h.get("Connection") != "close", h
+            assert int(h["Content-Length"]) == len(q["raw"]) > 0, h
+        for entry in FRAMING:
+            name = entry.split("=")[0]
+            lines = log_lines(p.stderr, "OTEL_EXPORTER_OTLP_HEADERS: '%s' is set by kotel" % name)
+            assert len(lines) == 1, (name, p.stderr)
+        assert "malformed" not in p.stderr and "evil" not in p.stderr, p.stderr
 
 
 def test_traces_headers_override_generic():

@@ -32,11 +32,22 @@ static void clear_env(void)
         }
 }
 
+/* The names the parser refused, comma-separated. */
+static char refused_names[256];
+
+static void note_refused(const char *name, void *arg)
+{
+        if (refused_names[0])
+                strcat(refused_names, ",");
+        strcat(refused_names, name);
+}
+
 static int headers_eq(const char *in, int want_bad, const char *const *want)
 {
         char **h = NULL;
         size_t n = 0, w = 0;
-        int bad = kotel_settings_parse_headers(in, &h, &n), ok = bad == want_bad;
+        int bad = kotel_settings_parse_headers(in, &h, &n, note_refused, NULL);
+        int ok  = bad == want_bad;
 
         while (want[w])
                 w++;
@@ -68,6 +79,32 @@ static void test_headers(void)
         CHECK(headers_eq("", 0, (const char *[]){NULL}) &&
                   headers_eq(",,", 0, (const char *[]){NULL}),
               "empty entries ignored");
+        refused_names[0] = '\0';
+        CHECK(headers_eq("a=1,Content-Length=0", 0, (const char *[]){"a: 1", NULL}) &&
+                  !strcmp(refused_names, "Content-Length"),
+              "Content-Length refused, the other kept");
+        refused_names[0] = '\0';
+        CHECK(headers_eq("transfer-encoding=chunked,HOST=evil,content-type=text/plain,"
+                         "Content-Encoding=br,CONNECTION=close,keep-alive=5,"
+                         "proxy-connection=x,upgrade=h2c,te=trailers,trailer=x,"
+                         "expect=100-continue,User-Agent=me,x-tenant=blue,"
+                         "Content%2DLength=1",
+                         0, (const char *[]){"x-tenant: blue", NULL}) &&
+                  !strcmp(refused_names,
+                          "transfer-encoding,HOST,content-type,Content-Encoding,"
+                          "CONNECTION,keep-alive,proxy-connection,upgrade,te,"
+                          "trailer,expect,User-Agent,Content-Length"),
+              "every framing or kotel-owned header refused in any case, "
+              "also percent-encoded; one call each");
+        refused_names[0] = '\0';
+        CHECK(headers_eq("Content-Lengthy=1,X-Host=h,Hosts=2,content-types=3", 0,
+                         (const char *[]){"Content-Lengthy: 1", "X-Host: h", "Hosts: 2",
+                                          "content-types: 3", NULL}) &&
+                  !refused_names[0],
+              "names that only contain a reserved one are kept");
+        CHECK(kotel_settings_header_reserved("cOnTeNt-LeNgTh") &&
+                  !kotel_settings_header_reserved("authorization"),
+              "reserved names compare case-insensitively");
 }
 
 static int decodes(const char *in, size_t len, const char *want)
