@@ -60,7 +60,11 @@ int kotel_env_parse_double(const char *s, double *out)
 
 const char *kotel_env_str(const char *name)
 {
-        const char *v = getenv(name);
+        /* secure_getenv: a set-uid or set-gid program (AT_SECURE) sees no
+         * variable at all, so its invoker cannot steer kotel, whichever
+         * way kotel was loaded (the agent also stays off there, see
+         * agent.c). */
+        const char *v = secure_getenv(name);
 
         return v && *v ? v : NULL;
 }

@@ -39,7 +39,9 @@ int kotel_env_ncasecmp(const char *a, const char *b, size_t n);
  * comma), the whole string: 0 and *@out, or -1. Preserves errno. */
 int kotel_env_parse_double(const char *s, double *out);
 
-/* The variable's value, or NULL when unset or empty. */
+/* The variable's value, or NULL when unset or empty, or when the process
+ * runs in secure-execution mode (set-uid, set-gid, file capabilities):
+ * every variable kotel reads goes through here. */
 const char *kotel_env_str(const char *name);
 /* Integer in [min, max]; @def when unset or invalid. */
 int64_t kotel_env_int(const char *name, int64_t def, int64_t min, int64_t max);

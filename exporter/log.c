@@ -19,7 +19,7 @@ static int bad_reported;
 
 void kotel_log_init(void)
 {
-        const char *v = getenv("OTEL_LOG_LEVEL");
+        const char *v = kotel_env_str("OTEL_LOG_LEVEL");
         int l         = KOTEL_LOG_ERROR;
         bool bad      = false;
 
