@@ -63,7 +63,7 @@ static void put_safe(char *b, size_t *o, const char *s)
 
 char *kotel_settings_url_for_log(const char *url)
 {
-        CURLU *h = curl_url();
+        CURLU *h     = curl_url();
         char *scheme = NULL, *user = NULL, *pw = NULL, *opts = NULL;
         char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
         char *frag = NULL, *out = NULL;
@@ -150,9 +150,12 @@ static bool valid_header(const char *k, const char *v)
  * kept-alive connection, a Content-Type or Content-Encoding would
  * contradict the body kotel sends. */
 static const char *const reserved_headers[] = {
-    "Content-Length", "Transfer-Encoding", "Host",       "Connection",
-    "Keep-Alive",     "Proxy-Connection",  "Upgrade",    "TE",
-    "Trailer",        "Expect",            "Content-Type", "Content-Encoding",
+    "Content-Length", "Transfer-Encoding",
+    "Host",           "Connection",
+    "Keep-Alive",     "Proxy-Connection",
+    "Upgrade",        "TE",
+    "Trailer",        "Expect",
+    "Content-Type",   "Content-Encoding",
     "User-Agent",
 };
 
@@ -430,8 +433,8 @@ void kotel_settings_load(struct kotel_settings *s)
         load_kind(s);
         load_protocol(s);
         load_url(s);
-        s->url = s->request_url ? kotel_settings_url_for_log(s->request_url)
-                                : NULL;
+        s->url =
+            s->request_url ? kotel_settings_url_for_log(s->request_url) : NULL;
         load_headers(s);
         load_compression(s);
         s->timeout_ms = pick_int("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",

@@ -699,8 +699,7 @@ int main(int argc, char **argv)
                         printf("locale LC_NUMERIC=%s decimal_point=%s\n",
                                l ? setlocale(LC_NUMERIC, NULL) : "-",
                                localeconv()->decimal_point);
-                }
-                else if (!cmd)
+                } else if (!cmd)
                         cmd = a;
                 else
                         die("unknown argument");

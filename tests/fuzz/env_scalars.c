@@ -151,12 +151,13 @@ static double answer(const char *s, unsigned sel, const char *arg)
         case 1:
                 return kotel_env_parse_bool(s, &b) * 2 + b;
         case 2:
-                return kotel_config_parse_propagators(s, &tc, &bg) * 4 + tc * 2 +
-                       bg;
+                return kotel_config_parse_propagators(s, &tc, &bg) * 4 +
+                       tc * 2 + bg;
         default:
                 kotel_sampler_init(&smp, s, arg);
                 return (kotel_sampler_parse_ratio(arg, &r) == 0 ? r : -1) +
-                       smp.ratio * 10 + smp.root * 100 + smp.parent_based * 1000;
+                       smp.ratio * 10 + smp.root * 100 +
+                       smp.parent_based * 1000;
         }
 }
 

@@ -87,8 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
                 size_t at = strcspn(set.request_url, "?#");
 
-                FUZZ_ASSERT(at >= 10 &&
-                            !strncmp(set.request_url + at - 10, "/v1/traces", 10));
+                FUZZ_ASSERT(at >= 10 && !strncmp(set.request_url + at - 10,
+                                                 "/v1/traces", 10));
         }
         check_logged_url(set.url);
         FUZZ_ASSERT(set.timeout_ms >= 1 && set.timeout_ms <= 3600L * 1000);

@@ -72,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         if (len < sizeof(name)) {
                                 memcpy(name, h[i], len);
                                 name[len] = '\0';
-                                FUZZ_ASSERT(!kotel_settings_header_reserved(name));
+                                FUZZ_ASSERT(
+                                    !kotel_settings_header_reserved(name));
                         }
                 }
                 for (const char *p = h[i]; p < colon; p++)
