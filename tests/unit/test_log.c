@@ -95,6 +95,7 @@ static const struct {
     {"OTEL_EXPORTER_OTLP_TIMEOUT", NULL, NULL, load_settings},
     {"OTEL_BSP_MAX_QUEUE_SIZE", NULL, NULL, load_settings},
     {"KOTEL_SHUTDOWN_TIMEOUT", NULL, NULL, load_settings},
+    {"KOTEL_QUEUE_MEMORY_LIMIT", NULL, NULL, load_settings},
 };
 
 int main(void)
