@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,7 +138,12 @@ static void init(void)
 
         kotel_log_init();
         kotel_config_load();
-        if (!kotel_symbols_resolve() || kotel_cfg.disabled) {
+        /* A set-uid/set-gid program (AT_SECURE) is never traced: the
+         * dynamic loader ignores LD_PRELOAD there, and kotel loaded another
+         * way (/etc/ld.so.preload, a link) stays just as inert; the real
+         * functions are still resolved, for the hooks to pass through. */
+        if (!kotel_symbols_resolve() || kotel_cfg.disabled ||
+            getauxval(AT_SECURE)) {
                 __atomic_store_n(&init_state, INIT_OFF, __ATOMIC_RELEASE);
                 goto out;
         }

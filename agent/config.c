@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "exporter/exporter.h"
 
@@ -25,11 +24,11 @@ int kotel_config_parse_propagators(const char *v, bool *tracecontext,
                 n = (size_t)(end - v);
                 while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
                         n--;
-                if (n == 12 && !strncasecmp(v, "tracecontext", 12))
+                if (n == 12 && !kotel_env_ncasecmp(v, "tracecontext", 12))
                         *tracecontext = true;
-                else if (n == 7 && !strncasecmp(v, "baggage", 7))
+                else if (n == 7 && !kotel_env_ncasecmp(v, "baggage", 7))
                         *baggage = true;
-                else if (n == 4 && !strncasecmp(v, "none", 4))
+                else if (n == 4 && !kotel_env_ncasecmp(v, "none", 4))
                         ;
                 else if (n)
                         bad++;
@@ -40,6 +39,7 @@ int kotel_config_parse_propagators(const char *v, bool *tracecontext,
 
 void kotel_config_load(void)
 {
+        struct kotel_log_value q;
         const char *v;
 
         memset(&kotel_cfg, 0, sizeof(kotel_cfg));
@@ -52,8 +52,8 @@ void kotel_config_load(void)
         kotel_cfg.baggage      = true;
         v                      = kotel_env_str("OTEL_PROPAGATORS");
         if (v) {
-                int bad = kotel_config_parse_propagators(v, &kotel_cfg.tracecontext,
-                                                         &kotel_cfg.baggage);
+                int bad = kotel_config_parse_propagators(
+                    v, &kotel_cfg.tracecontext, &kotel_cfg.baggage);
                 if (bad)
                         kotel_log(KOTEL_LOG_ERROR,
                                   "OTEL_PROPAGATORS: %d unsupported entr%s "
@@ -65,13 +65,13 @@ void kotel_config_load(void)
         kotel_cfg.process_parent = KOTEL_PROCESS_PARENT_PARENT;
         v                        = kotel_env_str("KOTEL_PROCESS_PARENT");
         if (v) {
-                if (!strcasecmp(v, "link"))
+                if (!kotel_env_casecmp(v, "link"))
                         kotel_cfg.process_parent = KOTEL_PROCESS_PARENT_LINK;
-                else if (strcasecmp(v, "parent"))
+                else if (kotel_env_casecmp(v, "parent"))
                         kotel_log(KOTEL_LOG_ERROR,
-                                  "KOTEL_PROCESS_PARENT: '%.32s' is not parent "
+                                  "KOTEL_PROCESS_PARENT: '%s' is not parent "
                                   "or link; using parent",
-                                  v);
+                                  kotel_log_value(&q, v));
         }
         kotel_cfg.live_max = (size_t)kotel_env_int("KOTEL_MAX_LIVE_MESSAGES",
                                                    65536, 16, 1 << 22);

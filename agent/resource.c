@@ -1,6 +1,5 @@
 #include "resource.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exporter/env.h"
 #include "exporter/version.h"
 
 #define MAX_ATTRS 64
@@ -30,9 +30,9 @@ int kotel_resource_parse(const char *v, struct kotel_kv *kv, size_t cap,
                 eq = memchr(v, '=', (size_t)(end - v));
                 kb = v;
                 ke = eq ? eq : end;
-                while (kb < ke && isspace((unsigned char)*kb))
+                while (kb < ke && kotel_env_isspace((unsigned char)*kb))
                         kb++;
-                while (ke > kb && isspace((unsigned char)ke[-1]))
+                while (ke > kb && kotel_env_isspace((unsigned char)ke[-1]))
                         ke--;
                 if (!eq || ke == kb) {
                         if (end > v)
@@ -41,9 +41,9 @@ int kotel_resource_parse(const char *v, struct kotel_kv *kv, size_t cap,
                 }
                 vb = eq + 1;
                 ve = end;
-                while (vb < ve && isspace((unsigned char)*vb))
+                while (vb < ve && kotel_env_isspace((unsigned char)*vb))
                         vb++;
-                while (ve > vb && isspace((unsigned char)ve[-1]))
+                while (ve > vb && kotel_env_isspace((unsigned char)ve[-1]))
                         ve--;
                 k   = kotel_percent_decode(kb, (size_t)(ke - kb));
                 val = kotel_percent_decode(vb, (size_t)(ve - vb));

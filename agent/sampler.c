@@ -1,6 +1,5 @@
 #include "sampler.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,20 +8,12 @@
 
 int kotel_sampler_parse_ratio(const char *arg, double *out)
 {
-        char *end;
         double r;
-        int saved = errno;
 
-        if (!arg || !*arg)
+        /* Locale-independent: "0.5" under an app's decimal-comma locale. */
+        if (kotel_env_parse_double(arg, &r) < 0 || !(r >= 0.0 && r <= 1.0))
                 return -1;
-        errno = 0;
-        r     = strtod(arg, &end);
-        if (errno || end == arg || *end || !(r >= 0.0 && r <= 1.0)) {
-                errno = saved;
-                return -1;
-        }
-        errno = saved;
-        *out  = r;
+        *out = r;
         return 0;
 }
 
@@ -36,6 +27,7 @@ static void set_ratio(struct kotel_sampler *s, double r)
 void kotel_sampler_init(struct kotel_sampler *s, const char *name,
                         const char *arg)
 {
+        struct kotel_log_value q;
         double r = 1.0;
 
         memset(s, 0, sizeof(*s));
@@ -59,17 +51,17 @@ void kotel_sampler_init(struct kotel_sampler *s, const char *name,
                 s->root = KOTEL_SAMPLER_RATIO;
         } else {
                 kotel_log(KOTEL_LOG_ERROR,
-                          "OTEL_TRACES_SAMPLER: '%.64s' is not supported; using "
+                          "OTEL_TRACES_SAMPLER: '%s' is not supported; using "
                           "parentbased_always_on",
-                          name);
+                          kotel_log_value(&q, name));
                 return;
         }
         if (s->root == KOTEL_SAMPLER_RATIO) {
                 if (arg && kotel_sampler_parse_ratio(arg, &r) < 0) {
                         kotel_log(KOTEL_LOG_ERROR,
-                                  "OTEL_TRACES_SAMPLER_ARG: '%.64s' is not a "
+                                  "OTEL_TRACES_SAMPLER_ARG: '%s' is not a "
                                   "number in [0, 1]; using 1.0",
-                                  arg);
+                                  kotel_log_value(&q, arg));
                         r = 1.0;
                 }
                 set_ratio(s, r);

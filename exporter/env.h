@@ -10,7 +10,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The variable's value, or NULL when unset or empty. */
+/* Locale-independent text rules. Configuration is read at the first
+ * librdkafka call, often after the app's setlocale(LC_ALL, ""), and must
+ * mean the same under every locale: under de_DE strtod stops at "0.5"'s
+ * point, under tr_TR strcasecmp("LINK", "link") differs (I folds to a
+ * dotless i), under a Latin-1 locale isalpha(0xe4) holds. Every parser in
+ * kotel uses these instead of <ctype.h>, strcasecmp and strtod. */
+static inline bool kotel_env_isdigit(int c)
+{
+        return c >= '0' && c <= '9';
+}
+static inline bool kotel_env_isalpha(int c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static inline bool kotel_env_isspace(int c)
+{
+        return c == ' ' || (c >= '\t' && c <= '\r');
+}
+static inline int kotel_env_tolower(int c)
+{
+        return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+/* ASCII-only strcasecmp / strncasecmp. */
+int kotel_env_casecmp(const char *a, const char *b);
+int kotel_env_ncasecmp(const char *a, const char *b, size_t n);
+/* A number as strtod reads it in the "C" locale (a decimal point, never a
+ * comma), the whole string: 0 and *@out, or -1. Preserves errno. */
+int kotel_env_parse_double(const char *s, double *out);
+
+/* The variable's value, or NULL when unset or empty, or when the process
+ * runs in secure-execution mode (set-uid, set-gid, file capabilities):
+ * every variable kotel reads goes through here. */
 const char *kotel_env_str(const char *name);
 /* Integer in [min, max]; @def when unset or invalid. */
 int64_t kotel_env_int(const char *name, int64_t def, int64_t min, int64_t max);

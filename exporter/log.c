@@ -5,30 +5,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "env.h"
 
 static int level = -1;
 static int bad_reported;
 
 void kotel_log_init(void)
 {
-        const char *v = getenv("OTEL_LOG_LEVEL");
+        const char *v = kotel_env_str("OTEL_LOG_LEVEL");
         int l         = KOTEL_LOG_ERROR;
         bool bad      = false;
 
         if (v && *v) {
-                if (!strcasecmp(v, "none") || !strcasecmp(v, "off"))
+                if (!kotel_env_casecmp(v, "none") ||
+                    !kotel_env_casecmp(v, "off"))
                         l = KOTEL_LOG_NONE;
-                else if (!strcasecmp(v, "error") || !strcasecmp(v, "fatal"))
+                else if (!kotel_env_casecmp(v, "error") ||
+                         !kotel_env_casecmp(v, "fatal"))
                         l = KOTEL_LOG_ERROR;
-                else if (!strcasecmp(v, "warn") || !strcasecmp(v, "warning"))
+                else if (!kotel_env_casecmp(v, "warn") ||
+                         !kotel_env_casecmp(v, "warning"))
                         l = KOTEL_LOG_WARN;
-                else if (!strcasecmp(v, "info"))
+                else if (!kotel_env_casecmp(v, "info"))
                         l = KOTEL_LOG_INFO;
-                else if (!strcasecmp(v, "debug") || !strcasecmp(v, "trace") ||
-                         !strcasecmp(v, "all"))
+                else if (!kotel_env_casecmp(v, "debug") ||
+                         !kotel_env_casecmp(v, "trace") ||
+                         !kotel_env_casecmp(v, "all"))
                         l = KOTEL_LOG_DEBUG;
                 else
                         bad = true;
@@ -261,4 +266,17 @@ void kotel_log_always(enum kotel_log_level l, const char *fmt, ...)
                 put_line(line, n);
         }
         errno = saved;
+}
+
+const char *kotel_log_value(struct kotel_log_value *q, const char *v)
+{
+        size_t n = 0;
+
+        for (; v && v[n] && n < KOTEL_LOG_VALUE_MAX; n++)
+                q->s[n] = kotel_log_safe_char(v[n]);
+        if (v && v[n])
+                memcpy(q->s + n, "...", sizeof("..."));
+        else
+                q->s[n] = '\0';
+        return q->s;
 }

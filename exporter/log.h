@@ -49,6 +49,21 @@ static inline char kotel_log_safe_char(char c)
         return (unsigned char)c < 0x20 || c == 0x7f ? ' ' : c;
 }
 
+/* A value from outside (an environment variable, a URL) quoted in a log
+ * line: at most KOTEL_LOG_VALUE_MAX bytes, each through
+ * kotel_log_safe_char, "..." when cut. Every echo of such a value goes
+ * through it, so that no value can forge a line or drive the terminal:
+ *
+ *     struct kotel_log_value q;
+ *     kotel_log(..., "%s: '%s' is not ...", name, kotel_log_value(&q, v));
+ */
+#define KOTEL_LOG_VALUE_MAX 64
+struct kotel_log_value {
+        char s[KOTEL_LOG_VALUE_MAX + sizeof("...")];
+};
+/* Any thread; borrows @v; returns @q->s. */
+const char *kotel_log_value(struct kotel_log_value *q, const char *v);
+
 /* Log a line at most once per process for the flag @once points at. */
 #define KOTEL_LOG_ONCE(level, ...)                                             \
         do {                                                                   \

@@ -1,11 +1,9 @@
 #include "settings.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "env.h"
 #include "log.h"
@@ -32,29 +30,99 @@ static const char *pick(const char *traces, const char *generic,
 
 static bool valid_url(const char *u)
 {
-        return (!strncasecmp(u, "http://", 7) && u[7]) ||
-               (!strncasecmp(u, "https://", 8) && u[8]);
+        return (!kotel_env_ncasecmp(u, "http://", 7) && u[7]) ||
+               (!kotel_env_ncasecmp(u, "https://", 8) && u[8]);
 }
 
 char *kotel_settings_traces_url(const char *base)
 {
-        size_t n = strlen(base);
-        char *u  = malloc(n + sizeof("/v1/traces"));
+        /* The path ends where the query or the fragment starts: the
+         * signal's path goes there, "?api_key=..." stays after it. */
+        size_t n      = strlen(base);
+        size_t at     = strcspn(base, "?#");
+        const char *h = strstr(base, "://");
+        size_t keep   = at;
+        char *u       = malloc(n + sizeof("/v1/traces"));
 
         if (!u)
                 return NULL;
-        memcpy(u, base, n);
-        if (n && base[n - 1] == '/')
-                n--;
-        memcpy(u + n, "/v1/traces", sizeof("/v1/traces"));
+        if (h && keep > (size_t)(h + 3 - base) && base[keep - 1] == '/')
+                keep--;
+        memcpy(u, base, keep);
+        memcpy(u + keep, "/v1/traces", sizeof("/v1/traces") - 1);
+        memcpy(u + keep + sizeof("/v1/traces") - 1, base + at, n - at + 1);
         return u;
+}
+
+/* Appends @s, through the log's safe-character rule, to @b. */
+static void put_safe(char *b, size_t *o, const char *s)
+{
+        for (; *s; s++)
+                b[(*o)++] = kotel_log_safe_char(*s);
+}
+
+char *kotel_settings_url_for_log(const char *url)
+{
+        CURLU *h     = curl_url();
+        char *scheme = NULL, *user = NULL, *pw = NULL, *opts = NULL;
+        char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+        char *frag = NULL, *out = NULL;
+        size_t o = 0;
+
+        /* What libcurl connects to, from its own parser; a URL it cannot
+         * parse is not shown at all (the request fails anyway). */
+        if (!h || curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+                out = strdup("(malformed URL, not shown)");
+                goto out_free;
+        }
+        curl_url_get(h, CURLUPART_USER, &user, 0);
+        curl_url_get(h, CURLUPART_PASSWORD, &pw, 0);
+        curl_url_get(h, CURLUPART_OPTIONS, &opts, 0);
+        curl_url_get(h, CURLUPART_PORT, &port, 0);
+        curl_url_get(h, CURLUPART_PATH, &path, 0);
+        curl_url_get(h, CURLUPART_QUERY, &query, 0);
+        curl_url_get(h, CURLUPART_FRAGMENT, &frag, 0);
+        out = malloc(strlen(scheme) + strlen(host) + (port ? strlen(port) : 0) +
+                     (path ? strlen(path) : 0) + 64);
+        if (!out)
+                goto out_free;
+        put_safe(out, &o, scheme);
+        put_safe(out, &o, "://");
+        if (user || pw || opts)
+                put_safe(out, &o, KOTEL_URL_REDACTED "@");
+        put_safe(out, &o, host);
+        if (port) {
+                put_safe(out, &o, ":");
+                put_safe(out, &o, port);
+        }
+        if (path)
+                put_safe(out, &o, path);
+        if (query)
+                put_safe(out, &o, "?" KOTEL_URL_REDACTED);
+        if (frag)
+                put_safe(out, &o, "#" KOTEL_URL_REDACTED);
+        out[o] = '\0';
+out_free:
+        curl_free(scheme);
+        curl_free(user);
+        curl_free(pw);
+        curl_free(opts);
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+        curl_free(query);
+        curl_free(frag);
+        curl_url_cleanup(h);
+        return out;
 }
 
 static void trim(const char **b, const char **e)
 {
-        while (*b < *e && isspace((unsigned char)**b))
+        while (*b < *e && kotel_env_isspace((unsigned char)**b))
                 (*b)++;
-        while (*e > *b && isspace((unsigned char)(*e)[-1]))
+        while (*e > *b && kotel_env_isspace((unsigned char)(*e)[-1]))
                 (*e)--;
 }
 
@@ -65,7 +133,9 @@ static bool valid_header(const char *k, const char *v)
         if (!*k)
                 return false;
         for (const char *p = k; *p; p++)
-                if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+                if (!kotel_env_isalpha((unsigned char)*p) &&
+                    !kotel_env_isdigit((unsigned char)*p) &&
+                    !strchr("!#$%&'*+-.^_`|~", *p))
                         return false;
         for (const char *p = v; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -74,7 +144,32 @@ static bool valid_header(const char *k, const char *v)
         return true;
 }
 
-int kotel_settings_parse_headers(const char *s, char ***out, size_t *n)
+/* Headers that HTTP/1.1 message framing and connection handling own, and
+ * those kotel sets itself: a user's Content-Length=0 or Transfer-Encoding
+ * would make the collector read the body as the next request on the
+ * kept-alive connection, a Content-Type or Content-Encoding would
+ * contradict the body kotel sends. */
+static const char *const reserved_headers[] = {
+    "Content-Length", "Transfer-Encoding",
+    "Host",           "Connection",
+    "Keep-Alive",     "Proxy-Connection",
+    "Upgrade",        "TE",
+    "Trailer",        "Expect",
+    "Content-Type",   "Content-Encoding",
+    "User-Agent",
+};
+
+bool kotel_settings_header_reserved(const char *name)
+{
+        for (size_t i = 0;
+             i < sizeof(reserved_headers) / sizeof(reserved_headers[0]); i++)
+                if (!kotel_env_casecmp(name, reserved_headers[i]))
+                        return true;
+        return false;
+}
+
+int kotel_settings_parse_headers(const char *s, char ***out, size_t *n,
+                                 kotel_header_refused_fn *refused, void *arg)
 {
         int bad = 0;
 
@@ -101,6 +196,11 @@ int kotel_settings_parse_headers(const char *s, char ***out, size_t *n)
                 v = kotel_percent_decode(vb, (size_t)(ve - vb));
                 if (!k || !v || !valid_header(k, v)) {
                         bad++;
+                        goto next_free;
+                }
+                if (kotel_settings_header_reserved(k)) {
+                        if (refused)
+                                refused(k, arg);
                         goto next_free;
                 }
                 line  = malloc(strlen(k) + strlen(v) + 3);
@@ -161,7 +261,7 @@ int kotel_parse_retry_after(const char *v, time_t now, long *ms)
                 return 0;
         }
         for (const char *p = v; *p; p++)
-                alpha |= isalpha((unsigned char)*p) != 0;
+                alpha |= kotel_env_isalpha((unsigned char)*p) != 0;
         if (!alpha)
                 return -1; /* "-5", "1.5": neither form */
         when = curl_getdate(v, NULL);
@@ -184,19 +284,20 @@ static char *dup_or_null(const char *v)
 static void load_kind(struct kotel_settings *s)
 {
         const char *v = kotel_env_str("OTEL_TRACES_EXPORTER");
+        struct kotel_log_value q;
 
         s->kind = KOTEL_EXPORTER_OTLP;
-        if (!v || !strcasecmp(v, "otlp"))
+        if (!v || !kotel_env_casecmp(v, "otlp"))
                 return;
-        if (!strcasecmp(v, "console"))
+        if (!kotel_env_casecmp(v, "console"))
                 s->kind = KOTEL_EXPORTER_CONSOLE;
-        else if (!strcasecmp(v, "none"))
+        else if (!kotel_env_casecmp(v, "none"))
                 s->kind = KOTEL_EXPORTER_NONE;
         else
                 kotel_log(KOTEL_LOG_ERROR,
-                          "OTEL_TRACES_EXPORTER: '%.64s' is not one of otlp, "
+                          "OTEL_TRACES_EXPORTER: '%s' is not one of otlp, "
                           "console, none; using otlp",
-                          v);
+                          kotel_log_value(&q, v));
 }
 
 static void load_protocol(struct kotel_settings *s)
@@ -204,6 +305,7 @@ static void load_protocol(struct kotel_settings *s)
         const char *which;
         const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
                              "OTEL_EXPORTER_OTLP_PROTOCOL", &which);
+        struct kotel_log_value q;
 
         s->protocol = KOTEL_PROTO_HTTP_PROTOBUF;
         if (!v || !strcmp(v, "http/protobuf"))
@@ -218,9 +320,9 @@ static void load_protocol(struct kotel_settings *s)
                           which);
         else
                 kotel_log(KOTEL_LOG_ERROR,
-                          "%s: '%.64s' is not http/protobuf or http/json; "
+                          "%s: '%s' is not http/protobuf or http/json; "
                           "using http/protobuf",
-                          which, v);
+                          which, kotel_log_value(&q, v));
 }
 
 static void load_url(struct kotel_settings *s)
@@ -229,7 +331,7 @@ static void load_url(struct kotel_settings *s)
 
         if (v) {
                 if (valid_url(v)) {
-                        s->url = strdup(v);
+                        s->request_url = strdup(v);
                         return;
                 }
                 kotel_log(KOTEL_LOG_ERROR,
@@ -243,7 +345,17 @@ static void load_url(struct kotel_settings *s)
                           "using " DEFAULT_BASE);
                 v = NULL;
         }
-        s->url = kotel_settings_traces_url(v ? v : DEFAULT_BASE);
+        s->request_url = kotel_settings_traces_url(v ? v : DEFAULT_BASE);
+}
+
+static void refuse_header(const char *name, void *arg)
+{
+        struct kotel_log_value q;
+
+        kotel_log(KOTEL_LOG_ERROR,
+                  "%s: '%s' is set by kotel or by HTTP framing, not from the "
+                  "environment; entry refused (value not shown)",
+                  (const char *)arg, kotel_log_value(&q, name));
 }
 
 static void load_headers(struct kotel_settings *s)
@@ -255,7 +367,8 @@ static void load_headers(struct kotel_settings *s)
 
         if (!v)
                 return;
-        bad = kotel_settings_parse_headers(v, &s->headers, &s->n_headers);
+        bad = kotel_settings_parse_headers(v, &s->headers, &s->n_headers,
+                                           refuse_header, (void *)which);
         if (bad)
                 kotel_log(KOTEL_LOG_ERROR,
                           "%s: %d malformed entr%s skipped (expected "
@@ -269,16 +382,17 @@ static void load_compression(struct kotel_settings *s)
         const char *which;
         const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
                              "OTEL_EXPORTER_OTLP_COMPRESSION", &which);
+        struct kotel_log_value q;
 
         s->gzip = false;
-        if (!v || !strcasecmp(v, "none"))
+        if (!v || !kotel_env_casecmp(v, "none"))
                 return;
-        if (!strcasecmp(v, "gzip"))
+        if (!kotel_env_casecmp(v, "gzip"))
                 s->gzip = true;
         else
                 kotel_log(KOTEL_LOG_ERROR,
-                          "%s: '%.32s' is not gzip or none; using none", which,
-                          v);
+                          "%s: '%s' is not gzip or none; using none", which,
+                          kotel_log_value(&q, v));
 }
 
 static long pick_int(const char *traces, const char *generic, long def,
@@ -319,6 +433,8 @@ void kotel_settings_load(struct kotel_settings *s)
         load_kind(s);
         load_protocol(s);
         load_url(s);
+        s->url =
+            s->request_url ? kotel_settings_url_for_log(s->request_url) : NULL;
         load_headers(s);
         load_compression(s);
         s->timeout_ms = pick_int("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
@@ -356,6 +472,7 @@ void kotel_settings_free(struct kotel_settings *s)
                 free(s->headers[i]);
         free(s->headers);
         free(s->url);
+        free(s->request_url);
         free(s->ca_file);
         free(s->client_key);
         free(s->client_cert);

@@ -24,7 +24,13 @@ enum kotel_protocol {
 struct kotel_settings {
         enum kotel_exporter_kind kind;
         enum kotel_protocol protocol;
+        /* The URL as shown in log lines: userinfo, query and fragment
+         * redacted (kotel_settings_url_for_log). Safe to log. */
         char *url;
+        /* The URL as requested: it may carry credentials (userinfo, an
+         * "?api_key=" query). For libcurl only (transport.c); never log
+         * it. */
+        char *request_url;
         char **headers; /* "Name: value" lines for libcurl */
         size_t n_headers;
         long timeout_ms;
@@ -45,10 +51,24 @@ void kotel_settings_free(struct kotel_settings *s);
 
 /* Pure parsers, exposed for unit tests and fuzzers. */
 /* OTEL_EXPORTER_OTLP_HEADERS: "k=v,k2=v2", percent-decoded. Appends valid
- * "k: v" lines to @out; returns the number of malformed entries skipped. */
-int kotel_settings_parse_headers(const char *s, char ***out, size_t *n);
-/* The traces URL for a generic OTEL_EXPORTER_OTLP_ENDPOINT base. */
+ * "k: v" lines to @out; returns the number of malformed entries skipped.
+ * An entry naming a reserved header (kotel_settings_header_reserved) is
+ * skipped too, not counted, and passed to @refused (when not NULL) with
+ * @arg, once per entry. */
+typedef void kotel_header_refused_fn(const char *name, void *arg);
+int kotel_settings_parse_headers(const char *s, char ***out, size_t *n,
+                                 kotel_header_refused_fn *refused, void *arg);
+/* true for a header kotel or HTTP framing owns (Content-Length,
+ * Transfer-Encoding, Host, Connection, Content-Type, ...), in any case. */
+bool kotel_settings_header_reserved(const char *name);
+/* The traces URL for a generic OTEL_EXPORTER_OTLP_ENDPOINT base: "/v1/traces"
+ * joined to the base's path, before any query or fragment. */
 char *kotel_settings_traces_url(const char *base);
+/* @url as a log line may show it: scheme, host, port and path as libcurl
+ * parses them; userinfo, query and fragment replaced by REDACTED; control
+ * bytes as spaces. A new string, NULL when out of memory. */
+#define KOTEL_URL_REDACTED "REDACTED"
+char *kotel_settings_url_for_log(const char *url);
 /* Retry-After: delay-seconds or an HTTP-date; 0 and *ms on success. */
 int kotel_parse_retry_after(const char *v, time_t now, long *ms);
 

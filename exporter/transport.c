@@ -133,7 +133,7 @@ struct kotel_transport *kotel_transport_new(const struct kotel_settings *s)
         if (!h)
                 goto out_cleanup;
         t->headers = h;
-        curl_easy_setopt(t->curl, CURLOPT_URL, s->url);
+        curl_easy_setopt(t->curl, CURLOPT_URL, s->request_url);
         curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->headers);
         curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(t->curl, CURLOPT_USERAGENT,

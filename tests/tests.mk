@@ -14,7 +14,8 @@ RDKAFKA_LIBS := $(shell pkg-config --libs rdkafka 2>/dev/null)
 PYTHON     := /usr/bin/python3
 JOBS       ?= 2
 
-tools: $(TEST_BIN)/mockbroker $(TEST_BIN)/kclient $(PYGEN) $(UNIT_BIN)
+tools: $(TEST_BIN)/mockbroker $(TEST_BIN)/kclient $(TEST_BIN)/kclient_linked \
+       $(PYGEN) $(UNIT_BIN)
 
 $(TEST_BIN)/mockbroker: tests/tools/mockbroker.c
 	@mkdir -p $(dir $@)
@@ -23,6 +24,14 @@ $(TEST_BIN)/mockbroker: tests/tools/mockbroker.c
 $(TEST_BIN)/kclient: tests/clients/kclient.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -Wno-vla -o $@ $< $(RDKAFKA_LIBS) -lpthread
+
+# kclient linked against libkotel.so (needed before librdkafka, absolute
+# RUNPATH), loaded as /etc/ld.so.preload would load it: the set-uid test
+# runs it where the dynamic loader ignores LD_PRELOAD.
+$(TEST_BIN)/kclient_linked: tests/clients/kclient.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -Wno-vla -o $@ $< -Wl,--no-as-needed -L$(BUILD) \
+	    -lkotel -Wl,-rpath,$(abspath $(BUILD)) $(RDKAFKA_LIBS) -lpthread
 
 $(TEST_BIN)/unit/%: tests/unit/%.c tests/unit/tap.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)

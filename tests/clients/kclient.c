@@ -16,10 +16,14 @@
  *           [--sleep MS]
  *       PATTERN: current early batch batchl list worker zerocopy headers
  *       (see the forward section below)
+ *   --setlocale: setlocale(LC_ALL, "") first, as many programs do, and
+ *       print "locale LC_NUMERIC=NAME decimal_point=C" (the tests check
+ *       that the locale they asked for is really active)
  *
  * Keys are "k0".."k<COUNT-1>"; payloads "payload-<i>". Consumers print one
  * line per message: "msg key=K partition=P offset=O traceparent=TP". */
 #include <librdkafka/rdkafka.h>
+#include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -689,7 +693,13 @@ int main(int argc, char **argv)
                         nokey = 1;
                 else if (!strcmp(a, "--no-flush"))
                         flush_at_end = 0;
-                else if (!cmd)
+                else if (!strcmp(a, "--setlocale")) {
+                        const char *l = setlocale(LC_ALL, "");
+
+                        printf("locale LC_NUMERIC=%s decimal_point=%s\n",
+                               l ? setlocale(LC_NUMERIC, NULL) : "-",
+                               localeconv()->decimal_point);
+                } else if (!cmd)
                         cmd = a;
                 else
                         die("unknown argument");

@@ -1,6 +1,9 @@
 /* The whole environment reading, through getenv() as in the library:
  * kotel_config_load() and kotel_settings_load() over a fuzzed set of OTEL_*
- * and KOTEL_* variables, then the documented bounds on what they chose.
+ * and KOTEL_* variables, then the documented bounds on what they chose:
+ * among them, "/v1/traces" joined before the generic endpoint's query, a
+ * logged URL that shows no userinfo, query or fragment and no control
+ * byte, and no header that HTTP framing or kotel owns.
  * Input: lines "<c><value>", where the byte <c> picks the variable. */
 #include <strings.h>
 
@@ -37,6 +40,28 @@ static const char *const vars[] = {
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 
+/* What a log line shows of the endpoint: no control byte; nothing after a
+ * '?' or '#' but REDACTED; before the host, only REDACTED@. */
+static void check_logged_url(const char *u)
+{
+        const char *host, *at;
+
+        FUZZ_ASSERT(u);
+        fuzz_check_log_text(u, strlen(u) + 1);
+        if (!strcmp(u, "(malformed URL, not shown)"))
+                return;
+        host = strstr(u, "://");
+        FUZZ_ASSERT(host);
+        host += 3;
+        for (const char *p = strpbrk(u, "?#"); p; p = strpbrk(p + 1, "?#"))
+                FUZZ_ASSERT(!strncmp(p + 1, KOTEL_URL_REDACTED,
+                                     strlen(KOTEL_URL_REDACTED)));
+        at = strchr(host, '@');
+        if (at && at < host + strcspn(host, "/?#"))
+                FUZZ_ASSERT(!strncmp(host, KOTEL_URL_REDACTED "@",
+                                     strlen(KOTEL_URL_REDACTED) + 1));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         char *s = fuzz_cstr(data, size), *line, *save = NULL;
@@ -56,12 +81,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     kotel_cfg.process_parent == KOTEL_PROCESS_PARENT_LINK);
 
         kotel_settings_load(&set);
-        FUZZ_ASSERT(set.url && (!strncasecmp(set.url, "http://", 7) ||
-                                !strncasecmp(set.url, "https://", 8)));
-        if (!getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
-                FUZZ_ASSERT(
-                    strlen(set.url) >= 10 &&
-                    !strcmp(set.url + strlen(set.url) - 10, "/v1/traces"));
+        FUZZ_ASSERT(set.request_url &&
+                    (!strncasecmp(set.request_url, "http://", 7) ||
+                     !strncasecmp(set.request_url, "https://", 8)));
+        if (!getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+                size_t at = strcspn(set.request_url, "?#");
+
+                FUZZ_ASSERT(at >= 10 && !strncmp(set.request_url + at - 10,
+                                                 "/v1/traces", 10));
+        }
+        check_logged_url(set.url);
         FUZZ_ASSERT(set.timeout_ms >= 1 && set.timeout_ms <= 3600L * 1000);
         FUZZ_ASSERT(set.schedule_delay_ms >= 1 &&
                     set.schedule_delay_ms <= 3600L * 1000);
@@ -71,8 +100,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     set.export_timeout_ms <= 3600L * 1000);
         FUZZ_ASSERT(set.shutdown_timeout_ms >= 0 &&
                     set.shutdown_timeout_ms <= 600L * 1000);
-        for (size_t i = 0; i < set.n_headers; i++)
+        for (size_t i = 0; i < set.n_headers; i++) {
+                char name[256];
+                size_t len = strcspn(set.headers[i], ":");
+
                 FUZZ_ASSERT(!strpbrk(set.headers[i], "\r\n"));
+                if (len < sizeof(name)) {
+                        memcpy(name, set.headers[i], len);
+                        name[len] = '\0';
+                        FUZZ_ASSERT(!kotel_settings_header_reserved(name));
+                }
+        }
         kotel_settings_free(&set);
         free(s);
         return 0;

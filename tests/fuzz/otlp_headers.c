@@ -1,9 +1,11 @@
 /* kotel_settings_parse_headers (OTEL_EXPORTER_OTLP_HEADERS) and the
  * percent-decoding under it. Every line it hands libcurl is "name: value"
  * with a token name and a value with no control byte but tab (a CR or LF
- * would inject headers); lines + malformed entries never exceed the
- * entries; and the lines, written back fully percent-encoded, parse to the
- * same lines. */
+ * would inject headers), never one that HTTP framing or kotel owns
+ * (Content-Length, Host, ...: refused, each reported once, by its decoded
+ * name); lines + malformed + refused entries never exceed the entries; and
+ * the lines, written back fully percent-encoded, parse to the same lines
+ * with nothing refused. */
 #include "exporter/env.h"
 #include "exporter/settings.h"
 #include "fuzz.h"
@@ -34,6 +36,12 @@ static bool tchar(unsigned char c)
                (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+static void count_refused(const char *name, void *arg)
+{
+        FUZZ_ASSERT(kotel_settings_header_reserved(name));
+        ++*(size_t *)arg;
+}
+
 static void free_lines(char **h, size_t n)
 {
         for (size_t i = 0; i < n; i++)
@@ -45,18 +53,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         char *s  = fuzz_cstr(data, size), *list;
         char **h = NULL, **h2 = NULL;
-        size_t n = 0, n2 = 0, o = 0, entries = 1;
+        size_t n = 0, n2 = 0, o = 0, entries = 1, refused = 0, refused2 = 0;
         int bad;
 
         for (const char *p = s; *p; p++)
                 entries += *p == ',';
-        bad = kotel_settings_parse_headers(s, &h, &n);
-        FUZZ_ASSERT(bad >= 0 && (size_t)bad + n <= entries);
+        bad = kotel_settings_parse_headers(s, &h, &n, count_refused, &refused);
+        FUZZ_ASSERT(bad >= 0 && (size_t)bad + n + refused <= entries);
         list = malloc(3 * size + n + 1);
         for (size_t i = 0; i < n; i++) {
                 const char *colon = strstr(h[i], ": ");
 
                 FUZZ_ASSERT(colon && colon > h[i]);
+                {
+                        char name[256];
+                        size_t len = (size_t)(colon - h[i]);
+
+                        if (len < sizeof(name)) {
+                                memcpy(name, h[i], len);
+                                name[len] = '\0';
+                                FUZZ_ASSERT(
+                                    !kotel_settings_header_reserved(name));
+                        }
+                }
                 for (const char *p = h[i]; p < colon; p++)
                         FUZZ_ASSERT(tchar((unsigned char)*p));
                 for (const char *p = colon + 2; *p; p++)
@@ -69,8 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 o += encode(list + o, colon + 2, strlen(colon + 2));
         }
         list[o] = '\0';
-        FUZZ_ASSERT(kotel_settings_parse_headers(list, &h2, &n2) == 0);
-        FUZZ_ASSERT(n2 == n);
+        FUZZ_ASSERT(kotel_settings_parse_headers(list, &h2, &n2, count_refused,
+                                                 &refused2) == 0);
+        FUZZ_ASSERT(n2 == n && refused2 == 0);
         for (size_t i = 0; i < n; i++)
                 FUZZ_ASSERT(!strcmp(h[i], h2[i]));
         free_lines(h, n);

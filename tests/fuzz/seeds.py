@@ -177,6 +177,15 @@ hd = [
     ("mixed", "bad,=v,k=%zz,x=y"),
     ("empty", ""),
     ("commas", ",,,"),
+    # Framing and kotel's own headers: refused, the others kept.
+    ("reserved-content-length", "Content-Length=0,x-tenant=blue"),
+    ("reserved-all", "Transfer-Encoding=chunked,Host=evil,Content-Type=text/plain,"
+                     "Content-Encoding=br,Connection=close,Keep-Alive=5,Upgrade=h2c,"
+                     "TE=trailers,Trailer=x,Expect=100-continue,User-Agent=me,"
+                     "Proxy-Connection=x,k=v"),
+    ("reserved-case", "CONTENT-LENGTH=1,content-type=x,hOsT=y"),
+    ("reserved-encoded", "Content%2DLength=0,%48ost=h"),
+    ("reserved-lookalike", "Content-Lengthy=1,X-Host=h,Hosts=2"),
 ]
 for n, v in hd:
     seed("otlp_headers", n, v)
@@ -208,6 +217,14 @@ sc = [
     ("sampler-ratio-space", "3traceidratio\0" " 0.5 "), ("sampler-ratio-empty", "3traceidratio\0"),
     ("sampler-pb-off", "3parentbased_always_off"), ("sampler-unknown", "3jaeger_remote\0" "x"),
     ("sampler-case", "3AlwaysOn"),
+    # The same under an app's decimal-comma or Turkish locale.
+    ("sampler-ratio-comma", "3traceidratio\0" "0,5"),
+    ("sampler-ratio-half", "3parentbased_traceidratio\0" "0.5"),
+    ("bool-TRUE-dotted", "1TRUE"), ("prop-upper", "2TRACECONTEXT,BAGGAGE,NONE"),
+    ("int-nbsp", "0\xa0" "5"), ("int-arabic", "0\xd9\xa5"),
+    # Control bytes a log line must not echo raw.
+    ("bool-forged", "1x\nkotel: error: forged\r\x1b[2J"),
+    ("sampler-forged", "3x\nkotel: info: forged\x1b[31m\x7f"),
 ]
 for n, v in sc:
     seed("env_scalars", n, v)
@@ -260,6 +277,17 @@ es = [
                       OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY="/k.pem",
                       OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE="/c.pem")),
     ("endpoint-root", env(OTEL_EXPORTER_OTLP_ENDPOINT="HTTPS://h")),
+    # Credentials and a query: joined before the query, never logged.
+    ("endpoint-credentials", env(OTEL_EXPORTER_OTLP_ENDPOINT="http://u:s3cret@h:4318/?api_key=k#f")),
+    ("traces-endpoint-credentials",
+     env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="https://tok@h/x/v1/traces?sig=abc")),
+    ("endpoint-malformed", env(OTEL_EXPORTER_OTLP_ENDPOINT="http://u:pa?ss@h/")),
+    ("endpoint-control", env(OTEL_EXPORTER_OTLP_ENDPOINT="http://h/\x1b[2J\x07")),
+    ("headers-framing", env(OTEL_EXPORTER_OTLP_HEADERS="Content-Length=0,HOST=x,"
+                                                        "transfer-encoding=chunked,k=v")),
+    ("forged-values", env(OTEL_TRACES_EXPORTER="x\rkotel: error: forged",
+                          OTEL_EXPORTER_OTLP_PROTOCOL="\x1b]0;title\x07",
+                          OTEL_EXPORTER_OTLP_COMPRESSION="gzip\x1b[0m")),
 ]
 for n, v in es:
     seed("env_settings", n, v)

@@ -3,6 +3,7 @@ http/json, gzip, TLS with a CA made here (verification on by default, client
 certificates), headers from the environment (sent, never logged), endpoint
 precedence, grpc fallback, keep-alive and User-Agent."""
 
+import base64
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import tempfile
 
 from exporter_helpers import make_ca, produce
 from kotel_test import ROOT, Broker, Receiver
+from semantics_lib import log_lines
 
 N = 3
 ONE_BATCH = {"OTEL_BSP_SCHEDULE_DELAY": "60000", "KOTEL_SHUTDOWN_TIMEOUT": "30000"}
@@ -102,6 +104,38 @@ def test_headers_sent_and_never_logged():
             assert secret not in p.stderr, p.stderr
 
 
+FRAMING = ["Content-Length=0", "Transfer-Encoding=chunked", "Host=evil.example",
+           "Content-Type=text/plain", "Content-Encoding=br", "Connection=close",
+           "expect=100-continue", "USER-AGENT=me"]
+
+
+def test_framing_headers_refused_others_kept():
+    # Content-Length=0 on a kept-alive connection would make the collector
+    # read each body as the next request: refused, one line each, and every
+    # request still arrives whole, with the other headers.
+    with Broker() as b, Receiver() as r:
+        p, st = produce(b, 4, receiver=r, env=dict(
+            ONE_BATCH, OTEL_BSP_MAX_EXPORT_BATCH_SIZE="1",
+            OTEL_EXPORTER_OTLP_HEADERS=",".join(FRAMING + ["x-tenant=blue"])))
+        assert st["exported"] == 4 and len(r.requests) == 4, (st, p.stderr)
+        assert len(r.spans) == 4 and all(q["error"] is None for q in r.requests)
+        assert len({q["client"] for q in r.requests}) == 1, "one connection reused"
+        for q in r.requests:
+            h = q["headers"]
+            assert h["x-tenant"] == "blue", h
+            assert h["Host"] == "127.0.0.1:%d" % r.port, h
+            assert h["Content-Type"] == "application/x-protobuf", h
+            assert h["User-Agent"].startswith("kotel/"), h
+            assert "Content-Encoding" not in h and "Transfer-Encoding" not in h, h
+            assert "Expect" not in h and h.get("Connection") != "close", h
+            assert int(h["Content-Length"]) == len(q["raw"]) > 0, h
+        for entry in FRAMING:
+            name = entry.split("=")[0]
+            lines = log_lines(p.stderr, "OTEL_EXPORTER_OTLP_HEADERS: '%s' is set by kotel" % name)
+            assert len(lines) == 1, (name, p.stderr)
+        assert "malformed" not in p.stderr and "evil" not in p.stderr, p.stderr
+
+
 def test_traces_headers_override_generic():
     with Broker() as b, Receiver() as r:
         p, st = produce(b, N, receiver=r, env=dict(
@@ -125,6 +159,35 @@ def test_traces_endpoint_wins_and_is_used_as_is():
         assert st["exported"] == N, st
         assert [q["path"] for q in traces.requests] == ["/custom/path"]
         assert generic.requests == []
+
+
+def test_endpoint_credentials_never_logged_and_query_kept():
+    # Userinfo and an "?api_key=" query reach the collector, with the
+    # signal's path before the query, and never stderr, even at debug and
+    # in the lines of a failing export.
+    base = "http://user:s3cret@127.0.0.1:%d/?api_key=k3y"
+    with Broker() as b, Receiver() as r:
+        r.script = [{"status": 503}]
+        p, st = produce(b, N, endpoint=base % r.port,
+                        env=dict(ONE_BATCH, OTEL_LOG_LEVEL="debug"))
+        assert st["exported"] == N and len(r.requests) == 2, st
+        assert [q["path"] for q in r.requests] == ["/v1/traces?api_key=k3y"] * 2
+        assert r.requests[1]["headers"]["Authorization"] == "Basic " + \
+            base64.b64encode(b"user:s3cret").decode()
+        assert "export to http://REDACTED@127.0.0.1:%d/v1/traces?REDACTED: HTTP 503" % \
+            r.port in p.stderr, p.stderr
+        for secret in ("s3cret", "k3y", "api_key", "user:"):
+            assert secret not in p.stderr, p.stderr
+    with Broker() as b, Receiver() as traces:
+        traces.script = [{"status": 400}]
+        p, st = produce(b, N, env=dict(
+            ONE_BATCH, OTEL_LOG_LEVEL="debug", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=(
+                "http://tok:s3cret@127.0.0.1:%d/custom?sig=k3y#frag" % traces.port)))
+        assert [q["path"] for q in traces.requests] == ["/custom?sig=k3y"]
+        assert "export of %d spans to http://REDACTED@127.0.0.1:%d/custom?REDACTED#REDACTED " \
+            "failed" % (N, traces.port) in p.stderr, p.stderr
+        for secret in ("s3cret", "k3y", "sig=", "tok", "frag"):
+            assert secret not in p.stderr, p.stderr
 
 
 def test_grpc_falls_back_to_http_protobuf():

@@ -2,7 +2,7 @@
 00) so that every hop agrees; a consumer of a 00 message records nothing,
 and what it produces stays in the same trace with 00."""
 
-from kotel_test import Broker, Receiver, named, stats
+from kotel_test import Broker, Receiver, kclient, locale_env, named, parse_lines, stats
 from semantics_lib import TP_UNSAMPLED, log_lines, rows, semclient, tp_fields
 
 
@@ -106,3 +106,52 @@ def test_invalid_log_level_reported_once_and_error_level_used():
         # The default level, error: no info lines (such as the counters).
         assert "started=" not in p.stderr, p.stderr
         r.wait_for(lambda s: len(named(s, "send in")) >= 2)
+
+
+def _in_locale(name):
+    """kclient's environment for locale @name, or None after saying why the
+    locale cannot be had here."""
+    env, reason = locale_env(name)
+    if env is None:
+        print("# skip: %s" % reason)
+    return env
+
+
+def test_sampler_ratio_ignores_the_apps_decimal_comma_locale():
+    # The app calls setlocale(LC_ALL, "") under de_DE (decimal comma)
+    # before its first librdkafka call, where kotel reads its config:
+    # "0.5" is still one half, not "not a number" and 100 %.
+    env = _in_locale("de_DE.UTF-8")
+    if env is None:
+        return
+    env.update({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.5"})
+    with Broker(["t:1"]) as b, Receiver() as r:
+        p = kclient(b, "--setlocale", "produce", "-a", "produce", "-t", "t", "-n", "400",
+                    receiver=r, env=env)
+        loc = parse_lines(p.stdout, "locale")
+        assert loc and loc[0]["decimal_point"] == ",", p.stdout[:500]
+        assert log_lines(p.stderr, "OTEL_TRACES_SAMPLER_ARG") == [], p.stderr
+        # 400 roots at one half: 200 expected, sd 10.
+        started = stats(p.stderr)["started"]
+        assert 120 <= started <= 280, started
+
+
+def test_config_words_ignore_the_apps_turkish_locale():
+    # Under tr_TR, strcasecmp("INFO", "info") differs (I folds to a
+    # dotless i): case-insensitive values must still match in ASCII.
+    env = _in_locale("tr_TR.UTF-8")
+    if env is None:
+        return
+    env.update({"OTEL_LOG_LEVEL": "INFO", "KOTEL_PROCESS_PARENT": "LINK",
+                "OTEL_EXPORTER_OTLP_COMPRESSION": "GZIP", "OTEL_SDK_DISABLED": "FALSE"})
+    with Broker(["t:1"]) as b, Receiver() as r:
+        p = kclient(b, "--setlocale", "produce", "-a", "produce", "-t", "t", "-n", "3",
+                    receiver=r, env=env)
+        loc = parse_lines(p.stdout, "locale")
+        assert loc and loc[0]["LC_NUMERIC"] == "tr_TR.UTF-8", p.stdout[:500]
+        assert [l for l in p.stderr.splitlines() if l.startswith("kotel: error")] == [], \
+            p.stderr
+        # INFO was read as info: the counters line is there.
+        assert stats(p.stderr)["started"] == 3, p.stderr
+        r.wait_spans(3)
+        assert all(q["headers"].get("Content-Encoding") == "gzip" for q in r.requests)

@@ -103,6 +103,34 @@ def kclient(broker, *args, receiver=None, service="kclient", env=None, check=Tru
     return run([KCLIENT, "-b", broker.bootstrap] + list(args), e, check=check, timeout=timeout)
 
 
+def locale_env(name):
+    """(env, None) that selects locale @name ("de_DE.UTF-8") for a program
+    calling setlocale(LC_ALL, ""), compiling it with localedef into
+    BUILD/locale when the system lacks it; (None, reason) when it cannot be
+    made. The caller still checks that the program saw it."""
+    lang, _, charset = name.partition(".")
+    env = {"LC_ALL": name, "LANG": name}
+    have = subprocess.run(["locale", "-a"], stdout=subprocess.PIPE, text=True,
+                          stderr=subprocess.DEVNULL).stdout.split()
+    norm = name.lower().replace("-", "")
+    if any(l.lower().replace("-", "") == norm for l in have):
+        return env, None
+    path = os.path.join(BUILD, "locale")
+    if not os.path.isdir(os.path.join(path, name)):
+        os.makedirs(path, exist_ok=True)
+        try:
+            p = subprocess.run(["localedef", "-i", lang, "-f", charset or "UTF-8",
+                                os.path.join(path, name)], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return None, "localedef cannot run: %s" % e
+        # localedef exits 1 on warnings and still writes the locale.
+        if not os.path.isdir(os.path.join(path, name)):
+            return None, "localedef could not make %s: %s" % (name, p.stdout[-500:])
+    env["LOCPATH"] = path
+    return env, None
+
+
 def parse_lines(out, prefix):
     """'msg key=k0 offset=3 ...' lines -> list of dicts."""
     rows = []

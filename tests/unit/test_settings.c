@@ -32,11 +32,22 @@ static void clear_env(void)
         }
 }
 
+/* The names the parser refused, comma-separated. */
+static char refused_names[256];
+
+static void note_refused(const char *name, void *arg)
+{
+        if (refused_names[0])
+                strcat(refused_names, ",");
+        strcat(refused_names, name);
+}
+
 static int headers_eq(const char *in, int want_bad, const char *const *want)
 {
         char **h = NULL;
         size_t n = 0, w = 0;
-        int bad = kotel_settings_parse_headers(in, &h, &n), ok = bad == want_bad;
+        int bad = kotel_settings_parse_headers(in, &h, &n, note_refused, NULL);
+        int ok  = bad == want_bad;
 
         while (want[w])
                 w++;
@@ -68,6 +79,36 @@ static void test_headers(void)
         CHECK(headers_eq("", 0, (const char *[]){NULL}) &&
                   headers_eq(",,", 0, (const char *[]){NULL}),
               "empty entries ignored");
+        refused_names[0] = '\0';
+        CHECK(headers_eq("a=1,Content-Length=0", 0,
+                         (const char *[]){"a: 1", NULL}) &&
+                  !strcmp(refused_names, "Content-Length"),
+              "Content-Length refused, the other kept");
+        refused_names[0] = '\0';
+        CHECK(
+            headers_eq(
+                "transfer-encoding=chunked,HOST=evil,content-type=text/plain,"
+                "Content-Encoding=br,CONNECTION=close,keep-alive=5,"
+                "proxy-connection=x,upgrade=h2c,te=trailers,trailer=x,"
+                "expect=100-continue,User-Agent=me,x-tenant=blue,"
+                "Content%2DLength=1",
+                0, (const char *[]){"x-tenant: blue", NULL}) &&
+                !strcmp(refused_names,
+                        "transfer-encoding,HOST,content-type,Content-Encoding,"
+                        "CONNECTION,keep-alive,proxy-connection,upgrade,te,"
+                        "trailer,expect,User-Agent,Content-Length"),
+            "every framing or kotel-owned header refused in any case, "
+            "also percent-encoded; one call each");
+        refused_names[0] = '\0';
+        CHECK(headers_eq(
+                  "Content-Lengthy=1,X-Host=h,Hosts=2,content-types=3", 0,
+                  (const char *[]){"Content-Lengthy: 1", "X-Host: h",
+                                   "Hosts: 2", "content-types: 3", NULL}) &&
+                  !refused_names[0],
+              "names that only contain a reserved one are kept");
+        CHECK(kotel_settings_header_reserved("cOnTeNt-LeNgTh") &&
+                  !kotel_settings_header_reserved("authorization"),
+              "reserved names compare case-insensitively");
 }
 
 static int decodes(const char *in, size_t len, const char *want)
@@ -113,6 +154,68 @@ static void test_urls(void)
         CHECK(url_is("https://h/base", "https://h/base/v1/traces"), "base path");
         CHECK(url_is("https://h/base/", "https://h/base/v1/traces"),
               "base path with slash");
+        CHECK(url_is("http://h:4318?api_key=k",
+                     "http://h:4318/v1/traces?api_key=k"),
+              "path inserted before the query");
+        CHECK(url_is("http://h:4318/?api_key=k",
+                     "http://h:4318/v1/traces?api_key=k"),
+              "path inserted before the query, after a slash");
+        CHECK(url_is("http://h/base?a=1&b=2#frag",
+                     "http://h/base/v1/traces?a=1&b=2#frag"),
+              "base path, query and fragment");
+        CHECK(url_is("http://h/b/#f", "http://h/b/v1/traces#f"),
+              "path inserted before the fragment");
+        CHECK(url_is("http://u:p@h:1/x?q", "http://u:p@h:1/x/v1/traces?q"),
+              "userinfo kept as given");
+        CHECK(url_is("http://h/a?next=/b/", "http://h/a/v1/traces?next=/b/"),
+              "a slash in the query is not the path's");
+}
+
+static int shown_as(const char *url, const char *want)
+{
+        char *u = kotel_settings_url_for_log(url);
+        int ok  = u && !strcmp(u, want);
+
+        if (!ok)
+                printf("# %s shown as %s, not %s\n", url, u ? u : "NULL", want);
+        free(u);
+        return ok;
+}
+
+static void test_url_for_log(void)
+{
+        CHECK(shown_as("http://h:4318/v1/traces", "http://h:4318/v1/traces"),
+              "nothing to hide");
+        CHECK(shown_as("http://user:secret@h:4318/v1/traces",
+                       "http://REDACTED@h:4318/v1/traces"),
+              "user and password hidden");
+        CHECK(shown_as("https://token@h/v1/traces",
+                       "https://REDACTED@h/v1/traces"),
+              "a user alone hidden");
+        CHECK(shown_as("http://:pw@h/v1/traces", "http://REDACTED@h/v1/traces"),
+              "a password alone hidden");
+        CHECK(shown_as("http://h:4318/v1/traces?api_key=k3y&x=1",
+                       "http://h:4318/v1/traces?REDACTED"),
+              "query hidden");
+        CHECK(shown_as("http://u:p%40ss@h/p/v1/traces?k=v#frag",
+                       "http://REDACTED@h/p/v1/traces?REDACTED#REDACTED"),
+              "userinfo, query and fragment hidden");
+        CHECK(shown_as("http://[::1]:4318/v1/traces?k",
+                       "http://[::1]:4318/v1/traces?REDACTED"),
+              "IPv6 host");
+        CHECK(shown_as("http://u:pa?ss@h/v1/traces",
+                       "(malformed URL, not shown)"),
+              "a URL libcurl cannot parse is not shown");
+        {
+                char *u =
+                    kotel_settings_url_for_log("http://h/v1/\x1b[2J\ntraces");
+                bool clean = u != NULL;
+
+                for (const char *p = u; p && *p; p++)
+                        clean &= (unsigned char)*p >= 0x20 && *p != 0x7f;
+                CHECK(clean, "no control byte reaches the line");
+                free(u);
+        }
 }
 
 static int retry_is(const char *v, time_t now, long want)
@@ -197,7 +300,8 @@ static void test_defaults(void)
         s = load();
         CHECK(s.kind == KOTEL_EXPORTER_OTLP && s.protocol == KOTEL_PROTO_HTTP_PROTOBUF,
               "default: otlp, http/protobuf");
-        CHECK(!strcmp(s.url, "http://localhost:4318/v1/traces"), "default URL");
+        CHECK(!strcmp(s.request_url, "http://localhost:4318/v1/traces"),
+              "default URL");
         CHECK(s.timeout_ms == 10000 && !s.gzip && s.n_headers == 0,
               "default timeout 10 s, no compression, no headers");
         CHECK(s.schedule_delay_ms == 5000 && s.max_queue == 2048 &&
@@ -242,7 +346,7 @@ static void test_precedence(void)
         setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1234", 1);
         setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/gen/ca.pem", 1);
         s = load();
-        CHECK(!strcmp(s.url, "http://gen:1/base/v1/traces"),
+        CHECK(!strcmp(s.request_url, "http://gen:1/base/v1/traces"),
               "generic endpoint gets /v1/traces");
         CHECK(s.protocol == KOTEL_PROTO_HTTP_PROTOBUF, "grpc falls back to protobuf");
         CHECK(s.n_headers == 1 && !strcmp(s.headers[0], "a: generic"),
@@ -260,7 +364,8 @@ static void test_precedence(void)
         setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/tr/key.pem", 1);
         setenv("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/tr/cert.pem", 1);
         s = load();
-        CHECK(!strcmp(s.url, "http://tr:2/custom"), "traces endpoint used as is");
+        CHECK(!strcmp(s.request_url, "http://tr:2/custom"),
+              "traces endpoint used as is");
         CHECK(s.protocol == KOTEL_PROTO_HTTP_JSON, "traces protocol wins");
         CHECK(s.n_headers == 1 && !strcmp(s.headers[0], "b: traces"),
               "traces headers win");
@@ -273,12 +378,12 @@ static void test_precedence(void)
 
         setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://tr/x", 1);
         s = load();
-        CHECK(!strcmp(s.url, "http://gen:1/base/v1/traces"),
+        CHECK(!strcmp(s.request_url, "http://gen:1/base/v1/traces"),
               "invalid traces endpoint ignored for the generic one");
         kotel_settings_free(&s);
         setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", 1);
         s = load();
-        CHECK(!strcmp(s.url, "http://localhost:4318/v1/traces"),
+        CHECK(!strcmp(s.request_url, "http://localhost:4318/v1/traces"),
               "invalid generic endpoint: the default");
         kotel_settings_free(&s);
         clear_env();
@@ -365,6 +470,32 @@ static void test_queue_memory(void)
         clear_env();
 }
 
+/* The settings keep the URL to request and the URL to log apart. */
+static void test_endpoint_credentials(void)
+{
+        struct kotel_settings s;
+
+        clear_env();
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT",
+               "http://u:s3cret@gen:1/base/?api_key=k3y", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url,
+                      "http://u:s3cret@gen:1/base/v1/traces?api_key=k3y"),
+              "generic endpoint: requested with credentials and query");
+        CHECK(!strcmp(s.url, "http://REDACTED@gen:1/base/v1/traces?REDACTED"),
+              "generic endpoint: logged without them");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+               "https://tok@tr:2/x?sig=abc", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url, "https://tok@tr:2/x?sig=abc"),
+              "traces endpoint: requested as is");
+        CHECK(!strcmp(s.url, "https://REDACTED@tr:2/x?REDACTED"),
+              "traces endpoint: logged without credentials");
+        kotel_settings_free(&s);
+        clear_env();
+}
+
 int main(void)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -373,6 +504,8 @@ int main(void)
         test_headers();
         test_percent();
         test_urls();
+        test_url_for_log();
+        test_endpoint_credentials();
         test_retry_after();
         test_int();
         test_defaults();
