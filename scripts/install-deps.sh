@@ -13,8 +13,9 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libcurl4-openssl-dev libunwind-dev zlib1g-dev
 )
-# ...and what the tests add: sanitizers, fuzzing, valgrind, a test CA.
-TEST_PKGS=(clang llvm libclang-rt-dev valgrind openssl)
+# ...and what the tests add: sanitizers, fuzzing, valgrind, a test CA, the
+# locale sources the decimal-comma tests compile with localedef.
+TEST_PKGS=(clang llvm libclang-rt-dev valgrind openssl locales)
 
 case "${1:-all}" in
   build) ;;
