@@ -14,9 +14,14 @@
  * CPU is this thread's (CLOCK_THREAD_CPUTIME_ID): the collector's own work
  * is not in it, libcurl's and the kernel's sending side are.
  *
- *   expbench [-s SECONDS] [-b BATCH]
+ *   expbench [-s SECONDS] [-b BATCH] [-n BATCHES] [-S STAGE]
  * One "result stage=... spans=N secs=S spans_per_s=R cpu_ns_per_span=C
- * bytes_per_span=B" line per stage. */
+ * bytes_per_span=B" line per stage. -n runs exactly BATCHES batches per
+ * stage instead of for SECONDS, -S only the stage named: for counting
+ * instructions, each batch's work is one call of one_batch(), e.g.
+ *   valgrind --tool=callgrind --toggle-collect=one_batch \
+ *       build/bench/expbench -n 20 -S send-none
+ * counts exactly the per-batch work (divide by 20 x BATCH spans). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,10 +100,51 @@ static struct kotel_span **make_batch(size_t n, struct kotel_client *c)
         return b;
 }
 
+/* One batch of @stage: encoded, maybe compressed, maybe sent. The
+ * unit callgrind counts (--toggle-collect=one_batch). */
+__attribute__((noinline)) static int one_batch(const char *stage,
+                                               struct kotel_transport *t,
+                                               struct kotel_span **spans,
+                                               size_t batch, size_t *out_len,
+                                               size_t *failures)
+{
+        uint8_t *body = NULL, *gz = NULL;
+        size_t len = 0, gzlen = 0;
+
+        if (kotel_otlp_encode_proto(spans, batch, &body, &len) < 0)
+                return -1;
+        if (!strcmp(stage, "encode+gzip")) {
+                if (kotel_gzip(body, len, &gz, &gzlen) < 0)
+                        return -1;
+                len = gzlen;
+        } else if (!strcmp(stage, "encode+gzip1")) {
+                /* zlib's fastest level through zlib's own helper, beside
+                 * kotel_gzip (which uses level 1 too since the change it
+                 * measured): a cross-check. */
+                gzlen = compressBound((uLong)len) + 32;
+                gz    = malloc(gzlen);
+                if (!gz || gzip_fast(body, len, gz, &gzlen) < 0)
+                        return -1;
+                len = gzlen;
+        } else if (t) {
+                struct kotel_send_info info;
+
+                if (kotel_transport_post(t, body, len, 10000, &info) !=
+                    KOTEL_SEND_OK)
+                        (*failures)++;
+        }
+        free(gz);
+        free(body);
+        *out_len = len;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         double seconds             = 2;
         size_t batch               = 512;
+        size_t nbatches            = 0;
+        const char *only           = NULL;
         struct kotel_client client = {.refs = 1};
         struct kotel_span **spans;
         const char *stages[] = {"encode", "encode+gzip", "encode+gzip1",
@@ -109,6 +155,10 @@ int main(int argc, char **argv)
                         seconds = atof(argv[i + 1]);
                 else if (!strcmp(argv[i], "-b"))
                         batch = (size_t)atol(argv[i + 1]);
+                else if (!strcmp(argv[i], "-n"))
+                        nbatches = (size_t)atol(argv[i + 1]);
+                else if (!strcmp(argv[i], "-S"))
+                        only = argv[i + 1];
         }
         client.client_id      = "kbench";
         client.server_address = "127.0.0.1";
@@ -124,6 +174,9 @@ int main(int argc, char **argv)
                 double w0, c0, w, c;
                 size_t n = 0, bytes = 0, failures = 0;
 
+                if (only && strcmp(only, stage))
+                        continue;
+
                 if (!strncmp(stage, "send", 4)) {
                         setenv("OTEL_EXPORTER_OTLP_COMPRESSION",
                                strcmp(stage, "send-gzip") ? "none" : "gzip", 1);
@@ -137,39 +190,17 @@ int main(int argc, char **argv)
                 w0 = clock_s(CLOCK_MONOTONIC);
                 c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
                 do {
-                        uint8_t *body = NULL, *gz = NULL;
-                        size_t len = 0, gzlen = 0;
+                        size_t len;
 
-                        if (kotel_otlp_encode_proto(spans, batch, &body, &len) <
+                        if (one_batch(stage, t, spans, batch, &len, &failures) <
                             0)
                                 return 2;
-                        if (!strcmp(stage, "encode+gzip")) {
-                                if (kotel_gzip(body, len, &gz, &gzlen) < 0)
-                                        return 2;
-                                len = gzlen;
-                        } else if (!strcmp(stage, "encode+gzip1")) {
-                                /* zlib's fastest level through zlib's
-                                 * own helper, beside kotel_gzip (which
-                                 * uses level 1 too since the change it
-                                 * measured): a cross-check. */
-                                gzlen = compressBound((uLong)len) + 32;
-                                gz    = malloc(gzlen);
-                                if (!gz || gzip_fast(body, len, gz, &gzlen) < 0)
-                                        return 2;
-                                len = gzlen;
-                        } else if (t) {
-                                struct kotel_send_info info;
-
-                                if (kotel_transport_post(t, body, len, 10000,
-                                                         &info) !=
-                                    KOTEL_SEND_OK)
-                                        failures++;
-                        }
-                        free(gz);
-                        free(body);
                         n += batch;
                         bytes += len;
-                } while ((w = clock_s(CLOCK_MONOTONIC) - w0) < seconds);
+                } while (nbatches
+                             ? n < nbatches * batch
+                             : (w = clock_s(CLOCK_MONOTONIC) - w0) < seconds);
+                w = clock_s(CLOCK_MONOTONIC) - w0;
                 c = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
                 printf(
                     "result stage=%s batch=%zu spans=%zu secs=%.3f "
