@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "attrs.h"
+#include "gzip.h"
 #include "otlp.h"
 #include "queue.h"
 #include "settings.h"
@@ -105,6 +106,11 @@ static struct {
          * it; kept here so that they stay reachable, not leaked. */
         struct kotel_span **orphan_batch;
         struct kotel_transport *orphan_transport;
+        /* Exporter thread: gzip, its buffer reused from batch to batch (a
+         * fork child's worker starts with a fresh one; the parent's stays
+         * reachable in the orphan). */
+        struct kotel_gzip gz;
+        struct kotel_gzip orphan_gz;
 } ex = {.settle_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static uint64_t mono_ns(void)
@@ -502,13 +508,18 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
 static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spans,
                         size_t n, size_t *exported, size_t *failed)
 {
-        uint8_t *body = NULL;
-        size_t len    = 0;
+        uint8_t *json       = NULL;
+        const uint8_t *body = NULL;
+        size_t len          = 0;
         int rc;
 
-        rc = ex.set.protocol == KOTEL_PROTO_HTTP_JSON
-                 ? kotel_otlp_encode_json(spans, n, &body, &len)
-                 : kotel_otlp_encode_proto(spans, n, &body, &len);
+        rc   = ex.set.protocol == KOTEL_PROTO_HTTP_JSON
+                   ? kotel_otlp_encode_json(spans, n, &json, &len)
+                   : kotel_otlp_encode_proto(spans, n, &json, &len);
+        body = json;
+        /* Once per batch, not once per attempt. */
+        if (rc == 0 && ex.set.gzip)
+                rc = kotel_gzip_compress(&ex.gz, body, len, &body, &len);
         if (rc < 0 || !t) {
                 *failed = n;
                 log_failure(n, "failed",
@@ -517,7 +528,7 @@ static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spa
         } else {
                 otlp_send(t, body, len, n, exported, failed);
         }
-        free(body);
+        free(json);
 }
 
 static void export_batch(struct kotel_transport *t, struct kotel_span **spans,
@@ -607,6 +618,7 @@ static void *worker(void *arg)
         ex.worker_transport = NULL;
         kotel_transport_free(t);
         free(batch);
+        kotel_gzip_free(&ex.gz);
         sem_post(&ex.done);
         return NULL;
 }
@@ -761,6 +773,10 @@ void kotel_exporter_atfork_child(void)
         }
         ex.worker_batch     = NULL;
         ex.worker_transport = NULL;
+        if (ex.gz.c) {
+                ex.orphan_gz = ex.gz;
+                memset(&ex.gz, 0, sizeof(ex.gz));
+        }
         if (ex.queue_ready)
                 kotel_queue_reset(&ex.q, drop_span);
         memset(&ex.stats, 0, sizeof(ex.stats));
