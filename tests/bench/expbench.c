@@ -5,12 +5,15 @@
  * producer path makes them (topic, partition, offset, key, body size,
  * client attributes, the process resource) and, on this one thread, for
  * -s SECONDS per stage:
- *   encode        kotel_otlp_encode_proto
- *   encode+gzip   the same plus kotel_gzip (libdeflate, level 1)
- *   encode+gzip1  the same with zlib's fastest level instead (for scale)
- *   send          encode, compress when configured, then
- *                 kotel_transport_post to OTEL_EXPORTER_OTLP_ENDPOINT, once
- *                 with OTEL_EXPORTER_OTLP_COMPRESSION=gzip and once with none
+ *   encode            kotel_trace_enc_encode (what the exporter uses)
+ *   encode-protobuf-c kotel_otlp_encode_proto (the reference, for scale)
+ *   encode+gzip       encode plus kotel_gzip_compress (libdeflate, level 1)
+ *   encode+zlib1      encode plus zlib at level 1 (for scale: size, cost)
+ *   send-gzip         encode, gzip, then kotel_transport_post to
+ *                     OTEL_EXPORTER_OTLP_ENDPOINT
+ *   send-none         the same without compression
+ * The encoder and gzip state are reused from batch to batch, as the
+ * exporter thread reuses them.
  * CPU is this thread's (CLOCK_THREAD_CPUTIME_ID): the collector's own work
  * is not in it, libcurl's and the kernel's sending side are.
  *
@@ -31,6 +34,7 @@
 #include "agent/resource.h"
 #include "exporter/gzip.h"
 #include "exporter/otlp.h"
+#include "exporter/otlp_trace_enc.h"
 #include "exporter/settings.h"
 #include "exporter/transport.h"
 
@@ -101,6 +105,9 @@ static struct kotel_span **make_batch(size_t n, struct kotel_client *c)
         return b;
 }
 
+static struct kotel_trace_enc enc;
+static struct kotel_gzip gzs;
+
 /* One batch of @stage: encoded, maybe compressed, maybe sent. The
  * unit callgrind counts (--toggle-collect=one_batch). */
 __attribute__((noinline)) static int one_batch(const char *stage,
@@ -109,26 +116,29 @@ __attribute__((noinline)) static int one_batch(const char *stage,
                                                size_t batch, size_t *out_len,
                                                size_t *failures)
 {
-        uint8_t *body = NULL, *gz = NULL;
+        uint8_t *ref = NULL, *gz = NULL;
+        const uint8_t *body;
         size_t len = 0, gzlen = 0;
 
-        if (kotel_otlp_encode_proto(spans, batch, &body, &len) < 0)
+        if (!strcmp(stage, "encode-protobuf-c")) {
+                if (kotel_otlp_encode_proto(spans, batch, &ref, &len) < 0)
+                        return -1;
+                free(ref);
+                *out_len = len;
+                return 0;
+        }
+        if (kotel_trace_enc_encode(&enc, spans, batch, &body, &len) < 0)
                 return -1;
         if (!strcmp(stage, "encode+gzip") || !strcmp(stage, "send-gzip")) {
-                if (kotel_gzip(body, len, &gz, &gzlen) < 0)
+                if (kotel_gzip_compress(&gzs, body, len, &body, &len) < 0)
                         return -1;
-                len = gzlen;
-                free(body);
-                body = gz;
-                gz   = NULL;
-        } else if (!strcmp(stage, "encode+gzip1")) {
-                /* zlib's fastest level, beside kotel_gzip (libdeflate
-                 * at level 1): the size and cost it replaced. */
+        } else if (!strcmp(stage, "encode+zlib1")) {
                 gzlen = compressBound((uLong)len) + 32;
                 gz    = malloc(gzlen);
                 if (!gz || gzip_fast(body, len, gz, &gzlen) < 0)
                         return -1;
                 len = gzlen;
+                free(gz);
         }
         if (t) {
                 struct kotel_send_info info;
@@ -137,8 +147,6 @@ __attribute__((noinline)) static int one_batch(const char *stage,
                     KOTEL_SEND_OK)
                         (*failures)++;
         }
-        free(gz);
-        free(body);
         *out_len = len;
         return 0;
 }
@@ -151,8 +159,9 @@ int main(int argc, char **argv)
         const char *only           = NULL;
         struct kotel_client client = {.refs = 1};
         struct kotel_span **spans;
-        const char *stages[] = {"encode", "encode+gzip", "encode+gzip1",
-                                "send-gzip", "send-none"};
+        const char *stages[] = {"encode",      "encode-protobuf-c",
+                                "encode+gzip", "encode+zlib1",
+                                "send-gzip",   "send-none"};
 
         for (int i = 1; i + 1 < argc; i += 2) {
                 if (!strcmp(argv[i], "-s"))
