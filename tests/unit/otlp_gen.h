@@ -93,8 +93,8 @@ static inline void gen_world_init(struct gen *g, struct gen_world *w)
 {
         static const char *keys[] = {
             "service.name", "process.pid", "host.name", "",
-            "a.key.long.enough.to.push.the.key.value.past.one.hundred.and."
-            "twenty.eight.bytes.when.its.value.is.short"};
+            ("a.key.long.enough.to.push.the.key.value.past.one.hundred.and."
+             "twenty.eight.bytes.when.its.value.is.short")};
 
         memset(w, 0, sizeof(*w));
         for (int r = 0; r < GEN_RESOURCES; r++) {
