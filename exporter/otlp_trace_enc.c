@@ -113,6 +113,10 @@ static inline uint8_t *kv_bool(uint8_t *o, uint32_t tag, const char *key,
         return o;
 }
 
+_Static_assert(sizeof(KOTEL_SCOPE_NAME) + sizeof(KOTEL_VERSION) + 8 <=
+                   sizeof(((struct kotel_trace_enc *)0)->scope),
+               "the scope field fits its buffer");
+
 static void build_constants(struct kotel_trace_enc *e)
 {
         static const char name[] = KOTEL_SCOPE_NAME, ver[] = KOTEL_VERSION;
@@ -122,6 +126,11 @@ static void build_constants(struct kotel_trace_enc *e)
         for (int op = 0; op < KOTEL_TRACE_ENC_OPS; op++) {
                 const char *n = kotel_op_name((enum kotel_op)op);
                 const char *t = kotel_op_type((enum kotel_op)op);
+
+                /* "process", "receive", ...: far below the 32 bytes the
+                 * prefix buffer is sized for. */
+                if (strlen(n) >= 32 || strlen(t) >= 32)
+                        n = t = "unknown";
 
                 o = e->prefix[op];
                 o = kv_str(o, T_SPAN_ATTR, K("messaging.system"), K("kafka"));

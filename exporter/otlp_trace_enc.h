@@ -27,9 +27,11 @@ struct kotel_trace_enc {
         size_t *group;            /* resource group of each span */
         size_t group_cap;
         /* Built on first use: the attributes every span of an op starts
-         * with (system, operation name and type), and the scope field. */
+         * with (system, operation name and type: 3 key-values of at most
+         * 64 bytes while op names and types stay under 32 bytes), and the
+         * scope field. */
         bool ready;
-        uint8_t prefix[KOTEL_TRACE_ENC_OPS][128];
+        uint8_t prefix[KOTEL_TRACE_ENC_OPS][192];
         uint8_t prefix_len[KOTEL_TRACE_ENC_OPS];
         uint8_t scope[96];
         size_t scope_len;

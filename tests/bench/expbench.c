@@ -17,14 +17,15 @@
  * CPU is this thread's (CLOCK_THREAD_CPUTIME_ID): the collector's own work
  * is not in it, libcurl's and the kernel's sending side are.
  *
- *   expbench [-s SECONDS] [-b BATCH] [-n BATCHES] [-S STAGE]
+ *   expbench [-s SECONDS] [-b BATCH] [-n BATCHES] [-S STAGE] [-m]
  * One "result stage=... spans=N secs=S spans_per_s=R cpu_ns_per_span=C
  * bytes_per_span=B" line per stage. -n runs exactly BATCHES batches per
  * stage instead of for SECONDS, -S only the stage named: for counting
  * instructions, each batch's work is one call of one_batch(), e.g.
  *   valgrind --tool=callgrind --toggle-collect=one_batch \
  *       build/bench/expbench -n 20 -S send-none
- * counts exactly the per-batch work (divide by 20 x BATCH spans). */
+ * counts exactly the per-batch work (divide by 20 x BATCH spans). -m
+ * builds a mixed batch instead (make_mixed_batch). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,95 @@ static struct kotel_span **make_batch(size_t n, struct kotel_client *c)
         return b;
 }
 
+static uint64_t rnd(uint64_t *x)
+{
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        return *x;
+}
+
+/* -m: a mixed batch, closer to a service that produces and consumes:
+ * sends to three topics over 12 partitions with random 36-character keys
+ * and body sizes, process spans (consumer group, a parent) and every 25th
+ * span a poll over 10 messages (10 links); 1 in 50 sends failed; random
+ * ids and durations throughout. */
+static struct kotel_span **make_mixed_batch(size_t n, struct kotel_client *p,
+                                            struct kotel_client *c)
+{
+        static const char *topics[] = {"orders", "payments",
+                                       "inventory-updates"};
+        struct kotel_span **b = calloc(n, sizeof(*b));
+        uint64_t x            = 0x9e3779b97f4a7c15ull;
+
+        for (size_t i = 0; i < n; i++) {
+                struct kotel_span *s = kotel_span_new();
+                uint64_t r           = rnd(&x);
+
+                for (int j = 0; j < 16; j++)
+                        s->trace_id[j] = (uint8_t)rnd(&x);
+                for (int j = 0; j < 8; j++)
+                        s->span_id[j] = (uint8_t)rnd(&x);
+                s->flags    = 1;
+                s->start_ns = 1700000000000000000ull + i * 7919 + r % 5000;
+                s->end_ns   = s->start_ns + 100000 + rnd(&x) % 20000000;
+                strcpy(s->topic, topics[r % 3]);
+                s->has_partition = true;
+                s->partition     = (int32_t)(rnd(&x) % 12);
+                if (i % 25 == 24) {
+                        s->kind        = KOTEL_KIND_CLIENT;
+                        s->op          = KOTEL_OP_POLL;
+                        s->client      = kotel_client_ref(c);
+                        s->batch_count = 10;
+                        s->has_partition = false;
+                        kotel_span_reserve_links(s, 10);
+                        s->n_links = 10;
+                        for (int l = 0; l < 10; l++) {
+                                for (int j = 0; j < 16; j++)
+                                        s->links[l].trace_id[j] =
+                                            (uint8_t)rnd(&x);
+                                for (int j = 0; j < 8; j++)
+                                        s->links[l].span_id[j] =
+                                            (uint8_t)rnd(&x);
+                                s->links[l].flags = 1;
+                        }
+                        b[i] = s;
+                        continue;
+                }
+                s->has_offset = true;
+                s->offset     = (int64_t)(1000000 + rnd(&x) % 100000);
+                s->has_key    = true;
+                s->key_len    = 36;
+                for (int j = 0; j < 36; j++)
+                        s->key[j] = j == 8 || j == 13 || j == 18 || j == 23
+                                        ? '-'
+                                        : "0123456789abcdef"[rnd(&x) % 16];
+                s->has_body_size = true;
+                s->body_size     = 50 + rnd(&x) % 2000;
+                if (i % 2) {
+                        s->kind       = KOTEL_KIND_CONSUMER;
+                        s->op         = KOTEL_OP_PROCESS;
+                        s->client     = kotel_client_ref(c);
+                        s->has_parent = true;
+                        for (int j = 0; j < 8; j++)
+                                s->parent_span_id[j] = (uint8_t)rnd(&x);
+                } else {
+                        s->kind   = KOTEL_KIND_PRODUCER;
+                        s->op     = KOTEL_OP_SEND;
+                        s->client = kotel_client_ref(p);
+                        if (i % 50 == 0) {
+                                s->has_offset = false;
+                                s->status     = KOTEL_STATUS_ERROR;
+                                strcpy(s->error_type, "msg_timed_out");
+                                strcpy(s->status_msg,
+                                       "Local: Message timed out");
+                        }
+                }
+                b[i] = s;
+        }
+        return b;
+}
+
 static struct kotel_trace_enc enc;
 static struct kotel_gzip gzs;
 
@@ -157,28 +247,37 @@ int main(int argc, char **argv)
         size_t batch               = 512;
         size_t nbatches            = 0;
         const char *only           = NULL;
-        struct kotel_client client = {.refs = 1};
+        struct kotel_client client = {.refs = 1}, consumer = {.refs = 1};
+        bool mixed                 = false;
         struct kotel_span **spans;
         const char *stages[] = {"encode",      "encode-protobuf-c",
                                 "encode+gzip", "encode+zlib1",
                                 "send-gzip",   "send-none"};
 
-        for (int i = 1; i + 1 < argc; i += 2) {
-                if (!strcmp(argv[i], "-s"))
-                        seconds = atof(argv[i + 1]);
+        for (int i = 1; i < argc; i++) {
+                const char *v = i + 1 < argc ? argv[i + 1] : "0";
+
+                if (!strcmp(argv[i], "-m"))
+                        mixed = true;
+                else if (!strcmp(argv[i], "-s"))
+                        seconds = atof(v), i++;
                 else if (!strcmp(argv[i], "-b"))
-                        batch = (size_t)atol(argv[i + 1]);
+                        batch = (size_t)atol(v), i++;
                 else if (!strcmp(argv[i], "-n"))
-                        nbatches = (size_t)atol(argv[i + 1]);
+                        nbatches = (size_t)atol(v), i++;
                 else if (!strcmp(argv[i], "-S"))
-                        only = argv[i + 1];
+                        only = v, i++;
         }
         client.client_id      = "kbench";
         client.server_address = "127.0.0.1";
         client.server_port    = 9092;
         client.resource       = kotel_resource_get();
         client.refs           = 1 << 30; /* never freed */
-        spans                 = make_batch(batch, &client);
+        consumer              = client;
+        consumer.client_id    = "billing-1";
+        consumer.group_id     = "billing";
+        spans = mixed ? make_mixed_batch(batch, &client, &consumer)
+                      : make_batch(batch, &client);
 
         for (size_t st = 0; st < sizeof(stages) / sizeof(*stages); st++) {
                 const char *stage = stages[st];
