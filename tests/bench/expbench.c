@@ -124,8 +124,8 @@ static struct kotel_span **make_mixed_batch(size_t n, struct kotel_client *p,
 {
         static const char *topics[] = {"orders", "payments",
                                        "inventory-updates"};
-        struct kotel_span **b = calloc(n, sizeof(*b));
-        uint64_t x            = 0x9e3779b97f4a7c15ull;
+        struct kotel_span **b       = calloc(n, sizeof(*b));
+        uint64_t x                  = 0x9e3779b97f4a7c15ull;
 
         for (size_t i = 0; i < n; i++) {
                 struct kotel_span *s = kotel_span_new();
@@ -142,10 +142,10 @@ static struct kotel_span **make_mixed_batch(size_t n, struct kotel_client *p,
                 s->has_partition = true;
                 s->partition     = (int32_t)(rnd(&x) % 12);
                 if (i % 25 == 24) {
-                        s->kind        = KOTEL_KIND_CLIENT;
-                        s->op          = KOTEL_OP_POLL;
-                        s->client      = kotel_client_ref(c);
-                        s->batch_count = 10;
+                        s->kind          = KOTEL_KIND_CLIENT;
+                        s->op            = KOTEL_OP_POLL;
+                        s->client        = kotel_client_ref(c);
+                        s->batch_count   = 10;
                         s->has_partition = false;
                         kotel_span_reserve_links(s, 10);
                         s->n_links = 10;
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
         size_t nbatches            = 0;
         const char *only           = NULL;
         struct kotel_client client = {.refs = 1}, consumer = {.refs = 1};
-        bool mixed                 = false;
+        bool mixed = false;
         struct kotel_span **spans;
         const char *stages[] = {"encode",      "encode-protobuf-c",
                                 "encode+gzip", "encode+zlib1",
