@@ -66,7 +66,7 @@
 #define K(s) s, sizeof(s) - 1
 
 /* The protobuf-c reference's name buffer (otlp_proto.c: NAME_MAX_LEN). */
-#define NAME_MAX (KOTEL_TOPIC_MAX + 16 - 1)
+#define SPAN_NAME_MAX (KOTEL_TOPIC_MAX + 16 - 1)
 
 /* A KeyValue message's body size for a key of @klen bytes and an AnyValue
  * body of @av bytes (an empty key is not written, as proto3 omits it). */
@@ -87,7 +87,7 @@ static inline uint8_t *kv_head(uint8_t *o, uint32_t tag, const char *key,
         return kotel_pb_put_varint(o, av);
 }
 
-/* At most 3 * 5 + 4 + klen + slen bytes. */
+/* At most 24 + klen + slen bytes. */
 static inline uint8_t *kv_str(uint8_t *o, uint32_t tag, const char *key,
                               size_t klen, const char *s, size_t slen)
 {
@@ -95,7 +95,7 @@ static inline uint8_t *kv_str(uint8_t *o, uint32_t tag, const char *key,
         return kotel_pb_put_len_field(o, T_AV_STRING, s, slen);
 }
 
-/* At most 3 * 5 + 3 + klen + 11 bytes. */
+/* At most 29 + klen bytes. */
 static inline uint8_t *kv_int(uint8_t *o, uint32_t tag, const char *key,
                               size_t klen, int64_t v)
 {
@@ -301,8 +301,8 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                 *o++ = 8;
                 o    = kotel_pb_put_raw(o, s->parent_span_id, 8);
         }
-        if (name_len > NAME_MAX)
-                name_len = NAME_MAX;
+        if (name_len > SPAN_NAME_MAX)
+                name_len = SPAN_NAME_MAX;
         *o++ = T_SPAN_NAME;
         o    = kotel_pb_put_varint(o, name_len);
         if (topic && name_len > opn_len) {
@@ -389,12 +389,11 @@ static size_t header_max(const struct kotel_trace_enc *e, size_t res_field)
         return 2 * (1 + 10) + res_field + e->scope_len;
 }
 
-/* Writes the ResourceSpans header for the @spans_len bytes of spans at
- * @spans_at, so that it starts at @at (the header is exactly as long as
- * the gap when @at is the first group's computed start). Returns the
- * header's size. */
-static size_t put_header(struct kotel_trace_enc *e, size_t at, size_t res_off,
-                         size_t res_field, size_t spans_len)
+/* Writes the group's header (ResourceSpans tag and length, the resource,
+ * ScopeSpans tag and length, the scope) at @at, for @spans_len bytes of
+ * spans; it is header_size() bytes long. */
+static void put_header(struct kotel_trace_enc *e, size_t at, size_t res_off,
+                       size_t res_field, size_t spans_len)
 {
         size_t ss  = e->scope_len + spans_len;
         size_t rs  = res_field + 1 + kotel_pb_varint_size(ss) + ss;
@@ -405,8 +404,7 @@ static size_t put_header(struct kotel_trace_enc *e, size_t at, size_t res_off,
         o    = kotel_pb_put_raw(o, e->scratch.p + res_off, res_field);
         *o++ = T_RS_SCOPE_SPANS;
         o    = kotel_pb_put_varint(o, ss);
-        o    = kotel_pb_put_raw(o, e->scope, e->scope_len);
-        return (size_t)(o - (e->out.p + at));
+        kotel_pb_put_raw(o, e->scope, e->scope_len);
 }
 
 static size_t header_size(const struct kotel_trace_enc *e, size_t res_field,
