@@ -28,22 +28,17 @@
 #include <string.h>
 
 #include "otlp.h"
+#include "otlp_common.h"
 #include "version.h"
 
 /* Field tags (KOTEL_PB_TAG, spelled out: they are written as bytes). */
 #define T_RS_RESOURCE 0x0a    /* ResourceSpans.resource = 1 */
 #define T_RS_SCOPE_SPANS 0x12 /* ResourceSpans.scope_spans = 2 */
 #define T_REQ_RS 0x0a         /* ExportTraceServiceRequest.resource_spans */
-#define T_RES_ATTR 0x0a       /* Resource.attributes = 1 */
 #define T_SS_SCOPE 0x0a       /* ScopeSpans.scope = 1 */
 #define T_SS_SPAN 0x12        /* ScopeSpans.spans = 2 */
 #define T_SCOPE_NAME 0x0a
 #define T_SCOPE_VERSION 0x12
-#define T_KV_KEY 0x0a
-#define T_KV_VALUE 0x12
-#define T_AV_STRING 0x0a
-#define T_AV_BOOL 0x10
-#define T_AV_INT 0x18
 #define T_SPAN_TRACE_ID 0x0a
 #define T_SPAN_SPAN_ID 0x12
 #define T_SPAN_TRACE_STATE 0x1a
@@ -68,51 +63,6 @@
 /* The protobuf-c reference's name buffer (otlp_proto.c: NAME_MAX_LEN). */
 #define SPAN_NAME_MAX (KOTEL_TOPIC_MAX + 16 - 1)
 
-/* A KeyValue message's body size for a key of @klen bytes and an AnyValue
- * body of @av bytes (an empty key is not written, as proto3 omits it). */
-static inline size_t kv_size(size_t klen, size_t av)
-{
-        return (klen ? 1 + kotel_pb_varint_size(klen) + klen : 0) + 1 +
-               kotel_pb_varint_size(av) + av;
-}
-
-static inline uint8_t *kv_head(uint8_t *o, uint32_t tag, const char *key,
-                               size_t klen, size_t av)
-{
-        *o++ = (uint8_t)tag;
-        o    = kotel_pb_put_varint(o, kv_size(klen, av));
-        if (klen)
-                o = kotel_pb_put_len_field(o, T_KV_KEY, key, klen);
-        *o++ = T_KV_VALUE;
-        return kotel_pb_put_varint(o, av);
-}
-
-/* At most 24 + klen + slen bytes. */
-static inline uint8_t *kv_str(uint8_t *o, uint32_t tag, const char *key,
-                              size_t klen, const char *s, size_t slen)
-{
-        o = kv_head(o, tag, key, klen, 1 + kotel_pb_varint_size(slen) + slen);
-        return kotel_pb_put_len_field(o, T_AV_STRING, s, slen);
-}
-
-/* At most 29 + klen bytes. */
-static inline uint8_t *kv_int(uint8_t *o, uint32_t tag, const char *key,
-                              size_t klen, int64_t v)
-{
-        o = kv_head(o, tag, key, klen, 1 + kotel_pb_varint_size((uint64_t)v));
-        *o++ = T_AV_INT;
-        return kotel_pb_put_varint(o, (uint64_t)v);
-}
-
-static inline uint8_t *kv_bool(uint8_t *o, uint32_t tag, const char *key,
-                               size_t klen, bool v)
-{
-        o    = kv_head(o, tag, key, klen, 2);
-        *o++ = T_AV_BOOL;
-        *o++ = v ? 1 : 0;
-        return o;
-}
-
 _Static_assert(sizeof(KOTEL_SCOPE_NAME) + sizeof(KOTEL_VERSION) + 8 <=
                    sizeof(((struct kotel_trace_enc *)0)->scope),
                "the scope field fits its buffer");
@@ -133,11 +83,14 @@ static void build_constants(struct kotel_trace_enc *e)
                         n = t = "unknown";
 
                 o = e->prefix[op];
-                o = kv_str(o, T_SPAN_ATTR, K("messaging.system"), K("kafka"));
-                o = kv_str(o, T_SPAN_ATTR, K("messaging.operation.name"), n,
-                           strlen(n));
-                o = kv_str(o, T_SPAN_ATTR, K("messaging.operation.type"), t,
-                           strlen(t));
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR, K("messaging.system"),
+                                      K("kafka"));
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR,
+                                      K("messaging.operation.name"), n,
+                                      strlen(n));
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR,
+                                      K("messaging.operation.type"), t,
+                                      strlen(t));
                 e->prefix_len[op] = (uint8_t)(o - e->prefix[op]);
         }
         if (sizeof(name) > 1)
@@ -156,44 +109,6 @@ static void build_constants(struct kotel_trace_enc *e)
                                            sizeof(ver) - 1);
         e->scope_len = (size_t)(o - e->scope);
         e->ready     = true;
-}
-
-/* Appends the Resource field (ResourceSpans.resource, always present,
- * empty for no resource) to the scratch; its offset, or -1. */
-static long put_resource(struct kotel_trace_enc *e,
-                         const struct kotel_resource *r)
-{
-        size_t body = 0, bound = 16, off = e->scratch.len;
-        uint8_t *o;
-
-        for (size_t i = 0; r && i < r->n; i++) {
-                size_t klen = strlen(r->attrs[i].key);
-                size_t av =
-                    r->attrs[i].str
-                        ? kotel_pb_len_field_size(T_AV_STRING,
-                                                  strlen(r->attrs[i].str))
-                        : 1 + kotel_pb_varint_size((uint64_t)r->attrs[i].i);
-
-                body += 1 + kotel_pb_varint_size(kv_size(klen, av)) +
-                        kv_size(klen, av);
-        }
-        bound += body;
-        if (!(o = kotel_pbw_room(&e->scratch, bound)))
-                return -1;
-        *o++ = T_RS_RESOURCE;
-        o    = kotel_pb_put_varint(o, body);
-        for (size_t i = 0; r && i < r->n; i++) {
-                const struct kotel_kv *kv = &r->attrs[i];
-
-                if (kv->str)
-                        o = kv_str(o, T_RES_ATTR, kv->key, strlen(kv->key),
-                                   kv->str, strlen(kv->str));
-                else
-                        o = kv_int(o, T_RES_ATTR, kv->key, strlen(kv->key),
-                                   kv->i);
-        }
-        kotel_pbw_commit(&e->scratch, o);
-        return (long)off;
 }
 
 /* The client's attributes, encoded into the scratch the first time this
@@ -222,20 +137,21 @@ client_block(struct kotel_trace_enc *e, const struct kotel_client *c)
         start = e->scratch.len;
         b->c  = c;
         if (c->group_id)
-                o = kv_str(o, T_SPAN_ATTR, K("messaging.consumer.group.name"),
-                           c->group_id, g);
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR,
+                                      K("messaging.consumer.group.name"),
+                                      c->group_id, g);
         b->group_off = start;
         b->group_len = (size_t)(o - e->scratch.p) - start;
         b->rest_off  = start + b->group_len;
         if (c->client_id)
-                o = kv_str(o, T_SPAN_ATTR, K("messaging.client.id"),
-                           c->client_id, i);
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR, K("messaging.client.id"),
+                                      c->client_id, i);
         if (c->server_address) {
-                o = kv_str(o, T_SPAN_ATTR, K("server.address"),
-                           c->server_address, a);
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR, K("server.address"),
+                                      c->server_address, a);
                 if (c->server_port > 0)
-                        o = kv_int(o, T_SPAN_ATTR, K("server.port"),
-                                   c->server_port);
+                        o = kotel_otlp_kv_int(o, T_SPAN_ATTR, K("server.port"),
+                                              c->server_port);
         }
         b->rest_len = (size_t)(o - e->scratch.p) - b->rest_off;
         kotel_pbw_commit(&e->scratch, o);
@@ -327,30 +243,36 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
         /* Attributes, in kotel_span_attrs' order. */
         o = kotel_pb_put_raw(o, e->prefix[op], e->prefix_len[op]);
         if (topic)
-                o = kv_str(o, T_SPAN_ATTR, K("messaging.destination.name"),
-                           s->topic, topic);
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR,
+                                      K("messaging.destination.name"), s->topic,
+                                      topic);
         if (s->has_partition && s->partition >= 0) {
                 char d[20];
                 size_t dn = kotel_fmt_u64(d, (uint64_t)s->partition);
 
-                o = kv_str(o, T_SPAN_ATTR,
-                           K("messaging.destination.partition.id"), d, dn);
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR,
+                                      K("messaging.destination.partition.id"),
+                                      d, dn);
         }
         if (s->has_offset && s->offset >= 0)
-                o = kv_int(o, T_SPAN_ATTR, K("messaging.kafka.offset"),
-                           s->offset);
+                o = kotel_otlp_kv_int(o, T_SPAN_ATTR,
+                                      K("messaging.kafka.offset"), s->offset);
         if (s->has_key)
-                o = kv_str(o, T_SPAN_ATTR, K("messaging.kafka.message.key"),
-                           s->key, s->key_len);
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR,
+                                      K("messaging.kafka.message.key"), s->key,
+                                      s->key_len);
         if (s->tombstone)
-                o = kv_bool(o, T_SPAN_ATTR,
-                            K("messaging.kafka.message.tombstone"), true);
+                o = kotel_otlp_kv_bool(o, T_SPAN_ATTR,
+                                       K("messaging.kafka.message.tombstone"),
+                                       true);
         if (s->has_body_size)
-                o = kv_int(o, T_SPAN_ATTR, K("messaging.message.body.size"),
-                           (int64_t)s->body_size);
+                o = kotel_otlp_kv_int(o, T_SPAN_ATTR,
+                                      K("messaging.message.body.size"),
+                                      (int64_t)s->body_size);
         if (s->batch_count)
-                o = kv_int(o, T_SPAN_ATTR, K("messaging.batch.message_count"),
-                           s->batch_count);
+                o = kotel_otlp_kv_int(o, T_SPAN_ATTR,
+                                      K("messaging.batch.message_count"),
+                                      s->batch_count);
         if (cb) {
                 if (s->op != KOTEL_OP_SEND)
                         o = kotel_pb_put_raw(o, e->scratch.p + cb->group_off,
@@ -359,7 +281,8 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                                      cb->rest_len);
         }
         if (err)
-                o = kv_str(o, T_SPAN_ATTR, K("error.type"), s->error_type, err);
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR, K("error.type"),
+                                      s->error_type, err);
         for (uint32_t i = 0; i < s->n_links; i++)
                 o = put_link(o, &s->links[i]);
         if (s->status == KOTEL_STATUS_ERROR) {
@@ -451,7 +374,8 @@ int kotel_trace_enc_encode(struct kotel_trace_enc *e,
                         first++;
                 /* The first span of the group names its resource. */
                 c       = spans[first]->client;
-                res_off = put_resource(e, c ? c->resource : NULL);
+                res_off = kotel_otlp_put_resource(&e->scratch, T_RS_RESOURCE,
+                                                  c ? c->resource : NULL);
                 if (res_off < 0)
                         return -1;
                 res_field = e->scratch.len - (size_t)res_off;
