@@ -24,7 +24,7 @@ $(TEST_BIN)/kclient: tests/clients/kclient.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -Wno-vla -o $@ $< $(RDKAFKA_LIBS) -lpthread
 
-$(TEST_BIN)/unit/%: tests/unit/%.c tests/unit/tap.h $(UNIT_OBJ)
+$(TEST_BIN)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(SAN) -o $@ $< $(UNIT_OBJ) $(PKG_LIBS) -lpthread -ldl -lm
 
