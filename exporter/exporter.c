@@ -43,7 +43,9 @@
 #include <time.h>
 
 #include "attrs.h"
+#include "gzip.h"
 #include "otlp.h"
+#include "otlp_trace_enc.h"
 #include "queue.h"
 #include "settings.h"
 #include "transport.h"
@@ -105,6 +107,13 @@ static struct {
          * it; kept here so that they stay reachable, not leaked. */
         struct kotel_span **orphan_batch;
         struct kotel_transport *orphan_transport;
+        /* Exporter thread: the request encoder and gzip, their buffers
+         * reused from batch to batch (a fork child's worker starts with
+         * fresh ones; the parent's stay reachable in the orphans). */
+        struct kotel_trace_enc enc;
+        struct kotel_gzip gz;
+        struct kotel_trace_enc orphan_enc;
+        struct kotel_gzip orphan_gz;
 } ex = {.settle_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static uint64_t mono_ns(void)
@@ -502,13 +511,20 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
 static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spans,
                         size_t n, size_t *exported, size_t *failed)
 {
-        uint8_t *body = NULL;
-        size_t len    = 0;
+        uint8_t *json       = NULL;
+        const uint8_t *body = NULL;
+        size_t len          = 0;
         int rc;
 
-        rc = ex.set.protocol == KOTEL_PROTO_HTTP_JSON
-                 ? kotel_otlp_encode_json(spans, n, &body, &len)
-                 : kotel_otlp_encode_proto(spans, n, &body, &len);
+        if (ex.set.protocol == KOTEL_PROTO_HTTP_JSON) {
+                rc   = kotel_otlp_encode_json(spans, n, &json, &len);
+                body = json;
+        } else {
+                rc = kotel_trace_enc_encode(&ex.enc, spans, n, &body, &len);
+        }
+        /* Once per batch, not once per attempt. */
+        if (rc == 0 && ex.set.gzip)
+                rc = kotel_gzip_compress(&ex.gz, body, len, &body, &len);
         if (rc < 0 || !t) {
                 *failed = n;
                 log_failure(n, "failed",
@@ -517,7 +533,7 @@ static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spa
         } else {
                 otlp_send(t, body, len, n, exported, failed);
         }
-        free(body);
+        free(json);
 }
 
 static void export_batch(struct kotel_transport *t, struct kotel_span **spans,
@@ -607,6 +623,8 @@ static void *worker(void *arg)
         ex.worker_transport = NULL;
         kotel_transport_free(t);
         free(batch);
+        kotel_trace_enc_free(&ex.enc);
+        kotel_gzip_free(&ex.gz);
         sem_post(&ex.done);
         return NULL;
 }
@@ -761,6 +779,12 @@ void kotel_exporter_atfork_child(void)
         }
         ex.worker_batch     = NULL;
         ex.worker_transport = NULL;
+        if (ex.enc.out.p || ex.enc.scratch.p || ex.enc.group || ex.gz.c) {
+                ex.orphan_enc = ex.enc;
+                ex.orphan_gz  = ex.gz;
+                memset(&ex.enc, 0, sizeof(ex.enc));
+                memset(&ex.gz, 0, sizeof(ex.gz));
+        }
         if (ex.queue_ready)
                 kotel_queue_reset(&ex.q, drop_span);
         memset(&ex.stats, 0, sizeof(ex.stats));

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <zlib.h>
 
 #include "log.h"
 #include "otlp.h"
@@ -72,40 +71,6 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
         if (kotel_transport_retry_after_line(data, n, time(NULL), &ms) == 0)
                 t->retry_after_ms = ms;
         return n;
-}
-
-int kotel_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
-{
-        z_stream z = {0};
-        uLong cap;
-        uint8_t *buf;
-
-        /* Level 1: OTLP batches are repetitive (the same attribute keys,
-         * topics and ids' prefixes in every span), so the fastest level
-         * compresses them within about 1 % of the default level for half
-         * the CPU (docs/performance.md). */
-        if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
-                         Z_DEFAULT_STRATEGY) != Z_OK)
-                return -1;
-        cap = deflateBound(&z, (uLong)len);
-        buf = malloc(cap);
-        if (!buf) {
-                deflateEnd(&z);
-                return -1;
-        }
-        z.next_in   = (Bytef *)in;
-        z.avail_in  = (uInt)len;
-        z.next_out  = buf;
-        z.avail_out = (uInt)cap;
-        if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-                deflateEnd(&z);
-                free(buf);
-                return -1;
-        }
-        *out     = buf;
-        *out_len = z.total_out;
-        deflateEnd(&z);
-        return 0;
 }
 
 struct kotel_transport *kotel_transport_new(const struct kotel_settings *s)
@@ -206,8 +171,6 @@ enum kotel_send_result kotel_transport_post(struct kotel_transport *t,
                                             long timeout_ms,
                                             struct kotel_send_info *info)
 {
-        uint8_t *gz = NULL;
-        size_t gz_len;
         CURLcode rc;
         enum kotel_send_result res;
 
@@ -216,15 +179,6 @@ enum kotel_send_result kotel_transport_post(struct kotel_transport *t,
         t->retry_after_ms    = -1;
         t->body_len          = 0;
         t->body_truncated    = false;
-        if (t->set->gzip) {
-                if (kotel_gzip(body, len, &gz, &gz_len) < 0) {
-                        snprintf(info->detail, sizeof(info->detail),
-                                 "gzip failed");
-                        return KOTEL_SEND_FAIL;
-                }
-                body = gz;
-                len  = gz_len;
-        }
         curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
@@ -233,7 +187,6 @@ enum kotel_send_result kotel_transport_post(struct kotel_transport *t,
         rc = curl_easy_perform(t->curl);
         curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &info->http_status);
         info->retry_after_ms = t->retry_after_ms;
-        free(gz);
 
         if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t->body_truncated)) {
                 snprintf(info->detail, sizeof(info->detail), "%s",

@@ -29,8 +29,8 @@ struct kotel_send_info {
 /* Borrows @s for the transport's lifetime; NULL on failure. */
 struct kotel_transport *kotel_transport_new(const struct kotel_settings *s);
 void kotel_transport_free(struct kotel_transport *t);
-/* One POST of @body (compressed here when configured), bounded by
- * @timeout_ms. Borrows @body. */
+/* One POST of @body, bounded by @timeout_ms. Borrows @body, which is
+ * already gzip'd when the settings ask for it (the header says so). */
 enum kotel_send_result kotel_transport_post(struct kotel_transport *t,
                                             const uint8_t *body, size_t len,
                                             long timeout_ms,
@@ -40,7 +40,5 @@ enum kotel_send_result kotel_transport_post(struct kotel_transport *t,
  * Retry-After, else -1. Pure; for the header callback and fuzzing. */
 int kotel_transport_retry_after_line(const char *data, size_t n, time_t now,
                                      long *ms);
-/* gzip @in into a new buffer: 0 or -1. */
-int kotel_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len);
 
 #endif

@@ -305,7 +305,8 @@ def main():
                     hmed(c, api, "direct_p50_ns")),
                 "%.2fx" % (hmed(c, api, "hooked_p50_ns") / hmed(c, api, "direct_p50_ns")), "", "")
 
-    for st in ("encode", "encode+gzip", "encode+gzip1", "send-gzip", "send-none"):
+    for st in ("encode", "encode-protobuf-c", "encode+gzip", "encode+zlib1", "send-gzip",
+               "send-none"):
         xs = exp.get(st, [])
         if not xs:
             continue

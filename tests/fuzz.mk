@@ -36,7 +36,7 @@ $(FUZZ_ARCHIVE): $(FUZZ_OBJ)
 	rm -f $@
 	ar rcs $@ $(FUZZ_OBJ)
 
-$(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_ARCHIVE)
+$(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz.h tests/unit/otlp_gen.h $(FUZZ_ARCHIVE)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ $< \
 	    $(FUZZ_ARCHIVE) $(PKG_LIBS) -lpthread -ldl -lm
 

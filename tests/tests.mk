@@ -33,7 +33,7 @@ $(TEST_BIN)/kclient_linked: tests/clients/kclient.c $(LIB)
 	$(CC) $(TEST_CFLAGS) -Wno-vla -o $@ $< -Wl,--no-as-needed -L$(BUILD) \
 	    -lkotel -Wl,-rpath,$(abspath $(BUILD)) $(RDKAFKA_LIBS) -lpthread
 
-$(TEST_BIN)/unit/%: tests/unit/%.c tests/unit/tap.h $(UNIT_OBJ)
+$(TEST_BIN)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(SAN) -o $@ $< $(UNIT_OBJ) $(PKG_LIBS) -lpthread -ldl -lm
 

@@ -389,6 +389,27 @@ rj = [
 for n, v in rj:
     seed("response_json", n, v)
 
+# --- otlp_trace_enc ----------------------------------------------------------
+# Byte streams read by tests/unit/otlp_gen.h (zeros once exhausted): the
+# world (4 resources, then clients), the span count, then each span's
+# fields. Hand-made shapes rather than specification text: an empty batch,
+# a one-span minimum, every flag set, long strings, many links.
+def enc_seed(world, n, span):
+    return bytes(world) + bytes([n]) + bytes(span) * max(n, 1)
+
+
+ote = [
+    ("empty", b""),
+    ("one-span-zeros", enc_seed([0] * 4 + [0, 0], 1, [0] * 40)),
+    ("all-flags", enc_seed([1, 0, 0x41, 0, 0, 0, 0, 0, 0, 1, 0x0f, 0, 0, 0, 0], 3,
+                           [0xff, 0xff] + list(range(1, 41)))),
+    ("ones", b"\x01" * 600),
+    ("ff", b"\xff" * 4000),
+    ("ramp", bytes(i % 256 for i in range(6000))),
+]
+for n, v in ote:
+    seed("otlp_trace_enc", n, v)
+
 
 def main():
     for target, seeds in corpora.items():

@@ -1,14 +1,15 @@
 /* OTLP encoders: a batch with spans from two different resources (and one
  * with none) encodes to one request with a ResourceSpans per resource, as
  * decoded back by protobuf-c; the JSON encoder says the same; response
- * decoding handles partial success and garbage; gzip round-trips. */
+ * decoding handles partial success and garbage; gzip round-trips, also
+ * with its compressor and buffer reused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "exporter/otlp.h"
-#include "exporter/transport.h"
+#include "exporter/gzip.h"
 #include "tap.h"
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -302,6 +303,51 @@ static void test_gzip(void)
         free(gz);
 }
 
+/* One compressor and output buffer reused across requests of different
+ * sizes (as the exporter thread reuses them): every output is a gzip
+ * member that zlib inflates back to its own input. */
+static void test_gzip_reuse(void)
+{
+        static uint8_t in[200000], out[200000];
+        static const size_t sizes[] = {150000, 10, 0, 200000 - 3, 5000};
+        struct kotel_gzip z         = {0};
+        bool ok                     = true;
+        uint64_t x                  = 88172645463325252ull;
+
+        /* Random bytes do not compress: each output is about as large as
+         * its input, so a buffer kept from a smaller request is too small
+         * for a larger one. */
+        for (size_t i = 0; i < sizeof(in); i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                in[i] = (uint8_t)x;
+        }
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+                const uint8_t *gz;
+                size_t gz_len;
+                z_stream d = {0};
+
+                if (kotel_gzip_compress(&z, in + k, sizes[k], &gz, &gz_len) <
+                    0) {
+                        ok = false;
+                        break;
+                }
+                inflateInit2(&d, 16 + MAX_WBITS);
+                d.next_in   = (Bytef *)gz;
+                d.avail_in  = (uInt)gz_len;
+                d.next_out  = out;
+                d.avail_out = sizeof(out);
+                ok &= inflate(&d, Z_FINISH) == Z_STREAM_END &&
+                      d.avail_in == 0 && d.total_out == sizes[k] &&
+                      !memcmp(out, in + k, sizes[k]);
+                inflateEnd(&d);
+        }
+        kotel_gzip_free(&z);
+        CHECK(ok,
+              "gzip: one compressor reused for 5 requests, each inflates back");
+}
+
 int main(void)
 {
         struct kotel_client *a = client(&res_a, "ca", NULL);
@@ -332,5 +378,6 @@ int main(void)
         test_many_resources();
         test_responses();
         test_gzip();
+        test_gzip_reuse();
         TAP_DONE();
 }
