@@ -14,7 +14,10 @@
  * CPU is this thread's (CLOCK_THREAD_CPUTIME_ID): the collector's own work
  * is not in it, libcurl's and the kernel's sending side are.
  *
- *   expbench [-s SECONDS] [-b BATCH]
+ *   expbench [-s SECONDS] [-b BATCH] [-n BATCHES] [-S STAGE]
+ * -n runs exactly BATCHES batches per stage instead of SECONDS, and -S
+ * only the stage named, for counting instructions under callgrind
+ * (scripts/bench.py runs two counts and takes the difference).
  * One "result stage=... spans=N secs=S spans_per_s=R cpu_ns_per_span=C
  * bytes_per_span=B" line per stage. */
 #include <stdio.h>
@@ -97,8 +100,9 @@ static struct kotel_span **make_batch(size_t n, struct kotel_client *c)
 
 int main(int argc, char **argv)
 {
-        double seconds             = 2;
-        size_t batch               = 512;
+        double seconds = 2;
+        size_t batch = 512, batches = 0;
+        const char *only           = NULL;
         struct kotel_client client = {.refs = 1};
         struct kotel_span **spans;
         const char *stages[] = {"encode", "encode+gzip", "encode+gzip1",
@@ -109,6 +113,10 @@ int main(int argc, char **argv)
                         seconds = atof(argv[i + 1]);
                 else if (!strcmp(argv[i], "-b"))
                         batch = (size_t)atol(argv[i + 1]);
+                else if (!strcmp(argv[i], "-n"))
+                        batches = (size_t)atol(argv[i + 1]);
+                else if (!strcmp(argv[i], "-S"))
+                        only = argv[i + 1];
         }
         client.client_id      = "kbench";
         client.server_address = "127.0.0.1";
@@ -123,6 +131,9 @@ int main(int argc, char **argv)
                 struct kotel_transport *t = NULL;
                 double w0, c0, w, c;
                 size_t n = 0, bytes = 0, failures = 0;
+
+                if (only && strcmp(only, stage))
+                        continue;
 
                 if (!strncmp(stage, "send", 4)) {
                         setenv("OTEL_EXPORTER_OTLP_COMPRESSION",
@@ -169,7 +180,8 @@ int main(int argc, char **argv)
                         free(body);
                         n += batch;
                         bytes += len;
-                } while ((w = clock_s(CLOCK_MONOTONIC) - w0) < seconds);
+                } while ((w = clock_s(CLOCK_MONOTONIC) - w0),
+                         batches ? n < batches * batch : w < seconds);
                 c = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
                 printf(
                     "result stage=%s batch=%zu spans=%zu secs=%.3f "
