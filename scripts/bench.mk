@@ -1,6 +1,8 @@
 # Benchmarks (docs/performance.md). Not part of `make test`.
 #   make bench                        everything, ~11 minutes on 2 cores
 #   make bench BENCH_RUNS=7 BENCH_SECONDS=3 BENCH_LONG_SECONDS=300
+#   make bench-quick                  (or BENCH_QUICK=1) one short round of
+#                                     everything: a smoke check, ~1 minute
 # The table goes to stdout and to $(BENCH_OUT).
 
 BENCH_BIN          := $(BUILD)/bench
@@ -9,15 +11,22 @@ BENCH_SECONDS      ?= 2
 BENCH_LONG_SECONDS ?= 60
 BENCH_DROP_SECONDS ?= 8
 BENCH_OUT          ?= $(BUILD)/bench/results.md
+BENCH_QUICK        ?=
 BENCH_CFLAGS       := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
                       -D_GNU_SOURCE -I. -I$(BUILD)/gen -Iexporter $(PKG_CFLAGS)
 
 BENCH_PROGS := $(BENCH_BIN)/kbench $(BENCH_BIN)/otlpsink $(BENCH_BIN)/hotpath \
                $(BENCH_BIN)/expbench
 
-.PHONY: bench bench-tools bench-run
+# The test suite runs the driver's quick mode (tests/integration/test_bench.py);
+# not in the sanitizer builds, which skip that test.
+ifeq ($(SAN),)
+tools: $(BENCH_PROGS)
+endif
 
-bench-tools: $(LIB) $(TEST_BIN)/mockbroker $(BENCH_PROGS)
+.PHONY: bench bench-quick bench-tools bench-run
+
+bench-tools: $(LIB) $(TEST_BIN)/mockbroker $(PYGEN) $(BENCH_PROGS)
 
 $(BENCH_BIN)/kbench: tests/bench/kbench.c
 	@mkdir -p $(dir $@)
@@ -30,10 +39,13 @@ $(BENCH_BIN)/otlpsink: tests/bench/otlpsink.c
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
+bench-quick: deps
+	@$(MAKE) --no-print-directory BENCH_QUICK=1 bench-run
+
 bench-run: bench-tools
 	KOTEL_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/bench.py --runs $(BENCH_RUNS) --seconds $(BENCH_SECONDS) \
 	    --long-seconds $(BENCH_LONG_SECONDS) \
-	    --drop-seconds $(BENCH_DROP_SECONDS) --out $(BENCH_OUT)
+	    --drop-seconds $(BENCH_DROP_SECONDS) --out $(BENCH_OUT) $(if $(BENCH_QUICK),--quick)
 
 # The micro-benchmarks link the agent's objects, like the unit tests.
 

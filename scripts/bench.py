@@ -2,13 +2,18 @@
 """kotel benchmarks: `make bench` runs this (see docs/performance.md).
 
 Throughput runs a plain librdkafka program (build/bench/kbench) against the
-mock cluster (build/tests/mockbroker, another process) in five
-configurations, interleaved within each round so that the machine's load
+mock cluster (build/tests/mockbroker, another process) in each
+configuration, interleaved within each round so that the machine's load
 drifts over all of them alike; figures are medians over --runs rounds and
-ratios are to the no-agent median. Then the hot-path micro-benchmark
-(build/bench/hotpath), the exporter benchmark (build/bench/expbench),
-the drop test at a paced 100 k msgs/s, and the long collector-down run for
-RSS. Prints the table and writes it (with the raw figures) to --out.
+ratios are to the no-agent median. Each run also reports the CPU time of
+its timed window by thread class (app, librdkafka's rdk:* threads, kotel's
+exporter, other), which makes the CPU-per-message table. Then the hot-path
+micro-benchmark (build/bench/hotpath), the exporter benchmark
+(build/bench/expbench) by CPU time and, under callgrind, by instructions
+per span, the drop test at a paced 100 k msgs/s, and the long
+collector-down run for RSS. Prints the tables and writes them (with the
+raw figures) to --out. --quick: one short round of everything, a smoke
+check (tests/integration/test_bench.py), not a measurement.
 """
 
 import argparse
@@ -33,8 +38,13 @@ HOTPATH = os.path.join(BUILD, "bench", "hotpath")
 EXPBENCH = os.path.join(BUILD, "bench", "expbench")
 
 CONFIGS = ["none", "disabled", "ratio0", "full", "down"]
+# producev also runs the floor (no agent, the app adds the same 55-byte
+# traceparent itself) and 100 % with gzip.
+CONFIGS_PRODUCEV = ["none", "floor", "disabled", "ratio0", "full", "gzip", "down"]
 LABELS = {
     "none": "no agent",
+    "floor": "no agent, the app adds a 55-byte traceparent itself (floor)",
+    "gzip": "agent, 100 % sampled, collector up, gzip",
     "disabled": "agent, OTEL_SDK_DISABLED=true",
     "ratio0": "agent, traceidratio 0",
     "full": "agent, 100 % sampled, collector up",
@@ -46,6 +56,15 @@ CONSUME_PARTS = 16
 CONSUME_N = 400000
 FORWARD_N = 100000
 DROP_RATE = 100000
+# librdkafka 2.0.2 stops fetching every partition once more than
+# queued.min.messages (default 100 000) are queued, and only its broker
+# thread's next one-second wake-up restarts them: a consumer slower than
+# the fetcher idles for up to a second at a time. The consumer runs set it
+# to at least the backlog (docs/troubleshooting.md).
+QUEUED_MIN = max(CONSUME_N, 100000)
+# CPU classes reported by kbench, in table order.
+CPU_CLASSES = (("app", "app thread"), ("rdk", "librdkafka threads (rdk:*)"),
+               ("exp", "kotel exporter"), ("other", "other"), ("total", "process total"))
 
 
 def log(*a):
@@ -82,7 +101,7 @@ def env_for(config, endpoint, down_endpoint, extra=None):
     for k in list(env):
         if k.startswith("OTEL_") or k.startswith("KOTEL_") or k == "LD_PRELOAD":
             del env[k]
-    if config != "none":
+    if config not in ("none", "floor"):
         env["LD_PRELOAD"] = kotel_test.PRELOAD
         env["OTEL_SERVICE_NAME"] = "kbench"
         env["OTEL_LOG_LEVEL"] = "info"
@@ -92,6 +111,8 @@ def env_for(config, endpoint, down_endpoint, extra=None):
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = down_endpoint if config == "down" else endpoint
     if config == "disabled":
         env["OTEL_SDK_DISABLED"] = "true"
+    if config == "gzip":
+        env["OTEL_EXPORTER_OTLP_COMPRESSION"] = "gzip"
     if config == "ratio0":
         env["OTEL_TRACES_SAMPLER"] = "traceidratio"
         env["OTEL_TRACES_SAMPLER_ARG"] = "0"
@@ -117,6 +138,9 @@ def run_kbench(args, env, timeout=300):
             kv = parse_kv(line)
             rss.append((float(kv["t"]), int(kv["kb"])))
     res["stats"] = kotel_test.stats(p.stderr)
+    n = float(res["msgs"]) or 1.0
+    # CPU per message of the timed window, us, by thread class.
+    res["cpu"] = {k: float(res["cpu_%s_ns" % k]) / n / 1000.0 for k, _ in CPU_CLASSES}
     res["rss_series"] = rss
     return res
 
@@ -129,6 +153,17 @@ def fmt_rate(r):
     return "%.0f k msgs/s" % (r / 1000.0)
 
 
+def callgrind_ir(args, env):
+    """Instructions callgrind counts for expbench @args (all threads)."""
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                        EXPBENCH] + args, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=600)
+    m = re.findall(r"Collected : (\d+)", p.stderr)
+    if p.returncode or not m:
+        raise RuntimeError("callgrind expbench %s failed: %s" % (args, p.stderr[-2000:]))
+    return int(m[-1])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -136,7 +171,16 @@ def main():
     ap.add_argument("--long-seconds", type=float, default=60.0)
     ap.add_argument("--drop-seconds", type=float, default=8.0)
     ap.add_argument("--out", default=os.path.join(BUILD, "bench", "results.md"))
+    ap.add_argument("--quick", action="store_true",
+                    help="one short round of everything: a smoke check, not a measurement")
     a = ap.parse_args()
+    global CONSUME_N, FORWARD_N, QUEUED_MIN
+    hot_n, exp_s, cg_counts = 100000, 1.0, (2, 10)
+    if a.quick:
+        a.runs, a.seconds, a.drop_seconds, a.long_seconds = 1, 0.5, 1.0, 4.0
+        CONSUME_N, FORWARD_N = 20000, 5000
+        QUEUED_MIN = max(CONSUME_N, 100000)
+        hot_n, exp_s, cg_counts = 20000, 0.2, (1, 2)
     t_start = time.time()
     load_before = loadavg()
     raw = []  # lines for the raw section
@@ -154,27 +198,38 @@ def main():
         run_kbench(["-b", bs, "fill", "-t", "bc", "-n", str(CONSUME_N)],
                    env_for("full", ep, down, {"OTEL_TRACES_EXPORTER": "none"}))
 
+        qmin = ["-q", str(QUEUED_MIN)]
         workloads = [
-            ("producer producev", ["produce", "-a", "producev", "-t", "bp", "-s", str(a.seconds)]),
-            ("producer produce", ["produce", "-a", "produce", "-t", "bp", "-s", str(a.seconds)]),
-            ("consumer consumer_poll", ["consume", "-a", "poll", "-t", "bc", "-n", str(CONSUME_N)]),
-            ("consumer consume_batch_queue", ["consume", "-a", "batch", "-t", "bc", "-n", str(CONSUME_N)]),
-            ("forwarder poll->producev", ["forward", "-t", "bc", "-o", "bo", "-n", str(FORWARD_N)]),
+            ("producer producev", ["produce", "-a", "producev", "-t", "bp", "-s", str(a.seconds)],
+             CONFIGS_PRODUCEV),
+            ("producer produce", ["produce", "-a", "produce", "-t", "bp", "-s", str(a.seconds)],
+             CONFIGS),
+            ("consumer consumer_poll", ["consume", "-a", "poll", "-t", "bc", "-n", str(CONSUME_N)]
+             + qmin, CONFIGS),
+            ("consumer consume_batch_queue", ["consume", "-a", "batch", "-t", "bc", "-n",
+                                              str(CONSUME_N)] + qmin, CONFIGS),
+            ("forwarder poll->producev", ["forward", "-t", "bc", "-o", "bo", "-n", str(FORWARD_N)]
+             + qmin, CONFIGS),
         ]
-        results = {(w, c): [] for w, _ in workloads for c in CONFIGS}
+        results = {(w, c): [] for w, _, cs in workloads for c in cs}
         for r in range(a.runs):
-            for wi, (w, args) in enumerate(workloads):
+            for wi, (w, args, cs) in enumerate(workloads):
                 # Rotate the order every round and workload.
-                k = (r + wi) % len(CONFIGS)
-                for c in CONFIGS[k:] + CONFIGS[:k]:
+                k = (r + wi) % len(cs)
+                for c in cs[k:] + cs[:k]:
                     extra = list(args)
+                    if c == "floor":
+                        extra.append("--tp")
                     if "-g" not in extra and args[0] in ("consume", "forward"):
                         extra += ["-g", "g-%d-%d-%s" % (r, wi, c)]
                     res = run_kbench(["-b", bs] + extra, env_for(c, ep, down))
                     results[(w, c)].append(res)
-                    raw.append("%s | %s | run %d | %s msgs/s | maxrss %s kB | threads %s (kotel %s) | %s" % (
-                        w, c, r, res["rate"], res["maxrss_kb"], res["threads"],
-                        res["kotel_threads"], res["stats"]))
+                    raw.append("%s | %s | run %d | %s msgs/s | maxrss %s kB | threads %s (kotel %s) | "
+                               "us/msg %s | %s" % (
+                                   w, c, r, res["rate"], res["maxrss_kb"], res["threads"],
+                                   res["kotel_threads"],
+                                   " ".join("%s=%.3f" % kv for kv in res["cpu"].items()),
+                                   res["stats"]))
                     log("bench: %-30s %-8s run %d: %10.0f msgs/s  load %s" % (
                         w, c, r, float(res["rate"]), " ".join(loadavg())))
 
@@ -184,7 +239,7 @@ def main():
             for (c, api) in hot:
                 env = env_for(c, ep, down)
                 env.pop("LD_PRELOAD", None)  # hotpath links the agent itself
-                p = subprocess.run([HOTPATH, "-n", "100000", "-a", api], env=env,
+                p = subprocess.run([HOTPATH, "-n", str(hot_n), "-a", api], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    timeout=300)
                 line = [l for l in p.stdout.splitlines() if l.startswith("result ")]
@@ -199,7 +254,7 @@ def main():
         for r in range(a.runs):
             env = env_for("full", ep, down)
             env.pop("LD_PRELOAD", None)
-            p = subprocess.run([EXPBENCH, "-s", "1"], env=env, stdout=subprocess.PIPE,
+            p = subprocess.run([EXPBENCH, "-s", str(exp_s)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, timeout=300)
             for line in p.stdout.splitlines():
                 if line.startswith("result "):
@@ -207,6 +262,20 @@ def main():
                     exp.setdefault(kv["stage"], []).append(kv)
                     raw.append("expbench | run %d | %s" % (r, line))
         log("bench: exporter done")
+
+        # The exporter's instructions per span, load-independent: callgrind
+        # counts expbench's instructions for two batch counts of one stage,
+        # and the difference over the extra spans leaves out start-up and
+        # the first connection.
+        exp_ir = {}
+        env = env_for("full", ep, down)
+        env.pop("LD_PRELOAD", None)
+        for st in ("encode", "encode+gzip", "send-none", "send-gzip"):
+            lo, hi = (callgrind_ir(["-S", st, "-n", str(n)], env) for n in cg_counts)
+            exp_ir[st] = (hi - lo) / ((cg_counts[1] - cg_counts[0]) * 512.0)
+            raw.append("callgrind expbench | %s | %d batches %d Ir, %d batches %d Ir | %.0f Ir/span"
+                       % (st, cg_counts[0], lo, cg_counts[1], hi, exp_ir[st]))
+        log("bench: exporter instructions done")
 
         # Drops at a sustained 100 k msgs/s, 100 % sampled, default batch
         # processor settings; and peak RSS at that rate with and without.
@@ -259,9 +328,9 @@ def main():
     def yes(b):
         return "met" if b else "NOT met"
 
-    for w, _ in workloads:
+    for w, _, cs in workloads:
         base = med([float(x["rate"]) for x in results[(w, "none")]])
-        for c in CONFIGS:
+        for c in cs:
             rate = med([float(x["rate"]) for x in results[(w, c)]])
             ratio = rate / base
             target, met = "", ""
@@ -312,10 +381,92 @@ def main():
             continue
         sps = med([float(x["spans_per_s"]) for x in xs])
         cpu = med([float(x["cpu_ns_per_span"]) for x in xs])
-        tgt = st == "send-gzip"
         row("exporter: %s, one thread" % st,
-            "%.0f k spans/s, %.2f us CPU/span" % (sps / 1000, cpu / 1000), "",
-            "<= 1 us CPU/span" if tgt else "", yes(cpu <= 1000) if tgt else "")
+            "%.0f k spans/s, %.2f us CPU/span" % (sps / 1000, cpu / 1000), "", "", "")
+    for st, lim in (("encode", None), ("encode+gzip", None), ("send-none", 2000),
+                    ("send-gzip", 10000)):
+        row("exporter: %s, instructions per span (callgrind)" % st, "%.0f Ir/span" % exp_ir[st],
+            "", "<= %d Ir/span" % lim if lim else "", yes(exp_ir[st] <= lim) if lim else "")
+
+    # CPU per message by thread class (medians over rounds of each run's
+    # per-message figure), beside the floor (producer) or no agent
+    # (consumer), and the targets on them. A difference is the median over
+    # rounds of the difference within each round (both runs of a round
+    # ran back to back, under about the same load), not the difference of
+    # the medians: the machine's load moves every class's CPU per message
+    # by tens of percent between rounds, and pairing cancels most of it.
+    def cpu(w, c, k):
+        return med([x["cpu"][k] for x in results[(w, c)]])
+
+    def above(w, c, ref, k):
+        pairs = zip(results[(w, c)], results[(w, ref)])
+        return med([x["cpu"][k] - y["cpu"][k] for x, y in pairs])
+
+    def exporting(w, c):
+        # The exporter's column only where the agent records spans to
+        # export (not at ratio 0, where its thread idles).
+        return med([int(x["exp_threads"]) for x in results[(w, c)]]) > 0 and \
+            med([x["stats"]["started"] if x["stats"] else 0 for x in results[(w, c)]]) > 0
+
+    def exp_per_span(w, c):
+        # Flat out, the default queue drops most spans: the exporter's CPU
+        # per exported span is its CPU per message over the exported share.
+        xs = []
+        for x in results[(w, c)]:
+            st = x["stats"]
+            if st and st["exported"] > 0:
+                xs.append(x["cpu"]["exp"] * st["started"] / st["exported"])
+        return med(xs)
+
+    cpu_rows = []
+    for w, ref in (("producer producev", "floor"), ("consumer consumer_poll", "none")):
+        base = med([float(x["rate"]) for x in results[(w, "none")]])
+        cs = [cs for ww, _, cs in workloads if ww == w][0]
+        for c in cs:
+            cells = []
+            for k, _ in CPU_CLASSES:
+                if k == "exp" and not exporting(w, c):
+                    cells.append("–")
+                else:
+                    cells.append("%.2f" % cpu(w, c, k))
+            for k in ("app", "rdk", "total"):
+                cells.append("%+.2f" % above(w, c, ref, k))
+            rate = med([float(x["rate"]) for x in results[(w, c)]])
+            cells.append("%s (%.2fx)" % (fmt_rate(rate), rate / base))
+            cpu_rows.append(["%s: %s" % (w, LABELS[c])] + cells)
+
+    pv, cp = "producer producev", "consumer consumer_poll"
+    for k, lim in (("app", 0.25), ("rdk", 0.25), ("total", 1.0)):
+        d = above(pv, "full", "floor", k)
+        row("CPU per message, producer, 100 %% sampled, %s above the floor" % dict(CPU_CLASSES)[k],
+            "%+.2f us" % d, "", "<= %.2f us" % lim, yes(d <= lim))
+    for c, lim in (("full", 0.5), ("gzip", 1.0)):
+        e = exp_per_span(pv, c)
+        row("CPU per exported span, kotel exporter thread, producer, %s (per message x "
+            "started / exported)" % LABELS[c], "%.2f us (%.2f us per message)" % (
+                e, cpu(pv, c, "exp")), "", "<= %.1f us" % lim, yes(e <= lim))
+    for w in (pv, cp):
+        for c in ("full", "gzip"):
+            if (w, c) not in results:
+                continue
+            st = [x["stats"] for x in results[(w, c)] if x["stats"]]
+            started, dropped = sum(x["started"] for x in st), sum(x["dropped"] for x in st)
+            row("spans dropped flat out, %s, %s (no target: flat out, spans are made faster "
+                "than one exporter thread sends them)" % (w, LABELS[c]),
+                "%d of %d" % (dropped, started), "", "", "")
+    for c, lim in (("ratio0", 0.4), ("full", 0.6)):
+        d = above(cp, c, "none", "app")
+        row("CPU per message, consumer, %s, app thread above no agent" % LABELS[c],
+            "%+.2f us" % d, "", "<= %.1f us" % lim, yes(d <= lim))
+    d = above(pv, "ratio0", "floor", "total")
+    row("CPU per message, producer, traceidratio 0, process total above the floor",
+        "%+.2f us (floor %.2f us)" % (d, cpu(pv, "floor", "total")), "",
+        "on the floor (within 10 %)", yes(abs(d) <= 0.1 * cpu(pv, "floor", "total")))
+    for w in (pv, cp):
+        d = above(w, "disabled", "none", "total")
+        row("CPU per message, %s, OTEL_SDK_DISABLED=true, process total above no agent" % w,
+            "%+.2f us (no agent %.2f us)" % (d, cpu(w, "none", "total")), "",
+            "within noise (10 %)", yes(abs(d) <= 0.1 * cpu(w, "none", "total")))
 
     # Memory.
     def rss_med(w, c):
@@ -369,15 +520,30 @@ def main():
         platform.node() or "?", os.cpu_count(), cpu_model(), distro(), rdkafka_version()))
     head.append("- load average (1/5/15 min): before %s, after %s; uptime: %s" % (
         "/".join(load_before), "/".join(load_after), uptime()))
-    head.append("- runs: %d per configuration (medians), %.0f s per producer run, %d messages "
+    head.append("- runs: %d per configuration (medians), %.1f s per producer run, %d messages "
                 "per consumer run, %d per forwarder run; ran %.0f s" % (
                     a.runs, a.seconds, CONSUME_N, FORWARD_N, elapsed))
+    head.append("- consumers and the forwarder run with queued.min.messages=%d (at least the "
+                "backlog), so that librdkafka 2.0.2's fetch stall (docs/troubleshooting.md) "
+                "does not distort them" % QUEUED_MIN)
+    if a.quick:
+        head.append("- QUICK MODE (--quick): one short round, a smoke check; the figures are "
+                    "not measurements")
     head.append("")
+    cpu_table = ["CPU per message, us (medians over rounds; timed window; \"above ref\": "
+                 "median over rounds of the difference from the reference row run in the same "
+                 "round, the floor for the producer, no agent for the consumer):", "",
+                 "| configuration | " + " | ".join(l for _, l in CPU_CLASSES) +
+                 " | app above ref | librdkafka above ref | total above ref | throughput |",
+                 "|---" * (len(CPU_CLASSES) + 5) + "|"]
+    for r in cpu_rows:
+        cpu_table.append("| %s |" % " | ".join(r))
+    cpu_table.append("")
     table = ["| configuration | figure | ratio to no agent | target | met? |",
              "|---|---|---|---|---|"]
     for r in rows:
         table.append("| %s |" % " | ".join(r))
-    text = "\n".join(head + table) + "\n"
+    text = "\n".join(head + cpu_table + table) + "\n"
     print(text)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:

@@ -45,7 +45,11 @@ SAN_SUPP   := $(CURDIR)/tests/sanitizers
 # test's own C clients and the unit tests only; see leak_checked() in
 # tests/lib/kotel_test.py for why not in python and kcat). log_path is
 # added per job by tests/run.py.
-ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:halt_on_error=1:exitcode=23:abort_on_error=0:verify_asan_link_order=0 \
+# Skipped under ASan and TSan (KOTEL_SKIP): test_bench_quick* runs the
+# benchmark driver (make bench-quick), whose programs are not built in the
+# sanitizer builds and whose callgrind step cannot run a sanitized program.
+ASAN_ENV = KOTEL_SKIP=test_bench_quick \
+           ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:halt_on_error=1:exitcode=23:abort_on_error=0:verify_asan_link_order=0 \
            LSAN_OPTIONS=suppressions=$(SAN_SUPP)/lsan.supp:print_suppressions=0 \
            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=23 \
            KOTEL_PRELOAD=$(LIBASAN):$(CURDIR)/$(ASAN_BUILD)/tests/thrd_shim.so:$(CURDIR)/$(ASAN_BUILD)/libkotel.so \
@@ -66,7 +70,7 @@ ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:halt_on_error=1:e
 # APIs and the event API (test_consume_apis), the forwarding patterns incl.
 # the worker thread (test_forwarding), and the exporter with its failure
 # and retry paths (test_exporter_*).
-TSAN_ENV = KOTEL_SKIP=test_sdk_disabled_is_pass_through \
+TSAN_ENV = KOTEL_SKIP=test_sdk_disabled_is_pass_through,test_bench_quick \
            TSAN_OPTIONS=halt_on_error=0:exitcode=66:report_thread_leaks=0:die_after_fork=0:second_deadlock_stack=1:suppressions=$(SAN_SUPP)/tsan.supp \
            KOTEL_PRELOAD=$(LIBTSAN):$(CURDIR)/$(TSAN_BUILD)/tests/thrd_shim.so:$(CURDIR)/$(TSAN_BUILD)/libkotel.so \
            KOTEL_BUILD=$(CURDIR)/$(TSAN_BUILD) KOTEL_SAN_LOGS=$(CURDIR)/$(TSAN_BUILD)/sanlogs \

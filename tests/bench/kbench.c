@@ -3,23 +3,30 @@
  * without the agent.
  *
  *   kbench -b BOOTSTRAP produce -a producev|produce -t TOPIC -s SECONDS
- *          [-r RATE] [--rss]
+ *          [-r RATE] [--rss] [--tp]
  *       100-byte values, 8-byte keys, RD_KAFKA_MSG_F_COPY, flat out (or
  *       paced at RATE msgs/s) for SECONDS, then flush. --rss prints the
- *       resident set once a second.
+ *       resident set once a second. --tp (producev only): the app adds a
+ *       55-byte traceparent header to every message itself, as a
+ *       propagating agent would (the floor for any such agent).
  *   kbench -b BOOTSTRAP fill -t TOPIC -n COUNT
  *   kbench -b BOOTSTRAP consume -a poll|batch -t TOPIC -n COUNT -g GROUP
+ *          [-q QUEUED_MIN]
  *       A consumer group draining COUNT messages from the earliest offset
  *       (poll: rd_kafka_consumer_poll; batch: rd_kafka_consume_batch_queue
- *       on the consumer queue, 1000 at a time).
+ *       on the consumer queue, 1000 at a time). -q sets
+ *       queued.min.messages (librdkafka 2.0.2 stops fetching for up to a
+ *       second once more than that many are queued: docs/performance.md).
  *   kbench -b BOOTSTRAP forward -t IN -o OUT -n COUNT -g GROUP
  *       consumer_poll -> producev to OUT -> message_destroy, COUNT times,
  *       then flush.
  *
  * Prints one line: "result mode=... msgs=N secs=S rate=R maxrss_kb=K (VmHWM)
  * threads=T kotel_threads=K delivered=D failed=F main_cpu_ms=C
- * main_runqueue_ms=W" (the main thread's CPU time and time spent runnable
- * but waiting for a CPU, over the timed window). The clock starts at the
+ * main_runqueue_ms=W cpu_app_ns=.. cpu_rdk_ns=.. cpu_exp_ns=.. cpu_other_ns=..
+ * cpu_total_ns=.. exp_threads=E" (the main thread's CPU time and time spent
+ * runnable but waiting for a CPU, over the timed window; then the CPU time
+ * of the timed window by thread class, below). The clock starts at the
  * first message (consumers: after the group join) and stops when the last
  * one is delivered (producers: after flush). */
 #include <dirent.h>
@@ -36,7 +43,8 @@ static const char *brokers, *api = "producev", *topic = "bench", *out_topic,
                             *group = "kbench";
 static double seconds              = 2, rate;
 static long count                  = 100000;
-static int show_rss;
+static int show_rss, add_tp;
+static long queued_min;
 static long delivered, failed;
 static char value[VALUE_LEN];
 
@@ -122,19 +130,114 @@ static void sched(unsigned long long *run, unsigned long long *wait)
 
 static unsigned long long run0, wait0;
 
+/* CPU time by thread class over the timed window. Each thread's time on
+ * the CPU (the first field of /proc/self/task/TID/schedstat, ns) is
+ * sampled at the start and at the end of the window (before any client is
+ * destroyed); a thread born inside the window counts from 0. The class
+ * comes from the thread's name: the main thread is the app, "rdk:*" are
+ * librdkafka's, "kotel-exporter" is kotel's exporter. The process total is
+ * CLOCK_PROCESS_CPUTIME_ID, which also holds threads that ended inside the
+ * window; "other" is the total less the three classes (threads of no class,
+ * and any that ended inside the window). */
+enum { CL_APP, CL_RDK, CL_EXP, CL_OTHER, CL_N };
+#define MAX_TASKS 512
+
+struct task_cpu {
+        int tid, cls;
+        unsigned long long ns;
+};
+
+static struct task_cpu tasks0[MAX_TASKS];
+static int ntasks0;
+static unsigned long long proc0;
+
+static unsigned long long proc_cpu_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (unsigned long long)ts.tv_sec * 1000000000ull +
+               (unsigned long long)ts.tv_nsec;
+}
+
+static int sample_tasks(struct task_cpu *t, int max)
+{
+        DIR *d = opendir("/proc/self/task");
+        int n = 0, me = (int)getpid();
+        struct dirent *e;
+
+        while (d && n < max && (e = readdir(d))) {
+                char path[300], comm[64] = "";
+                unsigned long long ns = 0;
+                FILE *f;
+
+                if (e->d_name[0] == '.')
+                        continue;
+                t[n].tid = atoi(e->d_name);
+                snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+                         e->d_name);
+                if ((f = fopen(path, "r"))) {
+                        if (!fgets(comm, sizeof(comm), f))
+                                comm[0] = 0;
+                        fclose(f);
+                }
+                snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat",
+                         e->d_name);
+                if ((f = fopen(path, "r"))) {
+                        if (fscanf(f, "%llu", &ns) != 1)
+                                ns = 0;
+                        fclose(f);
+                }
+                t[n].ns  = ns;
+                t[n].cls = t[n].tid == me                         ? CL_APP
+                           : !strncmp(comm, "rdk:", 4)            ? CL_RDK
+                           : !strncmp(comm, "kotel-exporter", 14) ? CL_EXP
+                                                                  : CL_OTHER;
+                n++;
+        }
+        if (d)
+                closedir(d);
+        return n;
+}
+
+static void window_start(void)
+{
+        sched(&run0, &wait0);
+        ntasks0 = sample_tasks(tasks0, MAX_TASKS);
+        proc0   = proc_cpu_ns();
+}
+
 static void report(const char *mode, long msgs, double secs)
 {
-        unsigned long long run, wait;
-        int all, kotel;
+        static struct task_cpu t1[MAX_TASKS];
+        unsigned long long run, wait, cls[CL_N] = {0}, total, named;
+        int all, kotel, n1, exp_threads = 0;
 
+        total = proc_cpu_ns() - proc0;
+        n1    = sample_tasks(t1, MAX_TASKS);
         sched(&run, &wait);
+        for (int i = 0; i < n1; i++) {
+                unsigned long long before = 0;
+
+                for (int j = 0; j < ntasks0; j++)
+                        if (tasks0[j].tid == t1[i].tid)
+                                before = tasks0[j].ns;
+                if (t1[i].cls != CL_OTHER && t1[i].ns >= before)
+                        cls[t1[i].cls] += t1[i].ns - before;
+                exp_threads += t1[i].cls == CL_EXP;
+        }
+        named         = cls[CL_APP] + cls[CL_RDK] + cls[CL_EXP];
+        cls[CL_OTHER] = total > named ? total - named : 0;
         threads(&all, &kotel);
         printf("result mode=%s api=%s msgs=%ld secs=%.4f rate=%.1f "
                "maxrss_kb=%ld threads=%d kotel_threads=%d delivered=%ld "
-               "failed=%ld main_cpu_ms=%.0f main_runqueue_ms=%.0f\n",
+               "failed=%ld main_cpu_ms=%.0f main_runqueue_ms=%.0f "
+               "cpu_app_ns=%llu cpu_rdk_ns=%llu cpu_exp_ns=%llu "
+               "cpu_other_ns=%llu cpu_total_ns=%llu exp_threads=%d\n",
                mode, api, msgs, secs, secs > 0 ? msgs / secs : 0.0,
                status_kb("VmHWM:"), all, kotel, delivered, failed,
-               (run - run0) / 1e6, (wait - wait0) / 1e6);
+               (run - run0) / 1e6, (wait - wait0) / 1e6, cls[CL_APP],
+               cls[CL_RDK], cls[CL_EXP], cls[CL_OTHER], total, exp_threads);
         fflush(stdout);
 }
 
@@ -185,6 +288,14 @@ static rd_kafka_t *consumer(void)
             rd_kafka_conf_set(c, "auto.offset.reset", "earliest", err,
                               sizeof(err)))
                 die(err);
+        if (queued_min > 0) {
+                char v[32];
+
+                snprintf(v, sizeof(v), "%ld", queued_min);
+                if (rd_kafka_conf_set(c, "queued.min.messages", v, err,
+                                      sizeof(err)))
+                        die(err);
+        }
         rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
         if (!rk)
                 die(err);
@@ -199,6 +310,9 @@ static rd_kafka_t *consumer(void)
 
 /* Produces one message; on a full queue serves delivery reports and tries
  * again. */
+static const char TRACEPARENT[] =
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
 static void produce_one(rd_kafka_t *rk, rd_kafka_topic_t *rkt, long i,
                         const void *val, size_t len)
 {
@@ -215,6 +329,15 @@ static void produce_one(rd_kafka_t *rk, rd_kafka_topic_t *rkt, long i,
                                              len, key, (size_t)klen, NULL) == 0
                                 ? RD_KAFKA_RESP_ERR_NO_ERROR
                                 : rd_kafka_last_error();
+                else if (add_tp)
+                        err = rd_kafka_producev(
+                            rk, RD_KAFKA_V_TOPIC(out_topic ? out_topic : topic),
+                            RD_KAFKA_V_VALUE((void *)val, len),
+                            RD_KAFKA_V_KEY(key, (size_t)klen),
+                            RD_KAFKA_V_HEADER("traceparent", TRACEPARENT,
+                                              sizeof(TRACEPARENT) - 1),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END);
                 else
                         err = rd_kafka_producev(
                             rk, RD_KAFKA_V_TOPIC(out_topic ? out_topic : topic),
@@ -247,9 +370,11 @@ static int run_produce(void)
                 rkt = rd_kafka_topic_new(rk, topic, NULL);
         else if (strcmp(api, "producev"))
                 die("produce -a: producev or produce");
+        if (rkt && add_tp)
+                die("--tp: producev only");
         t0       = now_s();
         next_rss = t0;
-        sched(&run0, &wait0);
+        window_start();
         for (;;) {
                 /* Check the clock every 256 messages only. */
                 if (!(n & 255) || rate > 0) {
@@ -322,7 +447,7 @@ static int run_consume(void)
                         if (!ms[i]->err) {
                                 if (!n++) {
                                         t0 = now_s();
-                                        sched(&run0, &wait0);
+                                        window_start();
                                 }
                         }
                         rd_kafka_message_destroy(ms[i]);
@@ -353,7 +478,7 @@ static int run_forward(void)
                 if (!m->err) {
                         if (!n) {
                                 t0 = now_s();
-                                sched(&run0, &wait0);
+                                window_start();
                         }
                         produce_one(out, NULL, n, m->payload, m->len);
                         if (!(++n & 1023))
@@ -381,6 +506,10 @@ int main(int argc, char **argv)
                         show_rss = 1;
                         continue;
                 }
+                if (!strcmp(a, "--tp")) {
+                        add_tp = 1;
+                        continue;
+                }
                 if (a[0] != '-') {
                         mode = a;
                         continue;
@@ -404,6 +533,8 @@ int main(int argc, char **argv)
                         rate = atof(v);
                 else if (!strcmp(a, "-n"))
                         count = atol(v);
+                else if (!strcmp(a, "-q"))
+                        queued_min = atol(v);
                 else
                         die("unknown option");
         }

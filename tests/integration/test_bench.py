@@ -1,0 +1,108 @@
+"""`make bench-quick` (scripts/bench.py --quick): the benchmark driver runs
+one short round of every configuration and its output has every row and
+column of the CPU-per-message table with plausible numbers (CPU per
+message positive, the exporter's column only where the agent exports),
+the exporter's instructions per span from callgrind, and says how the
+consumers avoid librdkafka's fetch stall. A smoke check of the harness: no
+timing or performance target is checked here (docs/performance.md)."""
+
+import os
+import re
+import subprocess
+import tempfile
+
+from kotel_test import BUILD, PYTHON, ROOT, TIMEOUT_SCALE
+
+BENCH = os.path.join(ROOT, "scripts", "bench.py")
+
+PRODUCER = ("no agent", "no agent, the app adds a 55-byte traceparent itself (floor)",
+            "agent, OTEL_SDK_DISABLED=true", "agent, traceidratio 0",
+            "agent, 100 % sampled, collector up", "agent, 100 % sampled, collector up, gzip",
+            "agent, 100 % sampled, collector down")
+CONSUMER = ("no agent", "agent, OTEL_SDK_DISABLED=true", "agent, traceidratio 0",
+            "agent, 100 % sampled, collector up", "agent, 100 % sampled, collector down")
+# Where the agent records spans to export, and where it does not.
+EXPORTS = ("agent, 100 % sampled, collector up", "agent, 100 % sampled, collector up, gzip",
+           "agent, 100 % sampled, collector down")
+COLUMNS = ["configuration", "app thread", "librdkafka threads (rdk:*)", "kotel exporter",
+           "other", "process total", "app above ref", "librdkafka above ref",
+           "total above ref", "throughput"]
+
+_out = None
+
+
+def bench_output():
+    global _out
+    if _out is None:
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "results.md")
+            p = subprocess.run([PYTHON, BENCH, "--quick", "--out", path],
+                               env=dict(os.environ, KOTEL_BUILD=BUILD),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=600 * TIMEOUT_SCALE)
+            assert p.returncode == 0, p.stdout[-4000:]
+            with open(path) as f:
+                _out = f.read()
+    return _out
+
+
+def cpu_table(out):
+    lines = out.splitlines()
+    head = [i for i, l in enumerate(lines) if l.startswith("| configuration | app thread")]
+    assert len(head) == 1, out
+    i = head[0]
+    assert [c.strip() for c in lines[i].strip("|").split("|")] == COLUMNS, lines[i]
+    rows = {}
+    for l in lines[i + 2:]:
+        if not l.startswith("|"):
+            break
+        cells = [c.strip() for c in l.strip("|").split("|")]
+        assert len(cells) == len(COLUMNS), l
+        rows[cells[0]] = dict(zip(COLUMNS, cells))
+    return rows
+
+
+def test_bench_quick_reports_cpu_per_message_for_every_configuration():
+    out = bench_output()
+    rows = cpu_table(out)
+    want = ["producer producev: " + c for c in PRODUCER] + \
+        ["consumer consumer_poll: " + c for c in CONSUMER]
+    assert sorted(rows) == sorted(want), (sorted(rows), out)
+    for name, r in rows.items():
+        app, rdk = float(r["app thread"]), float(r["librdkafka threads (rdk:*)"])
+        other, total = float(r["other"]), float(r["process total"])
+        # Every configuration's app thread and librdkafka's threads work
+        # for every message; the total holds them.
+        assert app > 0 and rdk > 0 and other >= 0, (name, r)
+        assert total >= app + rdk - 0.02, (name, r)
+        for k in ("app above ref", "librdkafka above ref", "total above ref"):
+            float(r[k])
+        assert re.match(r"^\d+ k msgs/s \(\d+\.\d\dx\)$", r["throughput"]), (name, r)
+        exp = r["kotel exporter"]
+        if name.split(": ", 1)[1] in EXPORTS:
+            assert float(exp) >= 0 and total >= app + rdk + float(exp) - 0.02, (name, r)
+        else:
+            assert exp == "–", (name, r)
+    # With the collector up the exporter works inside a producer's window
+    # (the quick consumer's window is too short to be sure of that).
+    for name in ("producer producev: agent, 100 % sampled, collector up",
+                 "producer producev: agent, 100 % sampled, collector up, gzip"):
+        assert float(rows[name]["kotel exporter"]) > 0, rows[name]
+    # The floor is the producer's reference row, no agent the consumer's.
+    assert float(rows[want[1]]["total above ref"]) == 0, rows[want[1]]
+    assert float(rows["consumer consumer_poll: no agent"]["total above ref"]) == 0
+
+
+def test_bench_quick_reports_exporter_instructions_and_the_fetch_stall_setting():
+    out = bench_output()
+    for st in ("encode", "encode+gzip", "send-none", "send-gzip"):
+        m = re.search(r"^\| exporter: %s, instructions per span \(callgrind\) \| (\d+) Ir/span \|"
+                      % re.escape(st), out, re.M)
+        assert m and int(m.group(1)) > 0, (st, out)
+    m = re.search(r"queued\.min\.messages=(\d+) \(at least the backlog\)", out)
+    assert m and int(m.group(1)) >= 100000, out
+    assert "QUICK MODE" in out
+    # Every target row says met or NOT met.
+    targets = [l for l in out.splitlines() if l.startswith("| CPU per")]
+    assert len(targets) >= 9, out
+    assert all(l.rstrip().endswith(("| met |", "| NOT met |")) for l in targets), targets
