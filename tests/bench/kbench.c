@@ -202,9 +202,12 @@ static int sample_tasks(struct task_cpu *t, int max)
 
 static void window_start(void)
 {
+        /* The process window brackets every thread's: its start is read
+         * first and its end last, so the total holds each thread's time,
+         * including what threads run while /proc is being read. */
+        proc0 = proc_cpu_ns();
         sched(&run0, &wait0);
         ntasks0 = sample_tasks(tasks0, MAX_TASKS);
-        proc0   = proc_cpu_ns();
 }
 
 static void report(const char *mode, long msgs, double secs)
@@ -213,9 +216,9 @@ static void report(const char *mode, long msgs, double secs)
         unsigned long long run, wait, cls[CL_N] = {0}, total, named;
         int all, kotel, n1, exp_threads = 0;
 
-        total = proc_cpu_ns() - proc0;
-        n1    = sample_tasks(t1, MAX_TASKS);
+        n1 = sample_tasks(t1, MAX_TASKS);
         sched(&run, &wait);
+        total = proc_cpu_ns() - proc0;
         for (int i = 0; i < n1; i++) {
                 unsigned long long before = 0;
 
