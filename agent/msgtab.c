@@ -1,6 +1,7 @@
 #include "msgtab.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -93,6 +94,10 @@ static void unindex(struct live *e, uint32_t idx)
         e->csid = 0;
 }
 
+/* At exit no string is freed (the exiting thread may hold the allocator's
+ * lock): the entries keep them, reachable. */
+static bool exiting;
+
 /* Frees entry @idx; returns its span for the caller to finish unlocked. */
 static struct kotel_span *retire(uint32_t idx)
 {
@@ -100,10 +105,12 @@ static struct kotel_span *retire(uint32_t idx)
         struct kotel_span *span = e->span;
 
         unindex(e, idx);
-        free(e->tracestate);
-        free(e->baggage);
-        e->tracestate = NULL;
-        e->baggage    = NULL;
+        if (!exiting) {
+                free(e->tracestate);
+                free(e->baggage);
+                e->tracestate = NULL;
+                e->baggage    = NULL;
+        }
         e->span       = NULL;
         e->in_use     = false;
         e->owner      = NULL;
@@ -135,6 +142,10 @@ struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m)
         if (free_head) {
                 idx       = free_head - 1;
                 free_head = entries[idx].next_free;
+                free(entries[idx].tracestate); /* kept at exit */
+                free(entries[idx].baggage);
+                entries[idx].tracestate = NULL;
+                entries[idx].baggage    = NULL;
         } else if (used_hwm < capacity) {
                 idx = used_hwm++;
         } else {
@@ -323,25 +334,36 @@ void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n)
 }
 
 /* Retires entries matching @match under the lock, finishing spans in
- * batches outside it. */
-static void sweep(bool (*match)(const struct live *, const void *),
-                  const void *arg)
+ * batches outside it. One pass: each batch resumes where the last one
+ * stopped (entries freed meanwhile are not in use; entries added meanwhile
+ * are new messages, not this sweep's). @locked: the caller holds the lock
+ * for the first batch. */
+static void sweep_from(bool (*match)(const struct live *, const void *),
+                       const void *arg, bool locked)
 {
         struct kotel_span *done[64];
+        uint32_t i = 0;
         size_t n;
 
-        if (!__atomic_load_n(&live_count, __ATOMIC_RELAXED))
-                return;
         do {
                 n = 0;
-                pthread_mutex_lock(&lock);
-                for (uint32_t i = 0; i < used_hwm && n < 64; i++)
+                if (!locked)
+                        pthread_mutex_lock(&lock);
+                locked = false;
+                for (; i < used_hwm && n < 64; i++)
                         if (entries[i].in_use && match(&entries[i], arg))
                                 done[n++] = retire(i);
                 pthread_mutex_unlock(&lock);
-                for (size_t i = 0; i < n; i++)
-                        finish(done[i]);
+                for (size_t j = 0; j < n; j++)
+                        finish(done[j]);
         } while (n == 64);
+}
+
+static void sweep(bool (*match)(const struct live *, const void *),
+                  const void *arg)
+{
+        if (__atomic_load_n(&live_count, __ATOMIC_RELAXED))
+                sweep_from(match, arg, false);
 }
 
 static bool match_owner(const struct live *e, const void *owner)
@@ -363,6 +385,22 @@ void kotel_msgtab_destroy_owner(const void *owner)
 void kotel_msgtab_end_client(const void *rk)
 {
         sweep(match_client, rk);
+}
+
+size_t kotel_msgtab_end_at_exit(void)
+{
+        bool got = false;
+
+        for (int i = 0; i < 100 && !got; i++)
+                if (!(got = pthread_mutex_trylock(&lock) == 0))
+                        sched_yield();
+        if (!got) /* frozen: no thread can end these any more */
+                return __atomic_load_n(&live_count, __ATOMIC_RELAXED);
+        /* Got it: the exiting thread does not hold it, and any other
+         * holder lets go, so the later batches may wait for it. */
+        exiting = true;
+        sweep_from(match_client, NULL, true);
+        return 0;
 }
 
 size_t kotel_msgtab_count(void)
