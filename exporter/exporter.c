@@ -745,7 +745,34 @@ static long shutdown_limit_ms(void)
         return limit;
 }
 
+uint64_t kotel_exporter_deadline_ns(void)
+{
+        return mono_ns() + (uint64_t)shutdown_limit_ms() * 1000000ull;
+}
+
+bool kotel_exporter_has_room(void)
+{
+        return __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE) == ST_RUNNING &&
+               ex.set.kind != KOTEL_EXPORTER_NONE &&
+               kotel_queue_size(&ex.q) < ex.q.capacity;
+}
+
+void kotel_exporter_count_dropped(uint64_t n)
+{
+        int st = __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE);
+
+        /* As kotel_exporter_submit() counts a span it cannot take. */
+        if (n && st != ST_IDLE && st != ST_DISABLED &&
+            ex.set.kind != KOTEL_EXPORTER_NONE)
+                count(&ex.stats.dropped, n);
+}
+
 void kotel_exporter_shutdown(void)
+{
+        kotel_exporter_shutdown_by(kotel_exporter_deadline_ns());
+}
+
+void kotel_exporter_shutdown_by(uint64_t deadline_ns)
 {
         int st = ST_RUNNING;
         long limit;
@@ -760,11 +787,9 @@ void kotel_exporter_shutdown(void)
                 return;
         }
         limit = shutdown_limit_ms();
-        __atomic_store_n(&ex.deadline_ns,
-                         mono_ns() + (uint64_t)limit * 1000000ull,
-                         __ATOMIC_RELEASE);
+        __atomic_store_n(&ex.deadline_ns, deadline_ns, __ATOMIC_RELEASE);
         sem_post(&ex.wake);
-        sem_wait_ms(&ex.done, limit);
+        sem_wait_ms(&ex.done, ms_left(deadline_ns));
         __atomic_store_n(&ex.state, ST_STOPPED, __ATOMIC_RELEASE);
         /* Whatever the worker did not settle in time is lost: count it, and
          * stop the worker from counting it again if it finishes late. */

@@ -23,6 +23,11 @@ struct kotel_span *kotel_span_new(void)
         return s ? s : calloc(1, sizeof(struct kotel_span));
 }
 
+struct kotel_span *kotel_span_new_pooled(void)
+{
+        return kotel_pool_get(&pool);
+}
+
 int kotel_span_reserve_links(struct kotel_span *s, uint32_t n)
 {
         if (n <= 1) {
