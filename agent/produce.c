@@ -13,6 +13,7 @@
 #include "produce.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,29 +357,45 @@ static uint64_t settle_taken(struct kotel_inflight_taken *t, const char *why,
 void kotel_produce_finish_unacked(const void *rk, const char *why)
 {
         struct kotel_inflight_taken t = {0};
+        uint64_t start                = kotel_mono_ns(),
+                 deadline             = kotel_exporter_deadline_ns();
         uint64_t dropped;
+        size_t n;
 
         kotel_inflight_take_client(rk, &t);
-        if (!t.n)
+        if (!(n = t.n))
                 return;
-        dropped = settle_taken(&t, why, kotel_exporter_deadline_ns(), false);
+        dropped = settle_taken(&t, why, deadline, false);
         kotel_exporter_count_dropped(dropped);
         kotel_inflight_free_taken(&t);
+        kotel_log(KOTEL_LOG_DEBUG,
+                  "rd_kafka_destroy: %zu unacknowledged messages, %" PRIu64
+                  " send spans ended, %" PRIu64 " counted dropped, in %" PRIu64
+                  " us",
+                  n, n - dropped, dropped, (kotel_mono_ns() - start) / 1000);
 }
 
 void kotel_produce_finish_at_exit(const char *why, uint64_t deadline_ns)
 {
         struct kotel_inflight_taken t = {0};
-        bool take = kotel_exporter_has_room() && kotel_mono_ns() < deadline_ns;
-        size_t left = kotel_inflight_close_at_exit(take, &t);
+        uint64_t start                = kotel_mono_ns();
+        bool take        = kotel_exporter_has_room() && start < deadline_ns;
+        size_t left      = kotel_inflight_close_at_exit(take, &t);
+        size_t n         = t.n;
+        uint64_t dropped = settle_taken(&t, why, deadline_ns, true);
 
-        kotel_exporter_count_dropped(settle_taken(&t, why, deadline_ns, true) +
-                                     left);
+        kotel_exporter_count_dropped(dropped + left);
         kotel_inflight_keep_taken(&t);
+        if (n + left)
+                kotel_log(KOTEL_LOG_DEBUG,
+                          "exit: %zu unacknowledged messages, %" PRIu64
+                          " send spans ended, %" PRIu64
+                          " counted dropped, in %" PRIu64 " us",
+                          n + left, n - dropped, dropped + left,
+                          (kotel_mono_ns() - start) / 1000);
 }
 
 /* ---- wrappers ------------------------------------------------------- */
-
 
 KOTEL_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition,
                                   int msgflags, void *payload, size_t len,
