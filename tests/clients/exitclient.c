@@ -4,12 +4,14 @@
  *   exitclient -b BOOTSTRAP -t TOPIC sigexit
  *       produce flat out (producev, no flush) until SIGTERM, whose handler
  *       calls exit(0); prints "producing" once the first messages are in
- *   exitclient -b BOOTSTRAP -t TOPIC -n COUNT unacked destroy|exit
+ *   exitclient -b BOOTSTRAP -t TOPIC -n COUNT [-H] unacked destroy|exit
  *       queue COUNT messages to a broker that never answers, print
  *       "queued", then either time rd_kafka_destroy() without a flush
  *       ("destroy_ms=<ms>") and return, or return from main with the
  *       producer still alive ("exit_at_ns=<CLOCK_MONOTONIC ns>", so the
- *       caller can time the exit itself)
+ *       caller can time the exit itself); -H gives every message a
+ *       traceparent header of its own, as kotel would (the benchmark's
+ *       baseline without kotel does the same librdkafka work)
  *
  * Exit code 0 unless something failed ("fail ..." on stdout). */
 #include <librdkafka/rdkafka.h>
@@ -22,6 +24,9 @@
 
 static const char *brokers, *topic = "t";
 static long count = 1;
+static int with_header;
+
+#define TRACEPARENT "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 static uint64_t mono_ns(void)
 {
@@ -40,7 +45,8 @@ static rd_kafka_t *producer(void)
         rd_kafka_conf_set(c, "bootstrap.servers", brokers, NULL, 0);
         rd_kafka_conf_set(c, "log_level", "0", NULL, 0);
         /* Room for every message: never a QUEUE_FULL. */
-        rd_kafka_conf_set(c, "queue.buffering.max.messages", "10000000", NULL, 0);
+        rd_kafka_conf_set(c, "queue.buffering.max.messages", "10000000", NULL,
+                          0);
         rd_kafka_conf_set(c, "queue.buffering.max.kbytes", "2097151", NULL, 0);
         rd_kafka_conf_set(c, "message.timeout.ms", "600000", NULL, 0);
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
@@ -56,11 +62,17 @@ static int produce_one(rd_kafka_t *rk, long i)
         char key[32];
 
         snprintf(key, sizeof(key), "k%ld", i);
-        return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                 RD_KAFKA_V_KEY(key, strlen(key)),
-                                 RD_KAFKA_V_VALUE("v", 1),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_END);
+        if (with_header)
+                return rd_kafka_producev(
+                    rk, RD_KAFKA_V_TOPIC(topic),
+                    RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE("v", 1),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_HEADER("traceparent", TRACEPARENT, -1),
+                    RD_KAFKA_V_END);
+        return rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE("v", 1), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_END);
 }
 
 static void on_term(int sig)
@@ -123,6 +135,8 @@ int main(int argc, char **argv)
                         topic = argv[++i];
                 else if (!strcmp(a, "-n") && v)
                         count = atol(argv[++i]);
+                else if (!strcmp(a, "-H"))
+                        with_header = 1;
                 else if (!cmd)
                         cmd = a;
                 else if (!how)

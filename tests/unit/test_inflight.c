@@ -25,7 +25,8 @@ static void put(const void *rkm, const void *rk)
                 kotel_pending_free(p);
 }
 
-static size_t drain(struct kotel_inflight_taken *t, const void *rk, bool *all_rk)
+static size_t drain(struct kotel_inflight_taken *t, const void *rk,
+                    bool *all_rk)
 {
         struct kotel_pending *p;
         size_t n = 0;
@@ -67,7 +68,8 @@ int main(void)
         CHECK(kotel_inflight_count() == N, "records in");
         memset(&t, 0, sizeof(t));
         kotel_inflight_take_client(&rk1, &t);
-        CHECK(t.n == N && kotel_inflight_count() == 0, "a lone client's take is whole");
+        CHECK(t.n == N && kotel_inflight_count() == 0,
+              "a lone client's take is whole");
         CHECK(drain(&t, &rk1, &all_rk) == N && all_rk && t.n == 0,
               "every record once, all the client's");
         kotel_inflight_free_taken(&t);
@@ -78,10 +80,12 @@ int main(void)
                 put(&msgs[i], i % 2 ? &rk1 : &rk2);
         memset(&t, 0, sizeof(t));
         kotel_inflight_take_client(&rk3, &t);
-        CHECK(t.n == 0 && kotel_inflight_count() == N, "a client with no records takes none");
+        CHECK(t.n == 0 && kotel_inflight_count() == N,
+              "a client with no records takes none");
         kotel_inflight_take_client(&rk1, &t);
         CHECK(t.n == N / 2 && kotel_inflight_count() == N / 2, "half taken");
-        CHECK(drain(&t, &rk1, &all_rk) == N / 2 && all_rk, "exactly rk1's records");
+        CHECK(drain(&t, &rk1, &all_rk) == N / 2 && all_rk,
+              "exactly rk1's records");
         n = 0;
         for (int i = 0; i < N; i++) {
                 p = kotel_inflight_take(&msgs[i]);
@@ -121,12 +125,14 @@ int main(void)
         n = kotel_inflight_close_at_exit(true, &t);
         CHECK(n == 0 && t.n == 100, "every record taken at exit");
         p = kotel_pending_new();
-        CHECK(kotel_inflight_put(&msgs[200], p) < 0, "a closed shard refuses a record");
+        CHECK(kotel_inflight_put(&msgs[200], p) < 0,
+              "a closed shard refuses a record");
         kotel_pending_free(p);
         while ((p = kotel_inflight_next(&t)) != NULL)
                 kotel_pending_free_at_exit(p);
         kotel_inflight_keep_taken(&t);
-        CHECK(kotel_inflight_take(&msgs[0]) == NULL && kotel_inflight_count() == 0,
+        CHECK(kotel_inflight_take(&msgs[0]) == NULL &&
+                  kotel_inflight_count() == 0,
               "and gives none out");
         n = kotel_inflight_close_at_exit(false, &t);
         CHECK(n == 0, "closing twice counts nothing twice");
