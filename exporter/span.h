@@ -109,7 +109,8 @@ size_t kotel_span_bytes(void);
  * allocation failure. */
 struct kotel_span *kotel_span_new(void);
 /* The same from the pool only, or NULL: for exit, where malloc may wait on
- * a lock the exiting thread holds. */
+ * a lock the exiting thread holds. Without a pool (AddressSanitizer
+ * builds), from calloc. */
 struct kotel_span *kotel_span_new_pooled(void);
 /* Any thread; takes @s and its references. */
 void kotel_span_free(struct kotel_span *s);
