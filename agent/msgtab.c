@@ -46,11 +46,21 @@ static uint64_t now_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* At exit nothing is freed (the exiting thread may hold the allocator's
+ * lock): retired entries keep their strings and their span, reachable,
+ * and a span the queue has no room for is counted, not freed. */
+static bool exiting;
+
 static void finish(struct kotel_span *s)
 {
         if (!s)
                 return;
         s->end_ns = now_ns();
+        if (__atomic_load_n(&exiting, __ATOMIC_RELAXED) &&
+            !kotel_exporter_has_room()) {
+                kotel_exporter_count_dropped(1);
+                return;
+        }
         kotel_exporter_submit(s);
 }
 
@@ -94,9 +104,6 @@ static void unindex(struct live *e, uint32_t idx)
         e->csid = 0;
 }
 
-/* At exit no string is freed (the exiting thread may hold the allocator's
- * lock): the entries keep them, reachable. */
-static bool exiting;
 
 /* Frees entry @idx; returns its span for the caller to finish unlocked. */
 static struct kotel_span *retire(uint32_t idx)
@@ -105,13 +112,13 @@ static struct kotel_span *retire(uint32_t idx)
         struct kotel_span *span = e->span;
 
         unindex(e, idx);
-        if (!exiting) {
+        if (!__atomic_load_n(&exiting, __ATOMIC_RELAXED)) {
                 free(e->tracestate);
                 free(e->baggage);
                 e->tracestate = NULL;
                 e->baggage    = NULL;
+                e->span       = NULL;
         }
-        e->span       = NULL;
         e->in_use     = false;
         e->owner      = NULL;
         e->gen++;
@@ -398,7 +405,7 @@ size_t kotel_msgtab_end_at_exit(void)
                 return __atomic_load_n(&live_count, __ATOMIC_RELAXED);
         /* Got it: the exiting thread does not hold it, and any other
          * holder lets go, so the later batches may wait for it. */
-        exiting = true;
+        __atomic_store_n(&exiting, true, __ATOMIC_RELAXED);
         sweep_from(match_client, NULL, true);
         return 0;
 }
