@@ -104,7 +104,6 @@ static void unindex(struct live *e, uint32_t idx)
         e->csid = 0;
 }
 
-
 /* Frees entry @idx; returns its span for the caller to finish unlocked. */
 static struct kotel_span *retire(uint32_t idx)
 {
