@@ -35,6 +35,14 @@ uint64_t kotel_now_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t kotel_mono_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void kotel_agent_move_on(void)
 {
         struct kotel_tls *t = &kotel_tls;
@@ -80,17 +88,24 @@ void kotel_tls_arm(void)
         pthread_setspecific(tls_key, &kotel_tls);
 }
 
+/* Runs on the thread that called exit(), which may be a signal handler
+ * that interrupted any code, kotel's hooks and malloc included: no lock is
+ * waited for (only tried) and nothing is allocated or freed, so nothing
+ * here can wait on what that thread holds. Settling the spans still open
+ * and flushing them share one deadline. The app's exit code is untouched:
+ * this only returns. */
 static void at_exit(void)
 {
-        int saved = errno;
+        uint64_t deadline = kotel_exporter_deadline_ns();
+        int saved         = errno;
 
-        /* Settle everything still open, then flush within the deadline.
-         * The app's exit code is untouched: this only returns. */
-        kotel_agent_move_on();
-        kotel_msgtab_end_client(NULL);
-        kotel_produce_finish_unacked(NULL, "process exited before the "
-                                           "delivery report");
-        kotel_exporter_shutdown();
+        /* The thread's current message and batch are in the side-table,
+         * which ends them all. */
+        kotel_exporter_count_dropped(kotel_msgtab_end_at_exit());
+        kotel_produce_finish_at_exit("process exited before the delivery "
+                                     "report",
+                                     deadline);
+        kotel_exporter_shutdown_by(deadline);
         errno = saved;
 }
 

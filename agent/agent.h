@@ -22,6 +22,8 @@ bool kotel_agent_ready(void);
 
 /* Wall clock in ns since the epoch (vDSO). */
 uint64_t kotel_now_ns(void);
+/* CLOCK_MONOTONIC, in ns: for deadlines. */
+uint64_t kotel_mono_ns(void);
 
 /* Client registry (rd_kafka_t -> what its spans say). */
 struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,

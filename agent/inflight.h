@@ -6,8 +6,12 @@
  *
  * Locking: KOTEL_INFLIGHT_SHARDS mutexes, picked by pointer hash, so the
  * producing thread (put) and broker threads (take) rarely meet. No lock is
- * held across anything but the map operation; the exporter never takes
- * one. */
+ * held across anything but the map operation (rd_kafka_destroy's sweep of
+ * one shard included); the exporter never takes one.
+ *
+ * Exit: the thread calling exit() may hold a shard lock (a signal handler
+ * that calls exit() interrupted on_send), so the exit path only tries the
+ * locks, closes the shards it gets, and counts what it cannot reach. */
 #ifndef KOTEL_INFLIGHT_H
 #define KOTEL_INFLIGHT_H
 
@@ -15,6 +19,7 @@
 #include <stdint.h>
 
 #include "exporter/exporter.h"
+#include "ptrmap.h"
 
 struct kotel_pending {
         uint8_t trace_id[16];
@@ -27,16 +32,46 @@ struct kotel_pending {
         struct kotel_client *client; /* a reference */
         const char *topic;           /* interned, immortal */
         char *tracestate;            /* malloc'd, or NULL */
+        struct kotel_pending *next;  /* only while being settled */
 };
 
 /* Any thread; takes @p on success (0); on -1 the caller keeps it. */
 int kotel_inflight_put(const void *rkm, struct kotel_pending *p);
 /* Any thread; the record for @rkm, removed, or NULL. */
 struct kotel_pending *kotel_inflight_take(const void *rkm);
-/* Removes every record of client @rk and passes each to @fn (which takes
- * it). For rd_kafka_destroy() and exit. @rk NULL: all records. */
-void kotel_inflight_take_client(const void *rk,
-                                void (*fn)(struct kotel_pending *));
+#define KOTEL_INFLIGHT_SHARDS 16
+
+/* Records taken out of the side-table in bulk (rd_kafka_destroy, exit):
+ * whole shard maps where one client had a shard to itself, else a list. */
+struct kotel_inflight_taken {
+        struct kotel_ptrmap maps[KOTEL_INFLIGHT_SHARDS];
+        struct kotel_pending *list;
+        size_t n; /* records left in it */
+        int map_i;
+        size_t slot_i;
+};
+
+/* App thread: moves every record of client @rk into @t (zeroed by the
+ * caller): O(1) per shard that only @rk used since it was last empty, one
+ * pass over the others. Waits for the shard locks. */
+void kotel_inflight_take_client(const void *rk, struct kotel_inflight_taken *t);
+/* The next record of @t, which the caller takes, or NULL. */
+struct kotel_pending *kotel_inflight_next(struct kotel_inflight_taken *t);
+/* Frees what is left in @t (on a thread of its own when that is much) and
+ * empties @t. Not at exit. */
+void kotel_inflight_free_taken(struct kotel_inflight_taken *t);
+/* At exit: closes every shard whose lock can be had without waiting (the
+ * exiting thread may hold one), first moving its records into @t when
+ * @take; a closed shard takes no record in and gives none out. Returns the
+ * number of records left in the shards (closed, or frozen by a holder that
+ * never returns), for the caller to count as dropped. */
+size_t kotel_inflight_close_at_exit(bool take, struct kotel_inflight_taken *t);
+/* At exit: keeps what is left in @t reachable, never freed. */
+void kotel_inflight_keep_taken(struct kotel_inflight_taken *t);
+/* At exit: kotel_pending_free() without free() (the exiting thread may
+ * hold the allocator's lock): a pooled record goes back to the pool, any
+ * other is kept reachable until the process is gone. Lock-free. */
+void kotel_pending_free_at_exit(struct kotel_pending *p);
 size_t kotel_inflight_count(void);
 /* Any thread: a zeroed record (pool, else calloc), or NULL. */
 struct kotel_pending *kotel_pending_new(void);

@@ -1,6 +1,7 @@
 #include "msgtab.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,11 +46,21 @@ static uint64_t now_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* At exit nothing is freed (the exiting thread may hold the allocator's
+ * lock): retired entries keep their strings and their span, reachable,
+ * and a span the queue has no room for is counted, not freed. */
+static bool exiting;
+
 static void finish(struct kotel_span *s)
 {
         if (!s)
                 return;
         s->end_ns = now_ns();
+        if (__atomic_load_n(&exiting, __ATOMIC_RELAXED) &&
+            !kotel_exporter_has_room()) {
+                kotel_exporter_count_dropped(1);
+                return;
+        }
         kotel_exporter_submit(s);
 }
 
@@ -100,11 +111,13 @@ static struct kotel_span *retire(uint32_t idx)
         struct kotel_span *span = e->span;
 
         unindex(e, idx);
-        free(e->tracestate);
-        free(e->baggage);
-        e->tracestate = NULL;
-        e->baggage    = NULL;
-        e->span       = NULL;
+        if (!__atomic_load_n(&exiting, __ATOMIC_RELAXED)) {
+                free(e->tracestate);
+                free(e->baggage);
+                e->tracestate = NULL;
+                e->baggage    = NULL;
+                e->span       = NULL;
+        }
         e->in_use     = false;
         e->owner      = NULL;
         e->gen++;
@@ -135,6 +148,10 @@ struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m)
         if (free_head) {
                 idx       = free_head - 1;
                 free_head = entries[idx].next_free;
+                free(entries[idx].tracestate); /* kept at exit */
+                free(entries[idx].baggage);
+                entries[idx].tracestate = NULL;
+                entries[idx].baggage    = NULL;
         } else if (used_hwm < capacity) {
                 idx = used_hwm++;
         } else {
@@ -323,25 +340,36 @@ void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n)
 }
 
 /* Retires entries matching @match under the lock, finishing spans in
- * batches outside it. */
-static void sweep(bool (*match)(const struct live *, const void *),
-                  const void *arg)
+ * batches outside it. One pass: each batch resumes where the last one
+ * stopped (entries freed meanwhile are not in use; entries added meanwhile
+ * are new messages, not this sweep's). @locked: the caller holds the lock
+ * for the first batch. */
+static void sweep_from(bool (*match)(const struct live *, const void *),
+                       const void *arg, bool locked)
 {
         struct kotel_span *done[64];
+        uint32_t i = 0;
         size_t n;
 
-        if (!__atomic_load_n(&live_count, __ATOMIC_RELAXED))
-                return;
         do {
                 n = 0;
-                pthread_mutex_lock(&lock);
-                for (uint32_t i = 0; i < used_hwm && n < 64; i++)
+                if (!locked)
+                        pthread_mutex_lock(&lock);
+                locked = false;
+                for (; i < used_hwm && n < 64; i++)
                         if (entries[i].in_use && match(&entries[i], arg))
                                 done[n++] = retire(i);
                 pthread_mutex_unlock(&lock);
-                for (size_t i = 0; i < n; i++)
-                        finish(done[i]);
+                for (size_t j = 0; j < n; j++)
+                        finish(done[j]);
         } while (n == 64);
+}
+
+static void sweep(bool (*match)(const struct live *, const void *),
+                  const void *arg)
+{
+        if (__atomic_load_n(&live_count, __ATOMIC_RELAXED))
+                sweep_from(match, arg, false);
 }
 
 static bool match_owner(const struct live *e, const void *owner)
@@ -363,6 +391,22 @@ void kotel_msgtab_destroy_owner(const void *owner)
 void kotel_msgtab_end_client(const void *rk)
 {
         sweep(match_client, rk);
+}
+
+size_t kotel_msgtab_end_at_exit(void)
+{
+        bool got = false;
+
+        for (int i = 0; i < 100 && !got; i++)
+                if (!(got = pthread_mutex_trylock(&lock) == 0))
+                        sched_yield();
+        if (!got) /* frozen: no thread can end these any more */
+                return __atomic_load_n(&live_count, __ATOMIC_RELAXED);
+        /* Got it: the exiting thread does not hold it, and any other
+         * holder lets go, so the later batches may wait for it. */
+        __atomic_store_n(&exiting, true, __ATOMIC_RELAXED);
+        sweep_from(match_client, NULL, true);
+        return 0;
 }
 
 size_t kotel_msgtab_count(void)

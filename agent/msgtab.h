@@ -69,6 +69,10 @@ void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n);
 void kotel_msgtab_destroy_owner(const void *owner);
 /* Ends every entry of client @rk (NULL: all), for close/destroy/exit. */
 void kotel_msgtab_end_client(const void *rk);
+/* At exit: ends every entry if the lock can be had without waiting (the
+ * exiting thread may hold it), freeing no string. Returns the number of
+ * open spans it could not reach, for the caller to count as dropped. */
+size_t kotel_msgtab_end_at_exit(void);
 size_t kotel_msgtab_count(void);
 void kotel_msgtab_atfork_prepare(void);
 void kotel_msgtab_atfork_parent(void);

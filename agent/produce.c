@@ -13,6 +13,7 @@
 #include "produce.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,17 +237,12 @@ out:
         return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-/* Builds and submits the send span of @p; takes @p. @m may be NULL (the
- * message is gone). */
-static void settle(struct kotel_pending *p, const rd_kafka_message_t *m,
-                   rd_kafka_resp_err_t err, const char *why)
+/* Fills @s with the send span of @p, moving @p's references into it. @m
+ * may be NULL (the message is gone). */
+static void fill_span(struct kotel_span *s, struct kotel_pending *p,
+                      const rd_kafka_message_t *m, rd_kafka_resp_err_t err,
+                      const char *why)
 {
-        struct kotel_span *s = kotel_span_new();
-
-        if (!s) {
-                kotel_pending_free(p);
-                return;
-        }
         memcpy(s->trace_id, p->trace_id, 16);
         memcpy(s->span_id, p->span_id, 8);
         memcpy(s->parent_span_id, p->parent_span_id, 8);
@@ -269,6 +265,19 @@ static void settle(struct kotel_pending *p, const rd_kafka_message_t *m,
                 s->has_offset = false;
                 kotel_span_set_error(s, err, why);
         }
+}
+
+/* Builds and submits the send span of @p; takes @p. @m may be NULL. */
+static void settle(struct kotel_pending *p, const rd_kafka_message_t *m,
+                   rd_kafka_resp_err_t err, const char *why)
+{
+        struct kotel_span *s = kotel_span_new();
+
+        if (!s) {
+                kotel_pending_free(p);
+                return;
+        }
+        fill_span(s, p, m, err, why);
         kotel_pending_free(p);
         kotel_exporter_submit(s);
 }
@@ -308,21 +317,85 @@ void kotel_produce_install(rd_kafka_t *rk, struct kotel_client *client)
                                                          client);
 }
 
-static const char *unacked_why;
+/* Settling what librdkafka will never ack (rd_kafka_destroy, exit) is
+ * bounded by the shutdown deadline and by the exporter's room: past the
+ * deadline, or once the queue is full (the spans would only be dropped),
+ * the remaining records are counted as dropped without building their
+ * spans. The clock is read once per UNACKED_CLOCK_EVERY records. Returns
+ * the number dropped. */
+#define UNACKED_CLOCK_EVERY 256
 
-static void settle_unacked(struct kotel_pending *p)
+static uint64_t settle_taken(struct kotel_inflight_taken *t, const char *why,
+                             uint64_t deadline_ns, bool at_exit)
 {
-        settle(p, NULL, RD_KAFKA_RESP_ERR__DESTROY, unacked_why);
+        uint64_t dropped = 0;
+        uint32_t n       = 0;
+        struct kotel_pending *p;
+
+        while (t->n && kotel_exporter_has_room() &&
+               (n++ % UNACKED_CLOCK_EVERY || kotel_mono_ns() < deadline_ns) &&
+               (p = kotel_inflight_next(t)) != NULL) {
+                /* At exit: no malloc, no free (the exiting thread may hold
+                 * the allocator's lock). */
+                struct kotel_span *s =
+                    at_exit ? kotel_span_new_pooled() : kotel_span_new();
+
+                if (s)
+                        fill_span(s, p, NULL, RD_KAFKA_RESP_ERR__DESTROY, why);
+                else
+                        dropped++;
+                if (at_exit)
+                        kotel_pending_free_at_exit(p);
+                else
+                        kotel_pending_free(p);
+                if (s)
+                        kotel_exporter_submit(s);
+        }
+        return dropped + t->n;
 }
 
 void kotel_produce_finish_unacked(const void *rk, const char *why)
 {
-        unacked_why = why;
-        kotel_inflight_take_client(rk, settle_unacked);
+        struct kotel_inflight_taken t = {0};
+        uint64_t start                = kotel_mono_ns(),
+                 deadline             = kotel_exporter_deadline_ns();
+        uint64_t dropped;
+        size_t n;
+
+        kotel_inflight_take_client(rk, &t);
+        if (!(n = t.n))
+                return;
+        dropped = settle_taken(&t, why, deadline, false);
+        kotel_exporter_count_dropped(dropped);
+        kotel_inflight_free_taken(&t);
+        kotel_log(KOTEL_LOG_DEBUG,
+                  "rd_kafka_destroy: %zu unacknowledged messages, %" PRIu64
+                  " send spans ended, %" PRIu64 " counted dropped, in %" PRIu64
+                  " us",
+                  n, n - dropped, dropped, (kotel_mono_ns() - start) / 1000);
+}
+
+void kotel_produce_finish_at_exit(const char *why, uint64_t deadline_ns)
+{
+        struct kotel_inflight_taken t = {0};
+        uint64_t start                = kotel_mono_ns();
+        bool take        = kotel_exporter_has_room() && start < deadline_ns;
+        size_t left      = kotel_inflight_close_at_exit(take, &t);
+        size_t n         = t.n;
+        uint64_t dropped = settle_taken(&t, why, deadline_ns, true);
+
+        kotel_exporter_count_dropped(dropped + left);
+        kotel_inflight_keep_taken(&t);
+        if (n + left)
+                kotel_log(KOTEL_LOG_DEBUG,
+                          "exit: %zu unacknowledged messages, %" PRIu64
+                          " send spans ended, %" PRIu64
+                          " counted dropped, in %" PRIu64 " us",
+                          n + left, n - dropped, dropped + left,
+                          (kotel_mono_ns() - start) / 1000);
 }
 
 /* ---- wrappers ------------------------------------------------------- */
-
 
 KOTEL_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition,
                                   int msgflags, void *payload, size_t len,

@@ -32,8 +32,10 @@
 #include "exporter.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -646,6 +648,20 @@ static int start_thread(void)
         return rc == 0 ? 0 : -1;
 }
 
+/* GnuTLS comes in with libcurl's dependencies (librtmp), initialises
+ * itself from a constructor and deinitialises from a destructor at exit,
+ * freeing memory: a second reference on its global init makes that
+ * destructor only drop the count. Looked up, not linked: it is there only
+ * when libcurl brought it. */
+static void hold_gnutls(void)
+{
+        int (*global_init)(void);
+
+        *(void **)&global_init = dlsym(RTLD_DEFAULT, "gnutls_global_init");
+        if (global_init)
+                global_init();
+}
+
 int kotel_exporter_start(void)
 {
         int st = ST_IDLE;
@@ -678,6 +694,14 @@ int kotel_exporter_start(void)
         if (kotel_queue_init(&ex.q, ex.set.max_queue) < 0)
                 goto out_disable;
         ex.queue_ready = true;
+        /* libcurl initialises OpenSSL, which then registers an atexit
+         * cleanup: work the app's exit would not do without kotel, that
+         * frees memory (so waits on the malloc lock a signal handler
+         * calling exit() may hold) and tears down state our worker may
+         * still use. Claim OpenSSL's one-time at-exit registration first,
+         * without the handler; curl_global_cleanup is never called. */
+        OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+        hold_gnutls();
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 goto out_disable;
         sem_init(&ex.wake, 0, 0);
@@ -721,7 +745,34 @@ static long shutdown_limit_ms(void)
         return limit;
 }
 
+uint64_t kotel_exporter_deadline_ns(void)
+{
+        return mono_ns() + (uint64_t)shutdown_limit_ms() * 1000000ull;
+}
+
+bool kotel_exporter_has_room(void)
+{
+        return __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE) == ST_RUNNING &&
+               ex.set.kind != KOTEL_EXPORTER_NONE &&
+               kotel_queue_size(&ex.q) < ex.q.capacity;
+}
+
+void kotel_exporter_count_dropped(uint64_t n)
+{
+        int st = __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE);
+
+        /* As kotel_exporter_submit() counts a span it cannot take. */
+        if (n && st != ST_IDLE && st != ST_DISABLED &&
+            ex.set.kind != KOTEL_EXPORTER_NONE)
+                count(&ex.stats.dropped, n);
+}
+
 void kotel_exporter_shutdown(void)
+{
+        kotel_exporter_shutdown_by(kotel_exporter_deadline_ns());
+}
+
+void kotel_exporter_shutdown_by(uint64_t deadline_ns)
 {
         int st = ST_RUNNING;
         long limit;
@@ -736,11 +787,9 @@ void kotel_exporter_shutdown(void)
                 return;
         }
         limit = shutdown_limit_ms();
-        __atomic_store_n(&ex.deadline_ns,
-                         mono_ns() + (uint64_t)limit * 1000000ull,
-                         __ATOMIC_RELEASE);
+        __atomic_store_n(&ex.deadline_ns, deadline_ns, __ATOMIC_RELEASE);
         sem_post(&ex.wake);
-        sem_wait_ms(&ex.done, limit);
+        sem_wait_ms(&ex.done, ms_left(deadline_ns));
         __atomic_store_n(&ex.state, ST_STOPPED, __ATOMIC_RELEASE);
         /* Whatever the worker did not settle in time is lost: count it, and
          * stop the worker from counting it again if it finishes late. */

@@ -32,6 +32,17 @@ void kotel_exporter_count_started(void);
 /* Flushes what is queued within the shutdown deadline, then stops the
  * thread. Called once at exit; later submits are dropped and counted. */
 void kotel_exporter_shutdown(void);
+/* The shutdown deadline for work starting now (CLOCK_MONOTONIC ns): now
+ * plus KOTEL_SHUTDOWN_TIMEOUT (capped by OTEL_BSP_EXPORT_TIMEOUT). */
+uint64_t kotel_exporter_deadline_ns(void);
+/* kotel_exporter_shutdown() with a deadline set already (at exit, settling
+ * the spans still open spent part of it). */
+void kotel_exporter_shutdown_by(uint64_t deadline_ns);
+/* Any thread, lock-free: whether a span submitted now would be queued
+ * (running, and the queue not full). */
+bool kotel_exporter_has_room(void);
+/* Any thread; counts @n recording spans given up without being built. */
+void kotel_exporter_count_dropped(uint64_t n);
 void kotel_exporter_get_stats(struct kotel_exporter_stats *out);
 /* Fork handlers, called by the agent's pthread_atfork child handler: the
  * child starts afresh (no thread, empty queue, counters zeroed). */

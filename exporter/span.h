@@ -108,6 +108,10 @@ size_t kotel_span_bytes(void);
 /* Any thread. A zeroed span (from the pool, else calloc), or NULL on
  * allocation failure. */
 struct kotel_span *kotel_span_new(void);
+/* The same from the pool only, or NULL: for exit, where malloc may wait on
+ * a lock the exiting thread holds. Without a pool (AddressSanitizer
+ * builds), from calloc. */
+struct kotel_span *kotel_span_new_pooled(void);
 /* Any thread; takes @s and its references. */
 void kotel_span_free(struct kotel_span *s);
 /* Any thread; lock-free. */

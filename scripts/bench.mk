@@ -1,8 +1,10 @@
 # Benchmarks (docs/performance.md). Not part of `make test`.
-#   make bench                        everything, ~11 minutes on 2 cores
+#   make bench                        everything, ~13 minutes on 2 cores
+#   make bench-exit                   only exit/destroy with unacked messages
 #   make bench BENCH_RUNS=7 BENCH_SECONDS=3 BENCH_LONG_SECONDS=300
 #   make bench-quick                  (or BENCH_QUICK=1) one short round of
-#                                     everything: a smoke check, ~1 minute
+#                                     everything but bench-exit: a smoke
+#                                     check, ~1 minute
 # The table goes to stdout and to $(BENCH_OUT).
 
 BENCH_BIN          := $(BUILD)/bench
@@ -24,9 +26,9 @@ ifeq ($(SAN),)
 tools: $(BENCH_PROGS)
 endif
 
-.PHONY: bench bench-quick bench-tools bench-run
+.PHONY: bench bench-quick bench-tools bench-run bench-exit
 
-bench-tools: $(LIB) $(TEST_BIN)/mockbroker $(PYGEN) $(BENCH_PROGS)
+bench-tools: $(LIB) $(TEST_BIN)/mockbroker $(TEST_BIN)/exitclient $(PYGEN) $(BENCH_PROGS)
 
 $(BENCH_BIN)/kbench: tests/bench/kbench.c
 	@mkdir -p $(dir $@)
@@ -46,6 +48,13 @@ bench-run: bench-tools
 	KOTEL_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/bench.py --runs $(BENCH_RUNS) --seconds $(BENCH_SECONDS) \
 	    --long-seconds $(BENCH_LONG_SECONDS) \
 	    --drop-seconds $(BENCH_DROP_SECONDS) --out $(BENCH_OUT) $(if $(BENCH_QUICK),--quick)
+	$(if $(BENCH_QUICK),,KOTEL_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/bench_exit.py \
+	    --runs $(BENCH_RUNS) --out $(BENCH_OUT))
+
+# Exit and rd_kafka_destroy with 2 M unacknowledged messages, alone (~2 min).
+bench-exit: $(LIB) $(TEST_BIN)/exitclient
+	KOTEL_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/bench_exit.py --runs $(BENCH_RUNS) \
+	    --out $(BENCH_BIN)/exit.md
 
 # The micro-benchmarks link the agent's objects, like the unit tests.
 

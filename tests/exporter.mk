@@ -5,3 +5,9 @@ $(TEST_BIN)/forker: tests/clients/forker.c
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(RDKAFKA_LIBS)
 
 tools: $(TEST_BIN)/forker
+
+$(TEST_BIN)/exitclient: tests/clients/exitclient.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(RDKAFKA_LIBS)
+
+tools: $(TEST_BIN)/exitclient
