@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "console.h"
 #include "gzip.h"
 #include "otlp.h"
@@ -118,14 +119,6 @@ static struct {
         struct kotel_gzip orphan_gz;
 } ex = {.settle_lock = PTHREAD_MUTEX_INITIALIZER};
 
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ex.pending after shutdown has counted what was left: later arrivals
  * see a value at least this and count themselves. */
 #define PENDING_CLOSED (UINT64_C(1) << 62)
@@ -139,7 +132,8 @@ static void count(uint64_t *c, uint64_t n)
  * jump neither stalls nor hurries the worker). */
 static void sem_wait_ms(sem_t *sem, long ms)
 {
-        uint64_t until = mono_ns() + (uint64_t)(ms > 0 ? ms : 0) * 1000000ull;
+        uint64_t until =
+            kotel_clock_ns() + (uint64_t)(ms > 0 ? ms : 0) * 1000000ull;
         struct timespec ts = {.tv_sec  = (time_t)(until / 1000000000ull),
                               .tv_nsec = (long)(until % 1000000000ull)};
 
@@ -244,14 +238,6 @@ static bool stopping(void)
         return st == ST_STOPPING || st == ST_STOPPED;
 }
 
-/* Milliseconds left before @deadline_ns (mono), 0 when passed. */
-static long ms_left(uint64_t deadline_ns)
-{
-        uint64_t now = mono_ns();
-
-        return deadline_ns > now ? (long)((deadline_ns - now) / 1000000) : 0;
-}
-
 /* The earliest of the export deadline and, when stopping, shutdown's. */
 static uint64_t effective_deadline(uint64_t export_deadline)
 {
@@ -295,7 +281,7 @@ static bool new_fail_kind(const char *what, const char *detail)
  * batch. Those lines are bounded here, so no rate limit applies to them. */
 static void log_failure(size_t n, const char *what, const char *detail)
 {
-        uint64_t now = mono_ns();
+        uint64_t now = kotel_clock_ns();
         bool loud    = new_fail_kind(what, detail) || !ex.failing ||
                     now - ex.fail_log_ns >= FAIL_LOG_INTERVAL_NS;
 
@@ -350,7 +336,7 @@ static bool wait_retry_gate(uint64_t export_deadline)
 {
         for (;;) {
                 uint64_t d   = effective_deadline(export_deadline);
-                uint64_t now = mono_ns();
+                uint64_t now = kotel_clock_ns();
 
                 if (now >= ex.retry_at_ns)
                         return true;
@@ -402,7 +388,8 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
 {
         uint64_t export_deadline =
             ex.set.export_timeout_ms
-                ? mono_ns() + (uint64_t)ex.set.export_timeout_ms * 1000000ull
+                ? kotel_clock_ns() +
+                      (uint64_t)ex.set.export_timeout_ms * 1000000ull
                 : 0;
         char last[sizeof(((struct kotel_send_info *)0)->detail)] = "";
         char why[sizeof(last) + 96];
@@ -421,7 +408,7 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                 }
                 d = effective_deadline(export_deadline);
                 if (d) {
-                        long left = ms_left(d);
+                        long left = kotel_clock_ms_left(d);
                         if (left <= 0)
                                 break;
                         if (left < timeout)
@@ -432,9 +419,9 @@ static void otlp_send(struct kotel_transport *t, const uint8_t *body,
                         return;
                 snprintf(last, sizeof(last), "%s", info.detail);
                 wait           = retry_wait(&info);
-                ex.retry_at_ns = mono_ns() + (uint64_t)wait * 1000000ull;
+                ex.retry_at_ns = kotel_clock_ns() + (uint64_t)wait * 1000000ull;
                 d              = effective_deadline(export_deadline);
-                if (d && ms_left(d) <= wait) {
+                if (d && kotel_clock_ms_left(d) <= wait) {
                         kotel_log(KOTEL_LOG_DEBUG,
                                   "export to %s: %s; no time left to retry "
                                   "in %ld ms",
@@ -521,7 +508,7 @@ static void drain(struct kotel_transport *t, struct kotel_span **batch,
         while (due || stop || kotel_queue_size(&ex.q) >= ex.set.max_batch) {
                 /* Past the shutdown deadline, what is left stays queued:
                  * shutdown counts it as dropped (unsent), not failed. */
-                if (stop && ms_left(__atomic_load_n(&ex.deadline_ns,
+                if (stop && kotel_clock_ms_left(__atomic_load_n(&ex.deadline_ns,
                                                     __ATOMIC_ACQUIRE)) <= 0)
                         break;
                 if ((n = take_batch(batch)) == 0)
@@ -551,13 +538,13 @@ static void *worker(void *arg)
         ex.worker_batch     = batch;
         ex.worker_transport = t;
         for (;;) {
-                uint64_t woke = mono_ns(), slept;
+                uint64_t woke = kotel_clock_ns(), slept;
                 bool stop;
 
                 sem_wait_ms(&ex.wake, ex.set.schedule_delay_ms);
                 kotel_log_sweep();
                 __atomic_store_n(&ex.kick, 0, __ATOMIC_RELEASE);
-                slept = mono_ns() - woke;
+                slept = kotel_clock_ns() - woke;
                 stop  = stopping();
                 if (batch)
                         drain(t, batch,
@@ -621,7 +608,7 @@ int kotel_exporter_start(void)
         }
         kotel_settings_free(&ex.set);
         kotel_settings_load(&ex.set);
-        ex.rng         = mono_ns() | 1;
+        ex.rng         = kotel_clock_ns() | 1;
         ex.backoff_ms  = BACKOFF_INITIAL_MS;
         ex.retry_at_ns = 0;
         /* Room for a full queue plus the spans still open or being built
@@ -692,7 +679,7 @@ static long shutdown_limit_ms(void)
 
 uint64_t kotel_exporter_deadline_ns(void)
 {
-        return mono_ns() + (uint64_t)shutdown_limit_ms() * 1000000ull;
+        return kotel_clock_ns() + (uint64_t)shutdown_limit_ms() * 1000000ull;
 }
 
 bool kotel_exporter_has_room(void)
@@ -734,7 +721,7 @@ void kotel_exporter_shutdown_by(uint64_t deadline_ns)
         limit = shutdown_limit_ms();
         __atomic_store_n(&ex.deadline_ns, deadline_ns, __ATOMIC_RELEASE);
         sem_post(&ex.wake);
-        sem_wait_ms(&ex.done, ms_left(deadline_ns));
+        sem_wait_ms(&ex.done, kotel_clock_ms_left(deadline_ns));
         __atomic_store_n(&ex.state, ST_STOPPED, __ATOMIC_RELEASE);
         /* Whatever the worker did not settle in time is lost: count it, and
          * stop the worker from counting it again if it finishes late. */
