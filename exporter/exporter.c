@@ -77,8 +77,8 @@ static struct {
         sem_t done;
         pthread_t thread;
         pthread_mutex_t settle_lock;
-        uint64_t deadline_ns;  /* shutdown deadline, CLOCK_MONOTONIC */
-        uint64_t pending;      /* queued or in the worker's hands */
+        uint64_t deadline_ns; /* shutdown deadline, CLOCK_MONOTONIC */
+        uint64_t pending;     /* queued or in the worker's hands */
         struct kotel_exporter_stats stats;
         /* The worker's batch array and HTTP client, for a fork child to
          * keep (below). */
@@ -214,8 +214,7 @@ static void export_batch(struct kotel_transport *t, struct kotel_span **spans,
                 kotel_console_export(spans, n);
                 exported = n;
         } else {
-                kotel_sender_export(&ex.send, t, spans, n, &exported,
-                                    &failed);
+                kotel_sender_export(&ex.send, t, spans, n, &exported, &failed);
         }
         for (size_t i = 0; i < n; i++)
                 kotel_span_free(spans[i]);
@@ -244,8 +243,8 @@ static void drain(struct kotel_transport *t, struct kotel_span **batch,
         while (due || stop || kotel_queue_size(&ex.q) >= ex.set.max_batch) {
                 /* Past the shutdown deadline, what is left stays queued:
                  * shutdown counts it as dropped (unsent), not failed. */
-                if (stop && kotel_clock_ms_left(__atomic_load_n(&ex.deadline_ns,
-                                                    __ATOMIC_ACQUIRE)) <= 0)
+                if (stop && kotel_clock_ms_left(__atomic_load_n(
+                                &ex.deadline_ns, __ATOMIC_ACQUIRE)) <= 0)
                         break;
                 if ((n = take_batch(batch)) == 0)
                         break;
@@ -284,7 +283,8 @@ static void *worker(void *arg)
                 stop  = stopping();
                 if (batch)
                         drain(t, batch,
-                              slept >= (uint64_t)ex.set.schedule_delay_ms * 1000000ull,
+                              slept >= (uint64_t)ex.set.schedule_delay_ms *
+                                           1000000ull,
                               stop);
                 if (stop)
                         break;
@@ -461,8 +461,8 @@ void kotel_exporter_shutdown_by(uint64_t deadline_ns)
          * stop the worker from counting it again if it finishes late. */
         pthread_mutex_lock(&ex.settle_lock);
         ex.abandoned = true;
-        left = __atomic_exchange_n(&ex.pending, PENDING_CLOSED,
-                                   __ATOMIC_SEQ_CST);
+        left =
+            __atomic_exchange_n(&ex.pending, PENDING_CLOSED, __ATOMIC_SEQ_CST);
         count(&ex.stats.dropped, left);
         pthread_mutex_unlock(&ex.settle_lock);
         if (left)
