@@ -1,5 +1,11 @@
 /* The exporter thread and its lifecycle.
  *
+ * This file owns the queue, the state machine, the worker's loop and the
+ * counters; the worker hands each batch it takes off the queue to
+ * console.c (OTEL_TRACES_EXPORTER=console) or to sender.c (OTLP: encode,
+ * POST, retry with backoff, log how exports fare; its state is ex.send),
+ * and settles the counts they return.
+ *
  * State machine (ex.state, atomic): IDLE -> STARTING -> RUNNING ->
  * STOPPING -> STOPPED; STARTING -> DISABLED when the exporter cannot run.
  * Producers only push while RUNNING; anything else drops and counts.
@@ -44,11 +50,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "attrs.h"
-#include "gzip.h"
-#include "otlp.h"
-#include "otlp_trace_enc.h"
+#include "clock.h"
+#include "console.h"
 #include "queue.h"
+#include "sender.h"
 #include "settings.h"
 #include "transport.h"
 
@@ -61,43 +66,19 @@ enum {
         ST_DISABLED,
 };
 
-#define BACKOFF_INITIAL_MS 200
-#define BACKOFF_MAX_MS 5000
-/* The least any retry waits, whatever the server says: the fixed half of
- * the first backoff. */
-#define BACKOFF_FLOOR_MS (BACKOFF_INITIAL_MS / 2)
-/* Retry-After is honoured up to this. */
-#define RETRY_AFTER_MAX_MS 60000
-/* While exports keep failing, one error line per this many ms. */
-#define FAIL_LOG_INTERVAL_NS (60ull * 1000000000ull)
-/* Kinds of failure (what and why) a streak logs the first of, each. */
-#define FAIL_KINDS_MAX 8
-
 static struct {
         int state;
         int kick;
         bool queue_ready;
         bool abandoned; /* under settle_lock: shutdown gave up waiting */
-        bool failing;   /* exporter thread: the last export failed */
         struct kotel_settings set;
         struct kotel_queue q;
         sem_t wake;
         sem_t done;
         pthread_t thread;
         pthread_mutex_t settle_lock;
-        uint64_t deadline_ns;  /* shutdown deadline, CLOCK_MONOTONIC */
-        uint64_t pending;      /* queued or in the worker's hands */
-        uint64_t fail_log_ns;  /* exporter thread: last failure logged */
-        /* Exporter thread: the kinds of failure logged in this streak. */
-        uint32_t fail_kinds[FAIL_KINDS_MAX];
-        unsigned n_fail_kinds;
-        /* Exporter thread: after a retryable failure no request goes out
-         * before retry_at_ns, whichever batch it carries; backoff_ms
-         * doubles with each retryable failure and starts again at
-         * BACKOFF_INITIAL_MS once the collector settles a batch. */
-        uint64_t retry_at_ns;
-        long backoff_ms;
-        uint64_t rng;
+        uint64_t deadline_ns; /* shutdown deadline, CLOCK_MONOTONIC */
+        uint64_t pending;     /* queued or in the worker's hands */
         struct kotel_exporter_stats stats;
         /* The worker's batch array and HTTP client, for a fork child to
          * keep (below). */
@@ -109,22 +90,10 @@ static struct {
          * it; kept here so that they stay reachable, not leaked. */
         struct kotel_span **orphan_batch;
         struct kotel_transport *orphan_transport;
-        /* Exporter thread: the request encoder and gzip, their buffers
-         * reused from batch to batch (a fork child's worker starts with
-         * fresh ones; the parent's stay reachable in the orphans). */
-        struct kotel_trace_enc enc;
-        struct kotel_gzip gz;
-        struct kotel_trace_enc orphan_enc;
-        struct kotel_gzip orphan_gz;
+        /* Exporter thread: the OTLP send path's backoff, failure log and
+         * encoder (sender.c). */
+        struct kotel_sender send;
 } ex = {.settle_lock = PTHREAD_MUTEX_INITIALIZER};
-
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ex.pending after shutdown has counted what was left: later arrivals
  * see a value at least this and count themselves. */
@@ -139,7 +108,8 @@ static void count(uint64_t *c, uint64_t n)
  * jump neither stalls nor hurries the worker). */
 static void sem_wait_ms(sem_t *sem, long ms)
 {
-        uint64_t until = mono_ns() + (uint64_t)(ms > 0 ? ms : 0) * 1000000ull;
+        uint64_t until =
+            kotel_clock_ns() + (uint64_t)(ms > 0 ? ms : 0) * 1000000ull;
         struct timespec ts = {.tv_sec  = (time_t)(until / 1000000000ull),
                               .tv_nsec = (long)(until % 1000000000ull)};
 
@@ -228,314 +198,11 @@ static void settle(size_t n, size_t exported, size_t failed)
         pthread_mutex_unlock(&ex.settle_lock);
 }
 
-/* 0..n-1, for backoff jitter; exporter thread only. */
-static uint64_t jitter(uint64_t n)
-{
-        ex.rng ^= ex.rng << 13;
-        ex.rng ^= ex.rng >> 7;
-        ex.rng ^= ex.rng << 17;
-        return n ? ex.rng % n : 0;
-}
-
 static bool stopping(void)
 {
         int st = __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE);
 
         return st == ST_STOPPING || st == ST_STOPPED;
-}
-
-/* Milliseconds left before @deadline_ns (mono), 0 when passed. */
-static long ms_left(uint64_t deadline_ns)
-{
-        uint64_t now = mono_ns();
-
-        return deadline_ns > now ? (long)((deadline_ns - now) / 1000000) : 0;
-}
-
-/* The earliest of the export deadline and, when stopping, shutdown's. */
-static uint64_t effective_deadline(uint64_t export_deadline)
-{
-        uint64_t sd = __atomic_load_n(&ex.deadline_ns, __ATOMIC_ACQUIRE);
-
-        if (stopping() && sd && (!export_deadline || sd < export_deadline))
-                return sd;
-        return export_deadline;
-}
-
-static void nap_ns(uint64_t ns)
-{
-        struct timespec ts = {.tv_sec  = (time_t)(ns / 1000000000ull),
-                              .tv_nsec = (long)(ns % 1000000000ull)};
-
-        nanosleep(&ts, NULL);
-}
-
-/* Whether @what/@detail is a kind of failure not logged yet in this
- * streak (then it is from now on); false once FAIL_KINDS_MAX are known. */
-static bool new_fail_kind(const char *what, const char *detail)
-{
-        uint32_t h = 2166136261u;
-
-        for (const char *p = what; *p; p++)
-                h = (h ^ (uint8_t)*p) * 16777619u;
-        for (const char *p = detail; *p; p++)
-                h = (h ^ (uint8_t)*p) * 16777619u;
-        for (unsigned i = 0; i < ex.n_fail_kinds; i++)
-                if (ex.fail_kinds[i] == h)
-                        return false;
-        if (ex.n_fail_kinds == FAIL_KINDS_MAX)
-                return false;
-        ex.fail_kinds[ex.n_fail_kinds++] = h;
-        return true;
-}
-
-/* Exporter thread. A failing collector gets one error line for the first
- * failure of each kind, then one a minute while it keeps failing (the rest
- * at debug level), and one info line when it recovers: never a line per
- * batch. Those lines are bounded here, so no rate limit applies to them. */
-static void log_failure(size_t n, const char *what, const char *detail)
-{
-        uint64_t now = mono_ns();
-        bool loud    = new_fail_kind(what, detail) || !ex.failing ||
-                    now - ex.fail_log_ns >= FAIL_LOG_INTERVAL_NS;
-
-        ex.failing = true;
-        if (loud) {
-                ex.fail_log_ns = now;
-                kotel_log_always(KOTEL_LOG_ERROR,
-                                 "export of %zu spans to %s %s: %s", n,
-                                 ex.set.url, what, detail);
-        } else {
-                kotel_log(KOTEL_LOG_DEBUG, "export of %zu spans to %s %s: %s",
-                          n, ex.set.url, what, detail);
-        }
-}
-
-static void log_success(size_t n, size_t len)
-{
-        if (ex.failing)
-                kotel_log_always(KOTEL_LOG_INFO, "export to %s works again",
-                                 ex.set.url);
-        ex.failing      = false;
-        ex.n_fail_kinds = 0;
-        kotel_log(KOTEL_LOG_DEBUG, "exported %zu spans (%zu bytes) to %s", n,
-                  len, ex.set.url);
-}
-
-static void console_export(struct kotel_span *const *spans, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                const struct kotel_span *s = spans[i];
-                struct kotel_attr attrs[KOTEL_SPAN_ATTRS_MAX];
-                struct kotel_attr_scratch scratch;
-                size_t na = kotel_span_attrs(s, attrs, &scratch);
-                char name[KOTEL_TOPIC_MAX + 16], line[2048];
-                static const char *kinds[] = {"UNSPECIFIED", "INTERNAL", "SERVER",
-                                              "CLIENT", "PRODUCER", "CONSUMER"};
-                int o = 0;
-
-                kotel_span_name(s, name, sizeof(name));
-#define P(...)                                                                 \
-        do {                                                                   \
-                if (o < (int)sizeof(line))                                     \
-                        o += snprintf(line + o, sizeof(line) - (size_t)o,      \
-                                      __VA_ARGS__);                            \
-        } while (0)
-                P("kotel: span '%s' kind=%s trace=", name,
-                  s->kind <= 5 ? kinds[s->kind] : "?");
-                for (int b = 0; b < 16; b++)
-                        P("%02x", s->trace_id[b]);
-                P(" span=");
-                for (int b = 0; b < 8; b++)
-                        P("%02x", s->span_id[b]);
-                if (s->has_parent) {
-                        P(" parent=");
-                        for (int b = 0; b < 8; b++)
-                                P("%02x", s->parent_span_id[b]);
-                }
-                P(" duration_us=%" PRIu64,
-                  s->end_ns > s->start_ns ? (s->end_ns - s->start_ns) / 1000 : 0);
-                if (s->status == KOTEL_STATUS_ERROR)
-                        P(" status=ERROR");
-                if (s->n_links)
-                        P(" links=%u", s->n_links);
-                for (size_t a = 0; a < na; a++) {
-                        if (attrs[a].type == KOTEL_ATTR_STR)
-                                P(" %s=%.*s", attrs[a].key, (int)attrs[a].slen,
-                                  attrs[a].s);
-                        else if (attrs[a].type == KOTEL_ATTR_BOOL)
-                                P(" %s=%s", attrs[a].key, attrs[a].i ? "true" : "false");
-                        else
-                                P(" %s=%" PRId64, attrs[a].key, attrs[a].i);
-                }
-#undef P
-                if (o >= (int)sizeof(line) - 1)
-                        o = (int)sizeof(line) - 2;
-                line[o++] = '\n';
-                fwrite(line, 1, (size_t)o, stderr);
-        }
-        fflush(stderr);
-}
-
-/* How long to wait before the next request after a retryable failure:
- * the exponential backoff with jitter (half fixed, half random, so that
- * many exporters that failed together do not retry together), or the
- * server's Retry-After (capped) when longer. A server cannot shorten it:
- * "Retry-After: 0", a date in the past or a tiny value still wait the
- * backoff, at least BACKOFF_FLOOR_MS. */
-static long retry_wait(const struct kotel_send_info *info)
-{
-        long backoff = ex.backoff_ms;
-        long wait = backoff / 2 + (long)jitter((uint64_t)backoff / 2 + 1);
-
-        if (wait < BACKOFF_FLOOR_MS)
-                wait = BACKOFF_FLOOR_MS;
-        if (info->retry_after_ms > wait)
-                wait = info->retry_after_ms < RETRY_AFTER_MAX_MS
-                           ? info->retry_after_ms
-                           : RETRY_AFTER_MAX_MS;
-        ex.backoff_ms =
-            backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-        return wait;
-}
-
-/* Waits until the retry gate opens; false when it will not open before the
- * batch's deadline (at exit: at once, without sleeping in vain). */
-static bool wait_retry_gate(uint64_t export_deadline)
-{
-        for (;;) {
-                uint64_t d   = effective_deadline(export_deadline);
-                uint64_t now = mono_ns();
-
-                if (now >= ex.retry_at_ns)
-                        return true;
-                if (d && (now >= d || (stopping() && ex.retry_at_ns >= d)))
-                        return false;
-                /* In steps, to see shutdown begin. */
-                nap_ns(ex.retry_at_ns - now < 20000000ull ? ex.retry_at_ns - now
-                                                          : 20000000ull);
-        }
-}
-
-/* One POST attempt's outcome, settled into *@exported and *@failed when
- * final. Returns true when the batch is settled. */
-static bool settle_response(enum kotel_send_result res,
-                            const struct kotel_send_info *info, size_t n,
-                            size_t len, size_t *exported, size_t *failed)
-{
-        if (res != KOTEL_SEND_RETRY)
-                ex.backoff_ms = BACKOFF_INITIAL_MS;
-        if (res == KOTEL_SEND_OK) {
-                size_t rejected = info->rejected > 0 && (uint64_t)info->rejected <= n
-                                      ? (size_t)info->rejected
-                                      : 0;
-
-                *exported = n - rejected;
-                *failed   = rejected;
-                if (info->detail[0])
-                        kotel_log(KOTEL_LOG_WARN, "export to %s: %s",
-                                  ex.set.url, info->detail);
-                log_success(n, len);
-                return true;
-        }
-        if (res == KOTEL_SEND_FAIL) {
-                *failed = n;
-                log_failure(n, "failed, not retrying", info->detail);
-                return true;
-        }
-        return false;
-}
-
-/* Sends one encoded batch, retrying retryable failures with exponential
- * backoff and jitter (Retry-After honoured) until the export timeout. The
- * backoff and its gate outlive the batch: after a batch is given up, the
- * next one waits out the gate too, so no path sends two requests closer
- * than BACKOFF_FLOOR_MS after a retryable failure.
- * Exporter thread; borrows @spans; sets how many were exported/failed. */
-static void otlp_send(struct kotel_transport *t, const uint8_t *body,
-                      size_t len, size_t n, size_t *exported, size_t *failed)
-{
-        uint64_t export_deadline =
-            ex.set.export_timeout_ms
-                ? mono_ns() + (uint64_t)ex.set.export_timeout_ms * 1000000ull
-                : 0;
-        char last[sizeof(((struct kotel_send_info *)0)->detail)] = "";
-        char why[sizeof(last) + 96];
-        const char *none = "none, no time was left";
-
-        for (;;) {
-                struct kotel_send_info info;
-                long timeout = ex.set.timeout_ms;
-                uint64_t d;
-                enum kotel_send_result res;
-                long wait;
-
-                if (!wait_retry_gate(export_deadline)) {
-                        none = "none, the collector's backoff had not ended";
-                        break;
-                }
-                d = effective_deadline(export_deadline);
-                if (d) {
-                        long left = ms_left(d);
-                        if (left <= 0)
-                                break;
-                        if (left < timeout)
-                                timeout = left;
-                }
-                res = kotel_transport_post(t, body, len, timeout, &info);
-                if (settle_response(res, &info, n, len, exported, failed))
-                        return;
-                snprintf(last, sizeof(last), "%s", info.detail);
-                wait           = retry_wait(&info);
-                ex.retry_at_ns = mono_ns() + (uint64_t)wait * 1000000ull;
-                d              = effective_deadline(export_deadline);
-                if (d && ms_left(d) <= wait) {
-                        kotel_log(KOTEL_LOG_DEBUG,
-                                  "export to %s: %s; no time left to retry "
-                                  "in %ld ms",
-                                  ex.set.url, info.detail, wait);
-                        break;
-                }
-                count(&ex.stats.retried, 1);
-                kotel_log(KOTEL_LOG_DEBUG,
-                          "export to %s: %s; retrying in %ld ms", ex.set.url,
-                          info.detail, wait);
-        }
-        *failed = n;
-        snprintf(why, sizeof(why), "%s; last attempt: %s",
-                 stopping()
-                     ? "shutdown deadline reached"
-                     : "export timeout (OTEL_BSP_EXPORT_TIMEOUT) reached",
-                 last[0] ? last : none);
-        log_failure(n, "gave up", why);
-}
-
-static void otlp_export(struct kotel_transport *t, struct kotel_span *const *spans,
-                        size_t n, size_t *exported, size_t *failed)
-{
-        uint8_t *json       = NULL;
-        const uint8_t *body = NULL;
-        size_t len          = 0;
-        int rc;
-
-        if (ex.set.protocol == KOTEL_PROTO_HTTP_JSON) {
-                rc   = kotel_otlp_encode_json(spans, n, &json, &len);
-                body = json;
-        } else {
-                rc = kotel_trace_enc_encode(&ex.enc, spans, n, &body, &len);
-        }
-        /* Once per batch, not once per attempt. */
-        if (rc == 0 && ex.set.gzip)
-                rc = kotel_gzip_compress(&ex.gz, body, len, &body, &len);
-        if (rc < 0 || !t) {
-                *failed = n;
-                log_failure(n, "failed",
-                            rc < 0 ? "out of memory while encoding"
-                                   : "no HTTP transport");
-        } else {
-                otlp_send(t, body, len, n, exported, failed);
-        }
-        free(json);
 }
 
 static void export_batch(struct kotel_transport *t, struct kotel_span **spans,
@@ -544,10 +211,10 @@ static void export_batch(struct kotel_transport *t, struct kotel_span **spans,
         size_t exported = 0, failed = 0;
 
         if (ex.set.kind == KOTEL_EXPORTER_CONSOLE) {
-                console_export(spans, n);
+                kotel_console_export(spans, n);
                 exported = n;
         } else {
-                otlp_export(t, spans, n, &exported, &failed);
+                kotel_sender_export(&ex.send, t, spans, n, &exported, &failed);
         }
         for (size_t i = 0; i < n; i++)
                 kotel_span_free(spans[i]);
@@ -576,8 +243,8 @@ static void drain(struct kotel_transport *t, struct kotel_span **batch,
         while (due || stop || kotel_queue_size(&ex.q) >= ex.set.max_batch) {
                 /* Past the shutdown deadline, what is left stays queued:
                  * shutdown counts it as dropped (unsent), not failed. */
-                if (stop && ms_left(__atomic_load_n(&ex.deadline_ns,
-                                                    __ATOMIC_ACQUIRE)) <= 0)
+                if (stop && kotel_clock_ms_left(__atomic_load_n(
+                                &ex.deadline_ns, __ATOMIC_ACQUIRE)) <= 0)
                         break;
                 if ((n = take_batch(batch)) == 0)
                         break;
@@ -606,17 +273,18 @@ static void *worker(void *arg)
         ex.worker_batch     = batch;
         ex.worker_transport = t;
         for (;;) {
-                uint64_t woke = mono_ns(), slept;
+                uint64_t woke = kotel_clock_ns(), slept;
                 bool stop;
 
                 sem_wait_ms(&ex.wake, ex.set.schedule_delay_ms);
                 kotel_log_sweep();
                 __atomic_store_n(&ex.kick, 0, __ATOMIC_RELEASE);
-                slept = mono_ns() - woke;
+                slept = kotel_clock_ns() - woke;
                 stop  = stopping();
                 if (batch)
                         drain(t, batch,
-                              slept >= (uint64_t)ex.set.schedule_delay_ms * 1000000ull,
+                              slept >= (uint64_t)ex.set.schedule_delay_ms *
+                                           1000000ull,
                               stop);
                 if (stop)
                         break;
@@ -625,8 +293,7 @@ static void *worker(void *arg)
         ex.worker_transport = NULL;
         kotel_transport_free(t);
         free(batch);
-        kotel_trace_enc_free(&ex.enc);
-        kotel_gzip_free(&ex.gz);
+        kotel_sender_free(&ex.send);
         sem_post(&ex.done);
         return NULL;
 }
@@ -676,9 +343,8 @@ int kotel_exporter_start(void)
         }
         kotel_settings_free(&ex.set);
         kotel_settings_load(&ex.set);
-        ex.rng         = mono_ns() | 1;
-        ex.backoff_ms  = BACKOFF_INITIAL_MS;
-        ex.retry_at_ns = 0;
+        kotel_sender_start(&ex.send, &ex.set, &ex.stats.retried,
+                           &ex.deadline_ns, stopping, kotel_clock_ns() | 1);
         /* Room for a full queue plus the spans still open or being built
          * (capped: beyond it, spans come from malloc). */
         kotel_span_pool_init(ex.set.max_queue + 4096 < 32768
@@ -747,7 +413,7 @@ static long shutdown_limit_ms(void)
 
 uint64_t kotel_exporter_deadline_ns(void)
 {
-        return mono_ns() + (uint64_t)shutdown_limit_ms() * 1000000ull;
+        return kotel_clock_ns() + (uint64_t)shutdown_limit_ms() * 1000000ull;
 }
 
 bool kotel_exporter_has_room(void)
@@ -789,14 +455,14 @@ void kotel_exporter_shutdown_by(uint64_t deadline_ns)
         limit = shutdown_limit_ms();
         __atomic_store_n(&ex.deadline_ns, deadline_ns, __ATOMIC_RELEASE);
         sem_post(&ex.wake);
-        sem_wait_ms(&ex.done, ms_left(deadline_ns));
+        sem_wait_ms(&ex.done, kotel_clock_ms_left(deadline_ns));
         __atomic_store_n(&ex.state, ST_STOPPED, __ATOMIC_RELEASE);
         /* Whatever the worker did not settle in time is lost: count it, and
          * stop the worker from counting it again if it finishes late. */
         pthread_mutex_lock(&ex.settle_lock);
         ex.abandoned = true;
-        left = __atomic_exchange_n(&ex.pending, PENDING_CLOSED,
-                                   __ATOMIC_SEQ_CST);
+        left =
+            __atomic_exchange_n(&ex.pending, PENDING_CLOSED, __ATOMIC_SEQ_CST);
         count(&ex.stats.dropped, left);
         pthread_mutex_unlock(&ex.settle_lock);
         if (left)
@@ -828,21 +494,12 @@ void kotel_exporter_atfork_child(void)
         }
         ex.worker_batch     = NULL;
         ex.worker_transport = NULL;
-        if (ex.enc.out.p || ex.enc.scratch.p || ex.enc.group || ex.gz.c) {
-                ex.orphan_enc = ex.enc;
-                ex.orphan_gz  = ex.gz;
-                memset(&ex.enc, 0, sizeof(ex.enc));
-                memset(&ex.gz, 0, sizeof(ex.gz));
-        }
+        kotel_sender_atfork_child(&ex.send);
         if (ex.queue_ready)
                 kotel_queue_reset(&ex.q, drop_span);
         memset(&ex.stats, 0, sizeof(ex.stats));
         ex.pending     = 0;
         ex.abandoned   = false;
-        ex.failing      = false;
-        ex.n_fail_kinds = 0;
-        ex.retry_at_ns  = 0;
-        ex.backoff_ms  = BACKOFF_INITIAL_MS;
         ex.kick        = 0;
         ex.deadline_ns = 0;
         if (st != ST_IDLE)

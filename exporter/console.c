@@ -1,0 +1,71 @@
+/* OTEL_TRACES_EXPORTER=console: one line a span on stderr.
+ *
+ * Exporter thread only (called from exporter.c's export_batch with a batch
+ * the worker took off the queue); borrows the spans, owns no state. Each
+ * span is formatted into one buffer and written with one fwrite (stderr is
+ * unbuffered), so that its line reaches stderr in one piece. */
+#include "console.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "attrs.h"
+
+/* Exporter thread; borrows @spans. */
+void kotel_console_export(struct kotel_span *const *spans, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                const struct kotel_span *s = spans[i];
+                struct kotel_attr attrs[KOTEL_SPAN_ATTRS_MAX];
+                struct kotel_attr_scratch scratch;
+                size_t na = kotel_span_attrs(s, attrs, &scratch);
+                char name[KOTEL_TOPIC_MAX + 16], line[2048];
+                static const char *kinds[] = {"UNSPECIFIED", "INTERNAL",
+                                              "SERVER",      "CLIENT",
+                                              "PRODUCER",    "CONSUMER"};
+                int o                      = 0;
+
+                kotel_span_name(s, name, sizeof(name));
+#define P(...)                                                                 \
+        do {                                                                   \
+                if (o < (int)sizeof(line))                                     \
+                        o += snprintf(line + o, sizeof(line) - (size_t)o,      \
+                                      __VA_ARGS__);                            \
+        } while (0)
+                P("kotel: span '%s' kind=%s trace=", name,
+                  s->kind <= 5 ? kinds[s->kind] : "?");
+                for (int b = 0; b < 16; b++)
+                        P("%02x", s->trace_id[b]);
+                P(" span=");
+                for (int b = 0; b < 8; b++)
+                        P("%02x", s->span_id[b]);
+                if (s->has_parent) {
+                        P(" parent=");
+                        for (int b = 0; b < 8; b++)
+                                P("%02x", s->parent_span_id[b]);
+                }
+                P(" duration_us=%" PRIu64,
+                  s->end_ns > s->start_ns ? (s->end_ns - s->start_ns) / 1000
+                                          : 0);
+                if (s->status == KOTEL_STATUS_ERROR)
+                        P(" status=ERROR");
+                if (s->n_links)
+                        P(" links=%u", s->n_links);
+                for (size_t a = 0; a < na; a++) {
+                        if (attrs[a].type == KOTEL_ATTR_STR)
+                                P(" %s=%.*s", attrs[a].key, (int)attrs[a].slen,
+                                  attrs[a].s);
+                        else if (attrs[a].type == KOTEL_ATTR_BOOL)
+                                P(" %s=%s", attrs[a].key,
+                                  attrs[a].i ? "true" : "false");
+                        else
+                                P(" %s=%" PRId64, attrs[a].key, attrs[a].i);
+                }
+#undef P
+                if (o >= (int)sizeof(line) - 1)
+                        o = (int)sizeof(line) - 2;
+                line[o++] = '\n';
+                fwrite(line, 1, (size_t)o, stderr);
+        }
+        fflush(stderr);
+}
