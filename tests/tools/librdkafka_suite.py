@@ -48,6 +48,14 @@ EXCLUDED = {
         "Unknown topic or partition\" (metadata racing the mock cluster's "
         "topic creation), then main() aborts on the consumer's leftover "
         "threads",
+    "0105:do_test_disconnected_group_coord":
+        "flaky without kotel (failed in 1 of 16 runs without kotel, 3 of "
+        "13 with): the test brings broker 2 down right after creating its "
+        "producer; when the producer's first bootstrap connection went to "
+        "broker 2 and metadata had not come back yet, librdkafka 2.0.2 "
+        "keeps reconnecting to that one bootstrap broker and "
+        "init_transactions(-1) fails after 120 s (\"Timed out waiting for "
+        "operation to finish\")",
     "0105:do_test_txn_concurrent_operations":
         "hangs without kotel: the test sets the coordinator's RTT to 5 s, "
         "which equals its socket.connection.setup.timeout.ms (5 s), so "
