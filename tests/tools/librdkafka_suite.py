@@ -27,6 +27,7 @@ list below was made. See docs/testing.md.
 
 import argparse
 import collections
+import glob
 import os
 import re
 import signal
@@ -346,6 +347,10 @@ def main():
         if u not in todo:
             print("# excluded %s: %s" % (u.label, EXCLUDED.get(u.key) or EXCLUDED[u.number]),
                   flush=True)
+
+    # Logs of an earlier run (of a unit excluded since, say) would mislead.
+    for old in glob.glob(os.path.join(args.logs, "*", "*.log")):
+        os.remove(old)
 
     sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     sink.daemon_threads = True
