@@ -14,8 +14,9 @@ PKGS=(
   libcurl4-openssl-dev libssl-dev libunwind-dev zlib1g-dev libdeflate-dev
 )
 # ...and what the tests add: sanitizers, fuzzing, valgrind, a test CA, the
-# locale sources the decimal-comma tests compile with localedef.
-TEST_PKGS=(clang llvm libclang-rt-dev valgrind openssl locales)
+# locale sources the decimal-comma tests compile with localedef, dpkg-source
+# for librdkafka's source package (make test-librdkafka).
+TEST_PKGS=(clang llvm libclang-rt-dev valgrind openssl locales dpkg-dev)
 
 case "${1:-all}" in
   build) ;;
