@@ -70,10 +70,12 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         char *baggage = NULL;
         bool as_parent;
 
-        if (real_rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                kotel_headers_extract(hdrs, &creation);
-                baggage = kotel_headers_baggage(hdrs);
-        }
+        /* Asking for the headers makes librdkafka parse them: only when a
+         * propagator reads them. */
+        if ((kotel_cfg.tracecontext || kotel_cfg.baggage) &&
+            real_rd_kafka_message_headers(m, &hdrs) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR)
+                kotel_headers_read(hdrs, &creation, &baggage);
         as_parent = creation.valid &&
                     kotel_cfg.process_parent == KOTEL_PROCESS_PARENT_PARENT;
         kotel_ctx_new_child(&ctx, as_parent ? &creation : NULL);

@@ -8,32 +8,61 @@
 #include "propagation.h"
 #include "symbols.h"
 
-bool kotel_headers_extract(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out)
+/* The last header named @name wins, as with rd_kafka_header_get_last(). */
+struct found {
+        const void *v;
+        size_t len;
+        bool seen;
+};
+
+static void take(struct found *f, const void *v, size_t len)
 {
+        f->v    = v;
+        f->len  = len;
+        f->seen = true;
+}
+
+/* One walk over @hdrs for the three propagation headers: librdkafka's
+ * get_last() walks the whole list once per name. */
+static void find_propagation(const rd_kafka_headers_t *hdrs, struct found *tp,
+                             struct found *ts, struct found *bg)
+{
+        const char *name;
         const void *v;
         size_t len;
 
-        out->valid  = false;
-        out->ts_len = 0;
-        if (!hdrs || !kotel_cfg.tracecontext)
+        for (size_t i = 0;
+             real_rd_kafka_header_get_all(hdrs, i, &name, &v, &len) ==
+             RD_KAFKA_RESP_ERR_NO_ERROR;
+             i++) {
+                if (name[0] == 't') {
+                        if (!strcmp(name, "traceparent"))
+                                take(tp, v, len);
+                        else if (!strcmp(name, "tracestate"))
+                                take(ts, v, len);
+                } else if (bg && name[0] == 'b' && !strcmp(name, "baggage")) {
+                        take(bg, v, len);
+                }
+        }
+}
+
+static bool extract(const struct found *tp, const struct found *ts,
+                    struct kotel_ctx *out)
+{
+        if (!tp->seen)
                 return false;
-        if (real_rd_kafka_header_get_last(hdrs, "traceparent", &v, &len) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-                return false;
-        if (!v || kotel_traceparent_parse(v, len, out) < 0) {
+        if (!tp->v || kotel_traceparent_parse(tp->v, tp->len, out) < 0) {
                 out->valid = false;
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                "a message carries an invalid traceparent "
                                "header; treated as absent (logged once)");
                 return false;
         }
-        if (real_rd_kafka_header_get_last(hdrs, "tracestate", &v, &len) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            v) {
-                if (kotel_tracestate_valid(v, len)) {
-                        memcpy(out->tracestate, v, len);
-                        out->ts_len          = (uint16_t)len;
-                        out->tracestate[len] = '\0';
+        if (ts->seen && ts->v) {
+                if (kotel_tracestate_valid(ts->v, ts->len)) {
+                        memcpy(out->tracestate, ts->v, ts->len);
+                        out->ts_len              = (uint16_t)ts->len;
+                        out->tracestate[ts->len] = '\0';
                 } else {
                         KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                        "a message carries an invalid "
@@ -44,24 +73,44 @@ bool kotel_headers_extract(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out
         return true;
 }
 
-char *kotel_headers_baggage(const rd_kafka_headers_t *hdrs)
+static char *baggage_of(const struct found *bg)
 {
-        const void *v;
-        size_t len;
-
-        if (!hdrs || !kotel_cfg.baggage)
+        if (!bg->seen || !bg->v)
                 return NULL;
-        if (real_rd_kafka_header_get_last(hdrs, "baggage", &v, &len) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR ||
-            !v)
-                return NULL;
-        if (!kotel_baggage_valid(v, len)) {
+        if (!kotel_baggage_valid(bg->v, bg->len)) {
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                "a message carries an invalid baggage header; "
                                "not propagated (logged once)");
                 return NULL;
         }
-        return strndup(v, len);
+        return strndup(bg->v, bg->len);
+}
+
+bool kotel_headers_read(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out,
+                        char **baggage)
+{
+        struct found tp = {0}, ts = {0}, bg = {0};
+        bool want_bg = baggage && kotel_cfg.baggage;
+        bool ok      = false;
+
+        out->valid  = false;
+        out->ts_len = 0;
+        if (baggage)
+                *baggage = NULL;
+        if (!hdrs || (!kotel_cfg.tracecontext && !want_bg))
+                return false;
+        find_propagation(hdrs, &tp, &ts, want_bg ? &bg : NULL);
+        if (kotel_cfg.tracecontext)
+                ok = extract(&tp, &ts, out);
+        if (want_bg)
+                *baggage = baggage_of(&bg);
+        return ok;
+}
+
+bool kotel_headers_extract(const rd_kafka_headers_t *hdrs,
+                           struct kotel_ctx *out)
+{
+        return kotel_headers_read(hdrs, out, NULL);
 }
 
 int kotel_headers_add_baggage(rd_kafka_message_t *rkm, const char *bg)
@@ -72,7 +121,8 @@ int kotel_headers_add_baggage(rd_kafka_message_t *rkm, const char *bg)
 
         if (!bg || !kotel_cfg.baggage)
                 return 0;
-        if (real_rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        if (real_rd_kafka_message_headers(rkm, &hdrs) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
             !hdrs) {
                 hdrs = real_rd_kafka_headers_new(1);
                 if (!hdrs)
@@ -95,7 +145,8 @@ int kotel_headers_inject(rd_kafka_message_t *rkm, const struct kotel_ctx *c)
 
         if (!kotel_cfg.tracecontext)
                 return 0;
-        if (real_rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        if (real_rd_kafka_message_headers(rkm, &hdrs) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
             !hdrs) {
                 hdrs = real_rd_kafka_headers_new(2);
                 if (!hdrs)
@@ -107,7 +158,8 @@ int kotel_headers_inject(rd_kafka_message_t *rkm, const struct kotel_ctx *c)
          * must not end up with two traceparents. */
         real_rd_kafka_header_remove(hdrs, "traceparent");
         if (real_rd_kafka_header_add(hdrs, "traceparent", -1, tp,
-                                     KOTEL_TRACEPARENT_LEN) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                                     KOTEL_TRACEPARENT_LEN) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
                 return -1;
         /* A tracestate belongs to its traceparent: one left by the app
          * (copied headers without a valid traceparent) must not travel
@@ -191,7 +243,8 @@ void kotel_span_set_error(struct kotel_span *s, rd_kafka_resp_err_t err,
         const char *name = real_rd_kafka_err2name(err);
 
         s->status = KOTEL_STATUS_ERROR;
-        strncpy(s->error_type, name ? name : "_UNKNOWN", sizeof(s->error_type) - 1);
+        strncpy(s->error_type, name ? name : "_UNKNOWN",
+                sizeof(s->error_type) - 1);
         if (!msg)
                 msg = real_rd_kafka_err2str(err);
         if (msg)
@@ -218,7 +271,8 @@ void kotel_ctx_new_child(struct kotel_ctx *out, const struct kotel_ctx *parent)
         }
         out->tracestate[out->ts_len] = '\0';
         kotel_ids_span(out->span_id);
-        sampled    = kotel_sampler_decide(&kotel_cfg.sampler, parent, out->trace_id);
+        sampled =
+            kotel_sampler_decide(&kotel_cfg.sampler, parent, out->trace_id);
         out->flags = sampled ? KOTEL_FLAG_SAMPLED : 0;
         out->valid = true;
 }

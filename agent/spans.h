@@ -9,13 +9,16 @@
 #include "ctx.h"
 #include "exporter/exporter.h"
 
-/* Reads a valid traceparent (and tracestate) from @hdrs into @out. Invalid
- * values are treated as absent and logged once. Borrows @hdrs. */
-bool kotel_headers_extract(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out);
-/* A malloc'd copy of @hdrs' last `baggage` header when it is valid W3C
- * baggage and the baggage propagator is on, else NULL (an invalid one is
- * logged once). Borrows @hdrs. */
-char *kotel_headers_baggage(const rd_kafka_headers_t *hdrs);
+/* Reads a valid traceparent (and tracestate) from @hdrs into @out and,
+ * when @baggage is not NULL, a malloc'd copy of its last `baggage` header
+ * when that is valid W3C baggage and the baggage propagator is on (else
+ * NULL), in one walk over the headers. Invalid values are treated as
+ * absent and logged once. Borrows @hdrs. */
+bool kotel_headers_read(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out,
+                        char **baggage);
+/* The same without baggage. */
+bool kotel_headers_extract(const rd_kafka_headers_t *hdrs,
+                           struct kotel_ctx *out);
 /* Adds a `baggage` header with @bg to @rkm unless it already has one (the
  * app's own baggage wins). 0 or -1. Borrows @bg. */
 int kotel_headers_add_baggage(rd_kafka_message_t *rkm, const char *bg);
