@@ -14,6 +14,7 @@
 
 #include "agent/agent.h"
 #include "agent/config.h"
+#include "agent/msgtab.h"
 #include "agent/symbols.h"
 #include "agent/tls.h"
 #include "tap.h"
@@ -141,7 +142,22 @@ int main(void)
         CHECK(n_get_last + n_get_all == 0, "OTEL_PROPAGATORS=none: none read");
         CHECK(kotel_tls.has_current, "the message still has its process span");
 
+        /* The table lock: the previous message is settled with the next
+         * one's entry, so a poll-process-destroy loop takes it twice per
+         * message (poll, destroy), not three times. */
+        {
+                uint64_t before = kotel_msgtab_locks();
+
+                for (int i = 0; i < 10; i++)
+                        poll_one();
+                CHECK(kotel_msgtab_locks() - before == 20,
+                      "two table locks per consumed message");
+                CHECK(kotel_msgtab_count() == 1,
+                      "each message ends when the thread moves on");
+        }
+
         kotel_agent_move_on();
+        CHECK(kotel_msgtab_count() == 0, "move-on settles the last one");
         real_rd_kafka_headers_destroy(hdrs);
         TAP_DONE();
 }
