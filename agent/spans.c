@@ -8,61 +8,60 @@
 #include "propagation.h"
 #include "symbols.h"
 
-/* The last header named @name wins, as with rd_kafka_header_get_last(). */
-struct found {
-        const void *v;
-        size_t len;
-        bool seen;
-};
-
-static void take(struct found *f, const void *v, size_t len)
+static void take(struct kotel_prop_hdr *f, const void *v, size_t len)
 {
         f->v    = v;
         f->len  = len;
         f->seen = true;
 }
 
-/* One walk over @hdrs for the three propagation headers: librdkafka's
- * get_last() walks the whole list once per name. */
-static void find_propagation(const rd_kafka_headers_t *hdrs, struct found *tp,
-                             struct found *ts, struct found *bg)
+void kotel_headers_find(const rd_kafka_headers_t *hdrs,
+                        struct kotel_prop_headers *out, bool baggage)
 {
         const char *name;
         const void *v;
         size_t len;
 
+        memset(out, 0, sizeof(*out));
+        if (!hdrs)
+                return;
+        /* One walk: librdkafka's get_last() walks the whole list once per
+         * name. The last header of each name wins, as with get_last(). */
         for (size_t i = 0;
              real_rd_kafka_header_get_all(hdrs, i, &name, &v, &len) ==
              RD_KAFKA_RESP_ERR_NO_ERROR;
              i++) {
                 if (name[0] == 't') {
                         if (!strcmp(name, "traceparent"))
-                                take(tp, v, len);
+                                take(&out->tp, v, len);
                         else if (!strcmp(name, "tracestate"))
-                                take(ts, v, len);
-                } else if (bg && name[0] == 'b' && !strcmp(name, "baggage")) {
-                        take(bg, v, len);
+                                take(&out->ts, v, len);
+                } else if (baggage && name[0] == 'b' &&
+                           !strcmp(name, "baggage")) {
+                        take(&out->bg, v, len);
                 }
         }
 }
 
-static bool extract(const struct found *tp, const struct found *ts,
-                    struct kotel_ctx *out)
+bool kotel_headers_parse(const struct kotel_prop_headers *f,
+                         struct kotel_ctx *out)
 {
-        if (!tp->seen)
+        out->valid  = false;
+        out->ts_len = 0;
+        if (!kotel_cfg.tracecontext || !f->tp.seen)
                 return false;
-        if (!tp->v || kotel_traceparent_parse(tp->v, tp->len, out) < 0) {
+        if (!f->tp.v || kotel_traceparent_parse(f->tp.v, f->tp.len, out) < 0) {
                 out->valid = false;
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                "a message carries an invalid traceparent "
                                "header; treated as absent (logged once)");
                 return false;
         }
-        if (ts->seen && ts->v) {
-                if (kotel_tracestate_valid(ts->v, ts->len)) {
-                        memcpy(out->tracestate, ts->v, ts->len);
-                        out->ts_len              = (uint16_t)ts->len;
-                        out->tracestate[ts->len] = '\0';
+        if (f->ts.seen && f->ts.v) {
+                if (kotel_tracestate_valid(f->ts.v, f->ts.len)) {
+                        memcpy(out->tracestate, f->ts.v, f->ts.len);
+                        out->ts_len                = (uint16_t)f->ts.len;
+                        out->tracestate[f->ts.len] = '\0';
                 } else {
                         KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                        "a message carries an invalid "
@@ -73,7 +72,7 @@ static bool extract(const struct found *tp, const struct found *ts,
         return true;
 }
 
-static char *baggage_of(const struct found *bg)
+static char *baggage_of(const struct kotel_prop_hdr *bg)
 {
         if (!bg->seen || !bg->v)
                 return NULL;
@@ -89,9 +88,9 @@ static char *baggage_of(const struct found *bg)
 bool kotel_headers_read(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out,
                         char **baggage)
 {
-        struct found tp = {0}, ts = {0}, bg = {0};
+        struct kotel_prop_headers f;
         bool want_bg = baggage && kotel_cfg.baggage;
-        bool ok      = false;
+        bool ok;
 
         out->valid  = false;
         out->ts_len = 0;
@@ -99,74 +98,66 @@ bool kotel_headers_read(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out,
                 *baggage = NULL;
         if (!hdrs || (!kotel_cfg.tracecontext && !want_bg))
                 return false;
-        find_propagation(hdrs, &tp, &ts, want_bg ? &bg : NULL);
-        if (kotel_cfg.tracecontext)
-                ok = extract(&tp, &ts, out);
+        kotel_headers_find(hdrs, &f, want_bg);
+        ok = kotel_headers_parse(&f, out);
         if (want_bg)
-                *baggage = baggage_of(&bg);
+                *baggage = baggage_of(&f.bg);
         return ok;
 }
 
-bool kotel_headers_extract(const rd_kafka_headers_t *hdrs,
-                           struct kotel_ctx *out)
+/* The message's headers, made and attached when it has none. */
+static rd_kafka_headers_t *headers_of(rd_kafka_message_t *rkm,
+                                      rd_kafka_headers_t **hdrs, size_t n)
 {
-        return kotel_headers_read(hdrs, out, NULL);
+        if (!*hdrs) {
+                *hdrs = real_rd_kafka_headers_new(n);
+                if (*hdrs)
+                        real_rd_kafka_message_set_headers(rkm, *hdrs);
+        }
+        return *hdrs;
 }
 
-int kotel_headers_add_baggage(rd_kafka_message_t *rkm, const char *bg)
+int kotel_headers_add_baggage(rd_kafka_message_t *rkm,
+                              rd_kafka_headers_t **hdrs,
+                              const struct kotel_prop_headers *f,
+                              const char *bg)
 {
-        rd_kafka_headers_t *hdrs = NULL;
-        const void *v;
-        size_t len;
-
-        if (!bg || !kotel_cfg.baggage)
+        if (!bg || !kotel_cfg.baggage || f->bg.seen)
                 return 0;
-        if (real_rd_kafka_message_headers(rkm, &hdrs) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR ||
-            !hdrs) {
-                hdrs = real_rd_kafka_headers_new(1);
-                if (!hdrs)
-                        return -1;
-                real_rd_kafka_message_set_headers(rkm, hdrs);
-        }
-        if (real_rd_kafka_header_get_last(hdrs, "baggage", &v, &len) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-                return 0;
-        return real_rd_kafka_header_add(hdrs, "baggage", -1, bg, -1) ==
+        if (!headers_of(rkm, hdrs, 1))
+                return -1;
+        return real_rd_kafka_header_add(*hdrs, "baggage", -1, bg, -1) ==
                        RD_KAFKA_RESP_ERR_NO_ERROR
                    ? 0
                    : -1;
 }
 
-int kotel_headers_inject(rd_kafka_message_t *rkm, const struct kotel_ctx *c)
+int kotel_headers_inject(rd_kafka_message_t *rkm, rd_kafka_headers_t **hdrs,
+                         const struct kotel_prop_headers *f,
+                         const struct kotel_ctx *c)
 {
-        rd_kafka_headers_t *hdrs = NULL;
         char tp[56];
 
         if (!kotel_cfg.tracecontext)
                 return 0;
-        if (real_rd_kafka_message_headers(rkm, &hdrs) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR ||
-            !hdrs) {
-                hdrs = real_rd_kafka_headers_new(2);
-                if (!hdrs)
-                        return -1;
-                real_rd_kafka_message_set_headers(rkm, hdrs);
-        }
+        if (!headers_of(rkm, hdrs, 2))
+                return -1;
         kotel_traceparent_format(c, tp);
         /* Remove first: a retried produce with the same headers object
          * must not end up with two traceparents. */
-        real_rd_kafka_header_remove(hdrs, "traceparent");
-        if (real_rd_kafka_header_add(hdrs, "traceparent", -1, tp,
+        if (f->tp.seen)
+                real_rd_kafka_header_remove(*hdrs, "traceparent");
+        if (real_rd_kafka_header_add(*hdrs, "traceparent", -1, tp,
                                      KOTEL_TRACEPARENT_LEN) !=
             RD_KAFKA_RESP_ERR_NO_ERROR)
                 return -1;
         /* A tracestate belongs to its traceparent: one left by the app
          * (copied headers without a valid traceparent) must not travel
          * with ours. */
-        real_rd_kafka_header_remove(hdrs, "tracestate");
+        if (f->ts.seen)
+                real_rd_kafka_header_remove(*hdrs, "tracestate");
         if (c->ts_len)
-                real_rd_kafka_header_add(hdrs, "tracestate", -1, c->tracestate,
+                real_rd_kafka_header_add(*hdrs, "tracestate", -1, c->tracestate,
                                          c->ts_len);
         return 0;
 }
