@@ -200,12 +200,21 @@ bool kotel_key_printable(const void *key, size_t len)
         return true;
 }
 
+/* Copies at most @size - 1 bytes of @src and a NUL: the span's text
+ * arrays are not zeroed beforehand (kotel_span_new), so nothing is padded
+ * and only what is copied is written. */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+        size_t n = strnlen(src, size - 1);
+
+        memcpy(dst, src, n);
+        dst[n] = '\0';
+}
+
 void kotel_span_set_topic(struct kotel_span *s, const char *topic)
 {
-        if (!topic)
-                return;
-        strncpy(s->topic, topic, sizeof(s->topic) - 1);
-        s->topic[sizeof(s->topic) - 1] = '\0';
+        if (topic)
+                copy_text(s->topic, sizeof(s->topic), topic);
 }
 
 void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m)
@@ -234,12 +243,12 @@ void kotel_span_set_error(struct kotel_span *s, rd_kafka_resp_err_t err,
         const char *name = real_rd_kafka_err2name(err);
 
         s->status = KOTEL_STATUS_ERROR;
-        strncpy(s->error_type, name ? name : "_UNKNOWN",
-                sizeof(s->error_type) - 1);
+        copy_text(s->error_type, sizeof(s->error_type),
+                  name ? name : "_UNKNOWN");
         if (!msg)
                 msg = real_rd_kafka_err2str(err);
         if (msg)
-                strncpy(s->status_msg, msg, sizeof(s->status_msg) - 1);
+                copy_text(s->status_msg, sizeof(s->status_msg), msg);
 }
 
 void kotel_span_set_tracestate(struct kotel_span *s, const struct kotel_ctx *c)
