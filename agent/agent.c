@@ -47,11 +47,23 @@ void kotel_agent_move_on(void)
 {
         struct kotel_tls *t = &kotel_tls;
 
+        kotel_agent_settle();
+
         if (t->batch_refs_n) {
                 kotel_msgtab_release_many(t->batch_refs, t->batch_refs_n);
                 t->batch_refs_n = 0;
         }
         kotel_agent_end_current();
+}
+
+void kotel_agent_settle(void)
+{
+        struct kotel_tls *t = &kotel_tls;
+
+        if (t->pending.ref.idx) {
+                kotel_msgtab_end(&t->pending);
+                t->pending.ref.idx = 0;
+        }
 }
 
 void kotel_agent_end_current(void)
@@ -61,9 +73,15 @@ void kotel_agent_end_current(void)
         if (!t->has_current)
                 return;
         t->has_current = false;
-        if (t->current_ends_on_move)
-                kotel_msgtab_destroyed_ref(t->current);
-        kotel_msgtab_release(t->current);
+        if (t->defer_end) {
+                t->pending = (struct kotel_live_end){
+                    t->current, t->current_ends_on_move, kotel_now_ns()};
+        } else {
+                struct kotel_live_end end = {t->current,
+                                             t->current_ends_on_move, 0};
+
+                kotel_msgtab_end(&end);
+        }
         free(t->current_baggage);
         t->current_baggage      = NULL;
         t->current              = (struct kotel_live_ref){0, 0};

@@ -43,6 +43,9 @@ const void *kotel_handles_rk(const void *handle);
 void kotel_agent_move_on(void);
 /* The same for the current message only (its event was destroyed). */
 void kotel_agent_end_current(void);
+/* Settles the message a consume wrapper moved on from, if its next table
+ * entry did not (tls.h: pending). */
+void kotel_agent_settle(void);
 
 /* The fork handlers init() registers (exposed for the unit tests). */
 void kotel_agent_atfork_prepare(void);

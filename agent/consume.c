@@ -70,10 +70,12 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         char *baggage = NULL;
         bool as_parent;
 
-        if (real_rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                kotel_headers_extract(hdrs, &creation);
-                baggage = kotel_headers_baggage(hdrs);
-        }
+        /* Asking for the headers makes librdkafka parse them: only when a
+         * propagator reads them. */
+        if ((kotel_cfg.tracecontext || kotel_cfg.baggage) &&
+            real_rd_kafka_message_headers(m, &hdrs) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR)
+                kotel_headers_read(hdrs, &creation, &baggage);
         as_parent = creation.valid &&
                     kotel_cfg.process_parent == KOTEL_PROCESS_PARENT_PARENT;
         kotel_ctx_new_child(&ctx, as_parent ? &creation : NULL);
@@ -121,7 +123,8 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
             .span     = span,
             .released = rule == END_ON_DESTROY,
         };
-        ref = kotel_msgtab_add(&lm);
+        ref = kotel_msgtab_add(&lm, t->pending.ref.idx ? &t->pending : NULL);
+        t->pending.ref.idx = 0;
         if (creation_out)
                 kotel_ctx_copy_ids(creation_out, &creation);
         if (rule == END_ON_DESTROY) {
@@ -223,11 +226,20 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
 }
 
 /* Common entry of every consume wrapper: the thread moves on from its
- * previous message. */
+ * previous message, which is settled with the next message's table entry
+ * (one lock for both), or by leave() when no message comes. */
 static void enter(struct kotel_tls *t)
 {
         t->in_hook++;
+        t->defer_end = true;
         kotel_agent_move_on();
+        t->defer_end = false;
+}
+
+static void leave(struct kotel_tls *t)
+{
+        kotel_agent_settle();
+        t->in_hook--;
 }
 
 static void single(const void *rk, rd_kafka_message_t *m)
@@ -251,7 +263,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
         m     = real_rd_kafka_consumer_poll(rk, timeout_ms);
         saved = errno;
         single(rk, m);
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return m;
 }
@@ -272,7 +284,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume(rd_kafka_topic_t *rkt,
         m     = real_rd_kafka_consume(rkt, partition, timeout_ms);
         saved = errno;
         single(rk_of_handle(rkt), m);
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return m;
 }
@@ -292,7 +304,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume_queue(rd_kafka_queue_t *rkqu,
         m     = real_rd_kafka_consume_queue(rkqu, timeout_ms);
         saved = errno;
         single(rk_of_handle(rkqu), m);
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return m;
 }
@@ -319,7 +331,7 @@ KOTEL_EXPORT ssize_t rd_kafka_consume_batch(rd_kafka_topic_t *rkt,
         saved = errno;
         if (n > 0)
                 batch_spans(rk_of_handle(rkt), rkmessages, (size_t)n, start, NULL);
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return n;
 }
@@ -347,7 +359,7 @@ KOTEL_EXPORT ssize_t rd_kafka_consume_batch_queue(rd_kafka_queue_t *rkqu,
         saved = errno;
         if (n > 0)
                 batch_spans(rk_of_handle(rkqu), rkmessages, (size_t)n, start, NULL);
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return n;
 }
@@ -401,7 +413,7 @@ KOTEL_EXPORT int rd_kafka_consume_callback(
         rc = real_rd_kafka_consume_callback(rkt, partition, timeout_ms,
                                             trampoline, &tr);
         saved = errno;
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return rc;
 }
@@ -426,7 +438,7 @@ KOTEL_EXPORT int rd_kafka_consume_callback_queue(
         rc = real_rd_kafka_consume_callback_queue(rkqu, timeout_ms, trampoline,
                                                   &tr);
         saved = errno;
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return rc;
 }
@@ -464,7 +476,7 @@ KOTEL_EXPORT rd_kafka_event_t *rd_kafka_queue_poll(rd_kafka_queue_t *rkqu,
                 t->event    = ev;
                 t->event_rk = rk_of_handle(rkqu);
         }
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return ev;
 }
@@ -492,7 +504,7 @@ rd_kafka_event_message_next(rd_kafka_event_t *rkev)
         if (m && !m->err)
                 start_process(rk_of_event(rkev), (rd_kafka_message_t *)m, rkev,
                               END_ON_NEXT, NULL);
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return m;
 }
@@ -518,7 +530,7 @@ KOTEL_EXPORT size_t rd_kafka_event_message_array(rd_kafka_event_t *rkev,
         if (n > 0)
                 batch_spans(rk_of_event(rkev), (rd_kafka_message_t **)rkmessages,
                             n, start, rkev);
-        t->in_hook--;
+        leave(t);
         errno = saved;
         return n;
 }

@@ -82,13 +82,14 @@ int kotel_inflight_put(const void *rkm, struct kotel_pending *p)
                 return -1;
         }
         /* A leftover under the same pointer is a message librdkafka freed
-         * without an ack (produce_batch failures): the address was reused. */
-        old = kotel_ptrmap_del(&s->map, (uint64_t)(uintptr_t)rkm);
-        if (!s->map.count)
+         * without an ack (produce_batch failures): the address was reused.
+         * It is replaced in the same probe. */
+        rc = kotel_ptrmap_swap(&s->map, (uint64_t)(uintptr_t)rkm, p,
+                               (void **)&old);
+        if (s->map.count - (rc == 0) == 0)
                 s->sole_rk = p->rk;
         else if (s->sole_rk != p->rk)
                 s->sole_rk = MIXED;
-        rc = kotel_ptrmap_put(&s->map, (uint64_t)(uintptr_t)rkm, p);
         if (old)
                 __atomic_sub_fetch(&count, 1, __ATOMIC_RELAXED);
         if (rc == 0)

@@ -9,6 +9,31 @@
 #include "config.h"
 #include "ptrmap.h"
 
+/* A message's baggage, shared with the finders that copy it: they take a
+ * reference under the lock and copy it after. */
+struct bag {
+        uint32_t refs;
+        char s[];
+};
+
+static struct bag *bag_new(const char *s)
+{
+        size_t n      = strlen(s) + 1;
+        struct bag *b = malloc(sizeof(*b) + n);
+
+        if (b) {
+                b->refs = 1;
+                memcpy(b->s, s, n);
+        }
+        return b;
+}
+
+static void bag_unref(struct bag *b)
+{
+        if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+                free(b);
+}
+
 struct live {
         const void *rkm;
         const void *payload;
@@ -25,7 +50,7 @@ struct live {
         uint32_t gen;
         uint32_t next_free;
         char *tracestate;
-        char *baggage;
+        struct bag *baggage;
         struct kotel_span *span;
 };
 
@@ -37,6 +62,20 @@ static uint32_t free_head; /* index + 1; 0: none */
 static size_t live_count;
 static struct kotel_ptrmap by_ptr;  /* rkm, payload, key -> index + 1 */
 static struct kotel_ptrmap by_csid; /* creation span id -> index + 1 */
+
+/* Lock acquisitions, for tests and benchmarks (counted under the lock). */
+static uint64_t n_locks;
+
+static void take_lock(void)
+{
+        pthread_mutex_lock(&lock);
+        n_locks++;
+}
+
+uint64_t kotel_msgtab_locks(void)
+{
+        return __atomic_load_n(&n_locks, __ATOMIC_RELAXED);
+}
 
 static uint64_t now_ns(void)
 {
@@ -51,17 +90,22 @@ static uint64_t now_ns(void)
  * and a span the queue has no room for is counted, not freed. */
 static bool exiting;
 
-static void finish(struct kotel_span *s)
+static void finish_at(struct kotel_span *s, uint64_t end_ns)
 {
         if (!s)
                 return;
-        s->end_ns = now_ns();
+        s->end_ns = end_ns ? end_ns : now_ns();
         if (__atomic_load_n(&exiting, __ATOMIC_RELAXED) &&
             !kotel_exporter_has_room()) {
                 kotel_exporter_count_dropped(1);
                 return;
         }
         kotel_exporter_submit(s);
+}
+
+static void finish(struct kotel_span *s)
+{
+        finish_at(s, 0);
 }
 
 static uint64_t csid_of(const uint8_t id[8])
@@ -113,13 +157,13 @@ static struct kotel_span *retire(uint32_t idx)
         unindex(e, idx);
         if (!__atomic_load_n(&exiting, __ATOMIC_RELAXED)) {
                 free(e->tracestate);
-                free(e->baggage);
+                bag_unref(e->baggage);
                 e->tracestate = NULL;
                 e->baggage    = NULL;
                 e->span       = NULL;
         }
-        e->in_use     = false;
-        e->owner      = NULL;
+        e->in_use = false;
+        e->owner  = NULL;
         e->gen++;
         e->next_free = free_head;
         free_head    = idx + 1;
@@ -136,43 +180,50 @@ static bool ensure_table(void)
         return entries != NULL;
 }
 
-struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m)
+static struct kotel_span *settle(const struct kotel_live_end *end);
+
+struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m,
+                                       const struct kotel_live_end *end)
 {
         struct kotel_live_ref ref = {0, 0};
+        struct kotel_span *ended  = NULL;
+        struct bag *old_bg        = NULL, *bg;
+        char *old_ts              = NULL, *ts;
         struct live *e;
         uint32_t idx;
 
-        pthread_mutex_lock(&lock);
+        /* Copies made before the lock: no allocation is done under it. */
+        ts =
+            m->ctx->ts_len ? strndup(m->ctx->tracestate, m->ctx->ts_len) : NULL;
+        bg = m->baggage ? bag_new(m->baggage) : NULL;
+        take_lock();
+        ended = settle(end);
         if (!ensure_table())
                 goto full;
         if (free_head) {
                 idx       = free_head - 1;
                 free_head = entries[idx].next_free;
-                free(entries[idx].tracestate); /* kept at exit */
-                free(entries[idx].baggage);
-                entries[idx].tracestate = NULL;
-                entries[idx].baggage    = NULL;
+                old_ts    = entries[idx].tracestate; /* kept at exit */
+                old_bg    = entries[idx].baggage;
         } else if (used_hwm < capacity) {
                 idx = used_hwm++;
         } else {
                 goto full;
         }
-        e             = &entries[idx];
-        e->rkm        = m->rkm;
-        e->payload    = m->payload;
-        e->key        = m->key;
-        e->rk         = m->rk;
-        e->owner      = m->owner;
-        e->csid       = m->creation && m->creation->valid
-                            ? csid_of(m->creation->span_id)
-                            : 0;
+        e          = &entries[idx];
+        e->rkm     = m->rkm;
+        e->payload = m->payload;
+        e->key     = m->key;
+        e->rk      = m->rk;
+        e->owner   = m->owner;
+        e->csid    = m->creation && m->creation->valid
+                         ? csid_of(m->creation->span_id)
+                         : 0;
         memcpy(e->trace_id, m->ctx->trace_id, 16);
         memcpy(e->span_id, m->ctx->span_id, 8);
         e->flags      = m->ctx->flags;
-        e->tracestate = m->ctx->ts_len ? strndup(m->ctx->tracestate,
-                                                 m->ctx->ts_len)
-                                       : NULL;
-        e->baggage    = m->baggage ? strdup(m->baggage) : NULL;
+        e->tracestate = ts;
+        e->baggage    = bg;
         e->span       = m->span;
         e->in_use     = true;
         e->destroyed  = false;
@@ -187,9 +238,15 @@ struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m)
         ref.idx = idx + 1;
         ref.gen = e->gen;
         pthread_mutex_unlock(&lock);
+        free(old_ts);
+        bag_unref(old_bg);
+        finish_at(ended, end ? end->end_ns : 0);
         return ref;
 full:
         pthread_mutex_unlock(&lock);
+        free(ts);
+        bag_unref(bg);
+        finish_at(ended, end ? end->end_ns : 0);
         KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                        "more than KOTEL_MAX_LIVE_MESSAGES consumed messages "
                        "are live; further ones end their process span at "
@@ -217,20 +274,25 @@ static void fill_ctx(const struct live *e, struct kotel_ctx *out)
 static bool find_in(struct kotel_ptrmap *m, uint64_t k, struct kotel_ctx *out,
                     char **baggage)
 {
+        struct bag *bg = NULL;
         uintptr_t v;
 
         if (baggage)
                 *baggage = NULL;
         if (!k || !__atomic_load_n(&live_count, __ATOMIC_RELAXED))
                 return false;
-        pthread_mutex_lock(&lock);
+        take_lock();
         v = (uintptr_t)kotel_ptrmap_get(m, k);
         if (v) {
                 fill_ctx(&entries[v - 1], out);
-                if (baggage && entries[v - 1].baggage)
-                        *baggage = strdup(entries[v - 1].baggage);
+                if (baggage && (bg = entries[v - 1].baggage))
+                        __atomic_add_fetch(&bg->refs, 1, __ATOMIC_RELAXED);
         }
         pthread_mutex_unlock(&lock);
+        if (bg) {
+                *baggage = strdup(bg->s);
+                bag_unref(bg);
+        }
         return v != 0;
 }
 
@@ -281,7 +343,7 @@ void kotel_msgtab_destroyed(const void *rkm)
 
         if (!rkm || !__atomic_load_n(&live_count, __ATOMIC_RELAXED))
                 return;
-        pthread_mutex_lock(&lock);
+        take_lock();
         v = (uintptr_t)kotel_ptrmap_get(&by_ptr, (uint64_t)(uintptr_t)rkm);
         if (v && entries[v - 1].rkm == rkm)
                 done = mark_destroyed((uint32_t)v - 1);
@@ -295,7 +357,7 @@ void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref)
 
         if (!ref.idx)
                 return;
-        pthread_mutex_lock(&lock);
+        take_lock();
         if (ref_live(ref))
                 done = mark_destroyed(ref.idx - 1);
         pthread_mutex_unlock(&lock);
@@ -308,11 +370,40 @@ void kotel_msgtab_release(struct kotel_live_ref ref)
 
         if (!ref.idx)
                 return;
-        pthread_mutex_lock(&lock);
+        take_lock();
         if (ref_live(ref))
                 done = mark_released(ref.idx - 1);
         pthread_mutex_unlock(&lock);
         finish(done);
+}
+
+/* Under the lock: the thread moved on from @end's entry (and the app is
+ * done with it when @end says so). Returns the span to finish unlocked. */
+static struct kotel_span *settle(const struct kotel_live_end *end)
+{
+        struct kotel_span *s = NULL;
+        uint32_t idx;
+
+        if (!end || !ref_live(end->ref))
+                return NULL;
+        idx = end->ref.idx - 1;
+        if (end->destroyed)
+                s = mark_destroyed(idx);
+        if (!s && entries[idx].in_use)
+                s = mark_released(idx);
+        return s;
+}
+
+void kotel_msgtab_end(const struct kotel_live_end *end)
+{
+        struct kotel_span *done;
+
+        if (!end->ref.idx)
+                return;
+        take_lock();
+        done = settle(end);
+        pthread_mutex_unlock(&lock);
+        finish_at(done, end->end_ns);
 }
 
 void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n)
@@ -323,7 +414,7 @@ void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n)
         while (i < n) {
                 size_t m = 0;
 
-                pthread_mutex_lock(&lock);
+                take_lock();
                 for (; i < n && m < 64; i++) {
                         struct kotel_span *s;
 
@@ -354,7 +445,7 @@ static void sweep_from(bool (*match)(const struct live *, const void *),
         do {
                 n = 0;
                 if (!locked)
-                        pthread_mutex_lock(&lock);
+                        take_lock();
                 locked = false;
                 for (; i < used_hwm && n < 64; i++)
                         if (entries[i].in_use && match(&entries[i], arg))
@@ -416,7 +507,7 @@ size_t kotel_msgtab_count(void)
 
 void kotel_msgtab_atfork_prepare(void)
 {
-        pthread_mutex_lock(&lock);
+        take_lock();
 }
 
 void kotel_msgtab_atfork_parent(void)
@@ -431,7 +522,7 @@ void kotel_msgtab_atfork_child(void)
                 if (entries[i].in_use) {
                         kotel_span_free(entries[i].span);
                         free(entries[i].tracestate);
-                        free(entries[i].baggage);
+                        bag_unref(entries[i].baggage);
                 }
         free(entries);
         entries    = NULL;

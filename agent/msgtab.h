@@ -38,7 +38,7 @@ struct kotel_live_msg {
         const void *payload;
         const void *key;
         const void *rk;
-        const void *owner;   /* the event that owns the message, or NULL */
+        const void *owner; /* the event that owns the message, or NULL */
         const struct kotel_ctx *creation; /* the producer's, or NULL */
         const struct kotel_ctx *ctx;      /* the process span's */
         const char *baggage;              /* valid W3C baggage, or NULL */
@@ -46,8 +46,18 @@ struct kotel_live_msg {
         bool released;                    /* the thread has moved on already */
 };
 
-/* Any thread; takes @m->span on every path. */
-struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m);
+/* A message the thread has moved on from, whose settling waits for the
+ * thread's next table operation so that both share one lock. */
+struct kotel_live_end {
+        struct kotel_live_ref ref; /* idx 0: none */
+        bool destroyed;            /* the app is done with it too */
+        uint64_t end_ns;           /* when the thread moved on */
+};
+
+/* Any thread; takes @m->span on every path. Settles @end first (may be
+ * NULL), under the same lock. */
+struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m,
+                                       const struct kotel_live_end *end);
 /* Any thread: the process context of the live message whose rkm, payload
  * or key pointer is @ptr. When @baggage is not NULL it receives a malloc'd
  * copy of the message's baggage (or NULL); the caller frees it. */
@@ -63,6 +73,9 @@ void kotel_msgtab_destroyed(const void *rkm);
 void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref);
 /* The consuming thread moved on from @ref. */
 void kotel_msgtab_release(struct kotel_live_ref ref);
+/* Settles @end alone (release, and destroyed when @end says so), under one
+ * lock. */
+void kotel_msgtab_end(const struct kotel_live_end *end);
 /* The same for the @n refs of @refs (one batch), under one lock. */
 void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n);
 /* @owner (an event) was destroyed with its messages. */
@@ -74,6 +87,8 @@ void kotel_msgtab_end_client(const void *rk);
  * open spans it could not reach, for the caller to count as dropped. */
 size_t kotel_msgtab_end_at_exit(void);
 size_t kotel_msgtab_count(void);
+/* How many times the table's lock has been taken (tests, benchmarks). */
+uint64_t kotel_msgtab_locks(void);
 void kotel_msgtab_atfork_prepare(void);
 void kotel_msgtab_atfork_parent(void);
 void kotel_msgtab_atfork_child(void);

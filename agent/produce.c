@@ -77,41 +77,46 @@ static __thread struct undo {
         char ts[KOTEL_TRACESTATE_MAX];
 } undo;
 
-/* Saves the last value of header @name into @buf; false when absent. */
-static bool save_header(rd_kafka_headers_t *hdrs, const char *name, char *buf,
+/* What on_send reads of the message once, before it changes anything:
+ * its headers (NULL: none) and the propagation headers among them. */
+struct send_view {
+        rd_kafka_headers_t *hdrs;
+        struct kotel_prop_headers found;
+};
+
+static void view_of(rd_kafka_message_t *rkm, struct send_view *v)
+{
+        if (real_rd_kafka_message_headers(rkm, &v->hdrs) || !v->hdrs)
+                v->hdrs = NULL;
+        kotel_headers_find(v->hdrs, &v->found, true);
+}
+
+/* Saves @h into @buf; false when absent. */
+static bool save_header(const struct kotel_prop_hdr *h, char *buf,
                         size_t size, uint16_t *len)
 {
-        const void *v;
-        size_t n;
-
-        if (!hdrs || real_rd_kafka_header_get_last(hdrs, name, &v, &n) || !v ||
-            n > size)
+        if (!h->seen || !h->v || h->len > size)
                 return false;
-        memcpy(buf, v, n);
-        *len = (uint16_t)n;
+        memcpy(buf, h->v, h->len);
+        *len = (uint16_t)h->len;
         return true;
 }
 
-static void undo_record(rd_kafka_message_t *rkm, const struct kotel_ctx *ctx)
+/* Only headers the app passed in need their values saved: without any,
+ * undoing is removing what on_send added. */
+static void undo_record(rd_kafka_message_t *rkm, const struct send_view *v)
 {
-        rd_kafka_headers_t *hdrs = NULL;
-        const void *v;
-        size_t n;
-
         undo.rkm = NULL;
         if (!kotel_tls.in_hook)
                 return; /* not inside a produce wrapper: nothing to undo */
-        if (real_rd_kafka_message_headers(rkm, &hdrs) || !hdrs)
-                hdrs = NULL;
         undo.had_tp = kotel_cfg.tracecontext &&
-                      save_header(hdrs, "traceparent", undo.tp, sizeof(undo.tp),
+                      save_header(&v->found.tp, undo.tp, sizeof(undo.tp),
                                   &undo.tp_len);
         undo.ts_replaced = kotel_cfg.tracecontext;
-        undo.had_ts =
-            undo.ts_replaced && save_header(hdrs, "tracestate", undo.ts,
-                                            sizeof(undo.ts), &undo.ts_len);
-        undo.bg_added = !hdrs || real_rd_kafka_header_get_last(hdrs, "baggage",
-                                                               &v, &n) != 0;
+        undo.had_ts      = undo.ts_replaced &&
+                      save_header(&v->found.ts, undo.ts, sizeof(undo.ts),
+                                  &undo.ts_len);
+        undo.bg_added = !v->found.bg.seen;
         undo.rkm      = rkm;
 }
 
@@ -148,17 +153,15 @@ static bool forward_parent(const void *payload, const void *key,
 
 /* Sets @parent and, when the parent is a consumed message, *@baggage to a
  * malloc'd copy of that message's baggage (or NULL). */
-static void choose_parent(rd_kafka_message_t *rkm, const void *payload,
+static void choose_parent(const struct send_view *v, const void *payload,
                           const void *key, struct kotel_ctx *parent,
                           char **baggage)
 {
-        rd_kafka_headers_t *hdrs = NULL;
         struct kotel_ctx hp;
 
         parent->valid = false;
         *baggage      = NULL;
-        if (real_rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            kotel_headers_extract(hdrs, &hp)) {
+        if (kotel_headers_parse(&v->found, &hp)) {
                 /* Headers copied from a consumed message carry that
                  * message's creation context: parent to its process span
                  * instead, so the chain reads send -> process -> send. */
@@ -184,6 +187,7 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         const void *key        = rkm->key;
         struct kotel_ctx parent, ctx;
         struct kotel_pending *p;
+        struct send_view v;
         char *baggage = NULL;
         int saved     = errno;
         int bi        = -1;
@@ -198,13 +202,15 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
                 payload = t->app_payload;
                 key     = t->app_key;
         }
-        choose_parent(rkm, payload, key, &parent, &baggage);
+        view_of(rkm, &v);
+        choose_parent(&v, payload, key, &parent, &baggage);
         kotel_ctx_new_child(&ctx, &parent);
-        undo_record(rkm, &ctx);
-        if (kotel_headers_inject(rkm, &ctx) < 0)
+        undo_record(rkm, &v); /* before the values it saves change */
+        if (kotel_headers_inject(rkm, &v.hdrs, &v.found, &ctx) < 0)
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN, "could not add the traceparent "
                                                "header to a produced message");
-        if (baggage && kotel_headers_add_baggage(rkm, baggage) < 0)
+        if (baggage && kotel_headers_add_baggage(rkm, &v.hdrs, &v.found,
+                                                 baggage) < 0)
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN, "could not add the baggage "
                                                "header to a produced message");
         free(baggage);

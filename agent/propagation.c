@@ -64,26 +64,34 @@ int kotel_traceparent_parse(const char *s, size_t len, struct kotel_ctx *out)
         return 0;
 }
 
+/* Each byte's two lowercase hex characters: one load per byte. */
+static const char hex2[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+static char *put_hex(char *p, const uint8_t *b, size_t n)
+{
+        for (size_t i = 0; i < n; i++, p += 2)
+                memcpy(p, &hex2[2 * b[i]], 2);
+        return p;
+}
+
 void kotel_traceparent_format(const struct kotel_ctx *c, char out[56])
 {
-        static const char hex[] = "0123456789abcdef";
-        char *p                 = out;
+        char *p = out;
 
-        *p++ = '0';
-        *p++ = '0';
+        memcpy(p, "00-", 3);
+        p    = put_hex(p + 3, c->trace_id, 16);
         *p++ = '-';
-        for (int i = 0; i < 16; i++) {
-                *p++ = hex[c->trace_id[i] >> 4];
-                *p++ = hex[c->trace_id[i] & 15];
-        }
+        p    = put_hex(p, c->span_id, 8);
         *p++ = '-';
-        for (int i = 0; i < 8; i++) {
-                *p++ = hex[c->span_id[i] >> 4];
-                *p++ = hex[c->span_id[i] & 15];
-        }
-        *p++ = '-';
-        *p++ = hex[(c->flags >> 4) & 15];
-        *p++ = hex[c->flags & 15];
+        p    = put_hex(p, &c->flags, 1);
         *p   = '\0';
 }
 

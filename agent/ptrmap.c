@@ -33,15 +33,22 @@ static int grow(struct kotel_ptrmap *m)
         return 0;
 }
 
-int kotel_ptrmap_put(struct kotel_ptrmap *m, uint64_t key, void *val)
+int kotel_ptrmap_swap(struct kotel_ptrmap *m, uint64_t key, void *val,
+                      void **old)
 {
         size_t i;
 
+        *old = NULL;
         if (!m->slots || (m->count + 1) * 4 > (m->mask + 1) * 3)
-                if (grow(m) < 0 && (!m->slots || m->count + 1 > m->mask))
-                        return -1;
+                if (grow(m) < 0 && (!m->slots || m->count + 1 > m->mask)) {
+                        /* Full: replacing needs no room. */
+                        *old = kotel_ptrmap_del(m, key);
+                        if (!*old)
+                                return -1;
+                }
         for (i = hash(key) & m->mask; m->slots[i].key; i = (i + 1) & m->mask)
                 if (m->slots[i].key == key) {
+                        *old            = m->slots[i].val;
                         m->slots[i].val = val;
                         return 0;
                 }
@@ -49,6 +56,13 @@ int kotel_ptrmap_put(struct kotel_ptrmap *m, uint64_t key, void *val)
         m->slots[i].val = val;
         m->count++;
         return 0;
+}
+
+int kotel_ptrmap_put(struct kotel_ptrmap *m, uint64_t key, void *val)
+{
+        void *old;
+
+        return kotel_ptrmap_swap(m, key, val, &old);
 }
 
 void *kotel_ptrmap_get(const struct kotel_ptrmap *m, uint64_t key)

@@ -21,6 +21,10 @@ struct kotel_ptrmap {
 
 /* 0, or -1 when full and unable to grow (the entry is not added). */
 int kotel_ptrmap_put(struct kotel_ptrmap *m, uint64_t key, void *val);
+/* The same, and *@old receives the value @key had (NULL: none): one probe
+ * where a del and a put take two. */
+int kotel_ptrmap_swap(struct kotel_ptrmap *m, uint64_t key, void *val,
+                      void **old);
 void *kotel_ptrmap_get(const struct kotel_ptrmap *m, uint64_t key);
 /* Removes @key; returns its value or NULL. */
 void *kotel_ptrmap_del(struct kotel_ptrmap *m, uint64_t key);

@@ -8,32 +8,60 @@
 #include "propagation.h"
 #include "symbols.h"
 
-bool kotel_headers_extract(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out)
+static void take(struct kotel_prop_hdr *f, const void *v, size_t len)
 {
+        f->v    = v;
+        f->len  = len;
+        f->seen = true;
+}
+
+void kotel_headers_find(const rd_kafka_headers_t *hdrs,
+                        struct kotel_prop_headers *out, bool baggage)
+{
+        const char *name;
         const void *v;
         size_t len;
 
+        memset(out, 0, sizeof(*out));
+        if (!hdrs)
+                return;
+        /* One walk: librdkafka's get_last() walks the whole list once per
+         * name. The last header of each name wins, as with get_last(). */
+        for (size_t i = 0;
+             real_rd_kafka_header_get_all(hdrs, i, &name, &v, &len) ==
+             RD_KAFKA_RESP_ERR_NO_ERROR;
+             i++) {
+                if (name[0] == 't') {
+                        if (!strcmp(name, "traceparent"))
+                                take(&out->tp, v, len);
+                        else if (!strcmp(name, "tracestate"))
+                                take(&out->ts, v, len);
+                } else if (baggage && name[0] == 'b' &&
+                           !strcmp(name, "baggage")) {
+                        take(&out->bg, v, len);
+                }
+        }
+}
+
+bool kotel_headers_parse(const struct kotel_prop_headers *f,
+                         struct kotel_ctx *out)
+{
         out->valid  = false;
         out->ts_len = 0;
-        if (!hdrs || !kotel_cfg.tracecontext)
+        if (!kotel_cfg.tracecontext || !f->tp.seen)
                 return false;
-        if (real_rd_kafka_header_get_last(hdrs, "traceparent", &v, &len) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-                return false;
-        if (!v || kotel_traceparent_parse(v, len, out) < 0) {
+        if (!f->tp.v || kotel_traceparent_parse(f->tp.v, f->tp.len, out) < 0) {
                 out->valid = false;
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                "a message carries an invalid traceparent "
                                "header; treated as absent (logged once)");
                 return false;
         }
-        if (real_rd_kafka_header_get_last(hdrs, "tracestate", &v, &len) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            v) {
-                if (kotel_tracestate_valid(v, len)) {
-                        memcpy(out->tracestate, v, len);
-                        out->ts_len          = (uint16_t)len;
-                        out->tracestate[len] = '\0';
+        if (f->ts.seen && f->ts.v) {
+                if (kotel_tracestate_valid(f->ts.v, f->ts.len)) {
+                        memcpy(out->tracestate, f->ts.v, f->ts.len);
+                        out->ts_len                = (uint16_t)f->ts.len;
+                        out->tracestate[f->ts.len] = '\0';
                 } else {
                         KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                        "a message carries an invalid "
@@ -44,77 +72,92 @@ bool kotel_headers_extract(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out
         return true;
 }
 
-char *kotel_headers_baggage(const rd_kafka_headers_t *hdrs)
+static char *baggage_of(const struct kotel_prop_hdr *bg)
 {
-        const void *v;
-        size_t len;
-
-        if (!hdrs || !kotel_cfg.baggage)
+        if (!bg->seen || !bg->v)
                 return NULL;
-        if (real_rd_kafka_header_get_last(hdrs, "baggage", &v, &len) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR ||
-            !v)
-                return NULL;
-        if (!kotel_baggage_valid(v, len)) {
+        if (!kotel_baggage_valid(bg->v, bg->len)) {
                 KOTEL_LOG_ONCE(KOTEL_LOG_WARN,
                                "a message carries an invalid baggage header; "
                                "not propagated (logged once)");
                 return NULL;
         }
-        return strndup(v, len);
+        return strndup(bg->v, bg->len);
 }
 
-int kotel_headers_add_baggage(rd_kafka_message_t *rkm, const char *bg)
+bool kotel_headers_read(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out,
+                        char **baggage)
 {
-        rd_kafka_headers_t *hdrs = NULL;
-        const void *v;
-        size_t len;
+        struct kotel_prop_headers f;
+        bool want_bg = baggage && kotel_cfg.baggage;
+        bool ok;
 
-        if (!bg || !kotel_cfg.baggage)
-                return 0;
-        if (real_rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            !hdrs) {
-                hdrs = real_rd_kafka_headers_new(1);
-                if (!hdrs)
-                        return -1;
-                real_rd_kafka_message_set_headers(rkm, hdrs);
+        out->valid  = false;
+        out->ts_len = 0;
+        if (baggage)
+                *baggage = NULL;
+        if (!hdrs || (!kotel_cfg.tracecontext && !want_bg))
+                return false;
+        kotel_headers_find(hdrs, &f, want_bg);
+        ok = kotel_headers_parse(&f, out);
+        if (want_bg)
+                *baggage = baggage_of(&f.bg);
+        return ok;
+}
+
+/* The message's headers, made and attached when it has none. */
+static rd_kafka_headers_t *headers_of(rd_kafka_message_t *rkm,
+                                      rd_kafka_headers_t **hdrs, size_t n)
+{
+        if (!*hdrs) {
+                *hdrs = real_rd_kafka_headers_new(n);
+                if (*hdrs)
+                        real_rd_kafka_message_set_headers(rkm, *hdrs);
         }
-        if (real_rd_kafka_header_get_last(hdrs, "baggage", &v, &len) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR)
+        return *hdrs;
+}
+
+int kotel_headers_add_baggage(rd_kafka_message_t *rkm,
+                              rd_kafka_headers_t **hdrs,
+                              const struct kotel_prop_headers *f,
+                              const char *bg)
+{
+        if (!bg || !kotel_cfg.baggage || f->bg.seen)
                 return 0;
-        return real_rd_kafka_header_add(hdrs, "baggage", -1, bg, -1) ==
+        if (!headers_of(rkm, hdrs, 1))
+                return -1;
+        return real_rd_kafka_header_add(*hdrs, "baggage", -1, bg, -1) ==
                        RD_KAFKA_RESP_ERR_NO_ERROR
                    ? 0
                    : -1;
 }
 
-int kotel_headers_inject(rd_kafka_message_t *rkm, const struct kotel_ctx *c)
+int kotel_headers_inject(rd_kafka_message_t *rkm, rd_kafka_headers_t **hdrs,
+                         const struct kotel_prop_headers *f,
+                         const struct kotel_ctx *c)
 {
-        rd_kafka_headers_t *hdrs = NULL;
         char tp[56];
 
         if (!kotel_cfg.tracecontext)
                 return 0;
-        if (real_rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            !hdrs) {
-                hdrs = real_rd_kafka_headers_new(2);
-                if (!hdrs)
-                        return -1;
-                real_rd_kafka_message_set_headers(rkm, hdrs);
-        }
+        if (!headers_of(rkm, hdrs, 2))
+                return -1;
         kotel_traceparent_format(c, tp);
         /* Remove first: a retried produce with the same headers object
          * must not end up with two traceparents. */
-        real_rd_kafka_header_remove(hdrs, "traceparent");
-        if (real_rd_kafka_header_add(hdrs, "traceparent", -1, tp,
-                                     KOTEL_TRACEPARENT_LEN) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (f->tp.seen)
+                real_rd_kafka_header_remove(*hdrs, "traceparent");
+        if (real_rd_kafka_header_add(*hdrs, "traceparent", -1, tp,
+                                     KOTEL_TRACEPARENT_LEN) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
                 return -1;
         /* A tracestate belongs to its traceparent: one left by the app
          * (copied headers without a valid traceparent) must not travel
          * with ours. */
-        real_rd_kafka_header_remove(hdrs, "tracestate");
+        if (f->ts.seen)
+                real_rd_kafka_header_remove(*hdrs, "tracestate");
         if (c->ts_len)
-                real_rd_kafka_header_add(hdrs, "tracestate", -1, c->tracestate,
+                real_rd_kafka_header_add(*hdrs, "tracestate", -1, c->tracestate,
                                          c->ts_len);
         return 0;
 }
@@ -157,12 +200,21 @@ bool kotel_key_printable(const void *key, size_t len)
         return true;
 }
 
+/* Copies at most @size - 1 bytes of @src and a NUL: the span's text
+ * arrays are not zeroed beforehand (kotel_span_new), so nothing is padded
+ * and only what is copied is written. */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+        size_t n = strnlen(src, size - 1);
+
+        memcpy(dst, src, n);
+        dst[n] = '\0';
+}
+
 void kotel_span_set_topic(struct kotel_span *s, const char *topic)
 {
-        if (!topic)
-                return;
-        strncpy(s->topic, topic, sizeof(s->topic) - 1);
-        s->topic[sizeof(s->topic) - 1] = '\0';
+        if (topic)
+                copy_text(s->topic, sizeof(s->topic), topic);
 }
 
 void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m)
@@ -191,11 +243,12 @@ void kotel_span_set_error(struct kotel_span *s, rd_kafka_resp_err_t err,
         const char *name = real_rd_kafka_err2name(err);
 
         s->status = KOTEL_STATUS_ERROR;
-        strncpy(s->error_type, name ? name : "_UNKNOWN", sizeof(s->error_type) - 1);
+        copy_text(s->error_type, sizeof(s->error_type),
+                  name ? name : "_UNKNOWN");
         if (!msg)
                 msg = real_rd_kafka_err2str(err);
         if (msg)
-                strncpy(s->status_msg, msg, sizeof(s->status_msg) - 1);
+                copy_text(s->status_msg, sizeof(s->status_msg), msg);
 }
 
 void kotel_span_set_tracestate(struct kotel_span *s, const struct kotel_ctx *c)
@@ -218,7 +271,8 @@ void kotel_ctx_new_child(struct kotel_ctx *out, const struct kotel_ctx *parent)
         }
         out->tracestate[out->ts_len] = '\0';
         kotel_ids_span(out->span_id);
-        sampled    = kotel_sampler_decide(&kotel_cfg.sampler, parent, out->trace_id);
+        sampled =
+            kotel_sampler_decide(&kotel_cfg.sampler, parent, out->trace_id);
         out->flags = sampled ? KOTEL_FLAG_SAMPLED : 0;
         out->valid = true;
 }

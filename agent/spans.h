@@ -9,19 +9,46 @@
 #include "ctx.h"
 #include "exporter/exporter.h"
 
-/* Reads a valid traceparent (and tracestate) from @hdrs into @out. Invalid
- * values are treated as absent and logged once. Borrows @hdrs. */
-bool kotel_headers_extract(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out);
-/* A malloc'd copy of @hdrs' last `baggage` header when it is valid W3C
- * baggage and the baggage propagator is on, else NULL (an invalid one is
- * logged once). Borrows @hdrs. */
-char *kotel_headers_baggage(const rd_kafka_headers_t *hdrs);
-/* Adds a `baggage` header with @bg to @rkm unless it already has one (the
- * app's own baggage wins). 0 or -1. Borrows @bg. */
-int kotel_headers_add_baggage(rd_kafka_message_t *rkm, const char *bg);
-/* Sets traceparent (and tracestate when @c has one) on @rkm, replacing any
- * earlier ones. 0 or -1; never changes anything else of the message. */
-int kotel_headers_inject(rd_kafka_message_t *rkm, const struct kotel_ctx *c);
+/* The propagation headers of a message, found in one walk over its
+ * headers: pointers into them, valid until the headers change. */
+struct kotel_prop_hdr {
+        const void *v;
+        size_t len;
+        bool seen; /* present (the last one of its name) */
+};
+struct kotel_prop_headers {
+        struct kotel_prop_hdr tp, ts, bg;
+};
+
+/* Finds traceparent, tracestate and (when @baggage) baggage in @hdrs (NULL:
+ * none) in one walk. Borrows @hdrs. */
+void kotel_headers_find(const rd_kafka_headers_t *hdrs,
+                        struct kotel_prop_headers *out, bool baggage);
+/* The valid traceparent (and tracestate) of @f into @out when the
+ * tracecontext propagator is on. Invalid values are treated as absent and
+ * logged once. */
+bool kotel_headers_parse(const struct kotel_prop_headers *f,
+                         struct kotel_ctx *out);
+/* Reads a valid traceparent (and tracestate) from @hdrs into @out and,
+ * when @baggage is not NULL, a malloc'd copy of its last `baggage` header
+ * when that is valid W3C baggage and the baggage propagator is on (else
+ * NULL), in one walk over the headers. Invalid values are treated as
+ * absent and logged once. Borrows @hdrs. */
+bool kotel_headers_read(const rd_kafka_headers_t *hdrs, struct kotel_ctx *out,
+                        char **baggage);
+/* Adds a `baggage` header with @bg to @rkm unless @f saw one (the app's
+ * own baggage wins). *@hdrs is @rkm's headers, or NULL: then they are
+ * made and *@hdrs set. 0 or -1. Borrows @bg. */
+int kotel_headers_add_baggage(rd_kafka_message_t *rkm,
+                              rd_kafka_headers_t **hdrs,
+                              const struct kotel_prop_headers *f,
+                              const char *bg);
+/* Sets traceparent (and tracestate when @c has one) on @rkm, replacing the
+ * ones @f saw; *@hdrs as above. 0 or -1; never changes anything else of
+ * the message. */
+int kotel_headers_inject(rd_kafka_message_t *rkm, rd_kafka_headers_t **hdrs,
+                         const struct kotel_prop_headers *f,
+                         const struct kotel_ctx *c);
 /* Partition, offset, key (printable UTF-8 only), tombstone and body size of
  * @m into @s. */
 void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m);

@@ -52,6 +52,7 @@
         X(rd_kafka_header_add)                                                 \
         X(rd_kafka_header_remove)                                              \
         X(rd_kafka_header_get_last)                                            \
+        X(rd_kafka_header_get_all)                                             \
         X(rd_kafka_topic_name)                                                 \
         X(rd_kafka_err2name)                                                   \
         X(rd_kafka_err2str)                                                    \

@@ -35,6 +35,11 @@ struct kotel_tls {
         const void *current_owner; /* its event, for event iteration */
         struct kotel_ctx current_ctx;
         char *current_baggage; /* malloc'd, or NULL */
+        /* The message a consume wrapper moved on from before its real call:
+         * settled with the next message's table entry, under one lock, or
+         * when the wrapper leaves. */
+        bool defer_end;
+        struct kotel_live_end pending;
 
         /* The messages of this thread's last consume_batch(_queue): they
          * are released, like the current one, when the thread moves on. */

@@ -74,7 +74,7 @@ static void *take_fresh(struct kotel_pool *p, char *base)
         return i < p->n ? base + (size_t)i * p->slot_size : NULL;
 }
 
-void *kotel_pool_get(struct kotel_pool *p)
+static void *pool_get(struct kotel_pool *p, size_t zero)
 {
         char *base = __atomic_load_n(&p->base, __ATOMIC_ACQUIRE);
         uint64_t old, new;
@@ -96,8 +96,18 @@ void *kotel_pool_get(struct kotel_pool *p)
                                               __ATOMIC_ACQUIRE,
                                               __ATOMIC_ACQUIRE));
         slot = base + (size_t)(top - 1) * p->slot_size;
-        memset(slot, 0, p->slot_size);
+        memset(slot, 0, zero < p->slot_size ? zero : p->slot_size);
         return slot;
+}
+
+void *kotel_pool_get(struct kotel_pool *p)
+{
+        return pool_get(p, p->slot_size);
+}
+
+void *kotel_pool_get_head(struct kotel_pool *p, size_t zero)
+{
+        return pool_get(p, zero);
 }
 
 bool kotel_pool_put(struct kotel_pool *p, void *ptr)

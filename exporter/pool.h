@@ -43,6 +43,9 @@ size_t kotel_pool_slot_size(size_t size);
 int kotel_pool_init(struct kotel_pool *p, size_t size, uint32_t n);
 /* Any thread; lock-free. A zeroed slot, or NULL. */
 void *kotel_pool_get(struct kotel_pool *p);
+/* The same with only its first @zero bytes zeroed (a fresh slot is all
+ * zero): for objects whose tail the caller initialises as it fills it. */
+void *kotel_pool_get_head(struct kotel_pool *p, size_t zero);
 /* Any thread; lock-free. false when @ptr is not one of @p's slots (the
  * caller frees it). */
 bool kotel_pool_put(struct kotel_pool *p, void *ptr);

@@ -1,5 +1,6 @@
 #include "span.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "pool.h"
@@ -16,9 +17,25 @@ size_t kotel_span_bytes(void)
         return kotel_pool_slot_size(sizeof(struct kotel_span));
 }
 
+/* A pooled span is zeroed up to its text fields only, which are made
+ * empty: the ~500 bytes of text arrays are written as they are filled
+ * (encoders read them up to their NUL or key_len), not zeroed first. */
+static struct kotel_span *from_pool(void)
+{
+        struct kotel_span *s =
+            kotel_pool_get_head(&pool, offsetof(struct kotel_span, topic));
+
+        if (s) {
+                s->topic[0]      = '\0';
+                s->error_type[0] = '\0';
+                s->status_msg[0] = '\0';
+        }
+        return s;
+}
+
 struct kotel_span *kotel_span_new(void)
 {
-        struct kotel_span *s = kotel_pool_get(&pool);
+        struct kotel_span *s = from_pool();
 
         return s ? s : calloc(1, sizeof(struct kotel_span));
 }
@@ -29,7 +46,7 @@ struct kotel_span *kotel_span_new_pooled(void)
          * set-up failed): spans then come from malloc everywhere. */
         if (!__atomic_load_n(&pool.base, __ATOMIC_ACQUIRE))
                 return calloc(1, sizeof(struct kotel_span));
-        return kotel_pool_get(&pool);
+        return from_pool();
 }
 
 int kotel_span_reserve_links(struct kotel_span *s, uint32_t n)

@@ -2,8 +2,9 @@
  * encodes them).
  *
  * A span is one fixed-size record with its strings inline, so that the hot
- * path fills it without further allocation; only the rare variable parts
- * (more than one link, a tracestate) are allocated. Ownership: whoever
+ * path fills it without further allocation; the text arrays come last and
+ * are not cleared when a span is reused, only made empty. Only the rare
+ * variable parts (more than one link, a tracestate) are allocated. Ownership: whoever
  * holds the pointer owns it until it hands it to kotel_exporter_submit(),
  * which takes it on every path. */
 #ifndef KOTEL_SPAN_H
@@ -105,8 +106,10 @@ void kotel_span_pool_init(uint32_t n);
  * (sizeof(struct kotel_span) rounded up to a cache line; a span from
  * calloc takes a little less). */
 size_t kotel_span_bytes(void);
-/* Any thread. A zeroed span (from the pool, else calloc), or NULL on
- * allocation failure. */
+/* Any thread. A span (from the pool, else calloc), or NULL on allocation
+ * failure: zeroed up to its text arrays, which hold empty strings (the
+ * rest of each array is not cleared: write them NUL-terminated; key holds
+ * key_len bytes). */
 struct kotel_span *kotel_span_new(void);
 /* The same from the pool only, or NULL: for exit, where malloc may wait on
  * a lock the exiting thread holds. Without a pool (AddressSanitizer

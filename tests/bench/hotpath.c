@@ -80,6 +80,10 @@ SHIM(rd_kafka_resp_err_t, rd_kafka_header_get_last,
      (const rd_kafka_headers_t *h, const char *name, const void **v,
       size_t *vl),
      (h, name, v, vl))
+SHIM(rd_kafka_resp_err_t, rd_kafka_header_get_all,
+     (const rd_kafka_headers_t *h, size_t idx, const char **name,
+      const void **v, size_t *vl),
+     (h, idx, name, v, vl))
 SHIM(const char *, rd_kafka_topic_name, (const rd_kafka_topic_t *rkt), (rkt))
 
 static __typeof__(rd_kafka_message_set_headers) *orig_set_headers;
@@ -311,6 +315,7 @@ int main(int argc, char **argv)
         SWAP(rd_kafka_header_remove)
         SWAP(rd_kafka_header_add)
         SWAP(rd_kafka_header_get_last)
+        SWAP(rd_kafka_header_get_all)
         SWAP(rd_kafka_topic_name)
 #undef SWAP
         orig_set_headers                  = real_rd_kafka_message_set_headers;
@@ -428,6 +433,7 @@ int main(int argc, char **argv)
                 real_rd_kafka_header_remove   = orig_rd_kafka_header_remove;
                 real_rd_kafka_header_add      = orig_rd_kafka_header_add;
                 real_rd_kafka_header_get_last = orig_rd_kafka_header_get_last;
+                real_rd_kafka_header_get_all  = orig_rd_kafka_header_get_all;
                 real_rd_kafka_topic_name      = orig_rd_kafka_topic_name;
                 real_rd_kafka_message_set_headers = orig_set_headers;
                 for (long i = 0; i < 2 * M; i++) {

@@ -178,13 +178,20 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
         s->batch_count   = f2 & 4 ? (uint32_t)gen_u64(g, 1 + gen_u8(g) % 4) : 0;
         s->start_ns      = f2 & 8 ? gen_u64(g, 8) : 0;
         s->end_ns        = f2 & 16 ? gen_u64(g, 8) : 0;
-        /* A topic or error type may fill its array, without a NUL. */
+        /* A topic or error type may fill its array, without a NUL; the
+         * arrays of a span from the pool are not cleared, so a shorter one
+         * ends with its NUL. */
         len = gen_len(g, sizeof(s->topic));
         gen_text(g, s->topic, len);
+        if (len < sizeof(s->topic))
+                s->topic[len] = '\0';
         len = gen_len(g, sizeof(s->error_type));
         gen_text(g, s->error_type, len);
+        if (len < sizeof(s->error_type))
+                s->error_type[len] = '\0';
         len = gen_len(g, sizeof(s->status_msg) - 1);
         gen_text(g, s->status_msg, len);
+        s->status_msg[len] = '\0';
         if (f2 & 32)
                 s->tracestate = gen_strdup(g, 512);
         c = gen_u8(g);

@@ -27,12 +27,19 @@ static struct kotel_live_ref add(const void *rkm, const void *payload,
                                  const struct kotel_ctx *ctx, const char *bg)
 {
         struct kotel_live_msg m = {
-            .rkm = rkm, .payload = payload, .key = key, .rk = rk,
-            .owner = owner, .creation = creation, .ctx = ctx, .baggage = bg,
-            .span = NULL, .released = released,
+            .rkm      = rkm,
+            .payload  = payload,
+            .key      = key,
+            .rk       = rk,
+            .owner    = owner,
+            .creation = creation,
+            .ctx      = ctx,
+            .baggage  = bg,
+            .span     = NULL,
+            .released = released,
         };
 
-        return kotel_msgtab_add(&m);
+        return kotel_msgtab_add(&m, NULL);
 }
 
 int main(void)
@@ -46,7 +53,8 @@ int main(void)
         setenv("OTEL_LOG_LEVEL", "none", 1);
         kotel_cfg.live_max = 16;
 
-        CHECK(!kotel_msgtab_find(&rkm[0], &out, NULL), "empty table finds nothing");
+        CHECK(!kotel_msgtab_find(&rkm[0], &out, NULL),
+              "empty table finds nothing");
         ref = add(&rkm[0], payload, key, &rk1, NULL, false, &creation, &ctx,
                   "k=v");
         CHECK(ref.idx != 0 && kotel_msgtab_count() == 1, "add");
@@ -68,7 +76,8 @@ int main(void)
         /* Destroyed first: the pointers die, the entry lives until the
          * thread moves on. */
         kotel_msgtab_destroyed(&rkm[0]);
-        CHECK(kotel_msgtab_count() == 1, "destroyed but not released: still live");
+        CHECK(kotel_msgtab_count() == 1,
+              "destroyed but not released: still live");
         CHECK(!kotel_msgtab_find(&rkm[0], &out, NULL) &&
                   !kotel_msgtab_find(payload, &out, NULL),
               "its pointers are forgotten at destroy");
@@ -80,14 +89,16 @@ int main(void)
         /* Released first (the consuming thread moved on): ends at destroy. */
         ref = add(&rkm[1], payload, NULL, &rk1, NULL, false, NULL, &ctx, NULL);
         kotel_msgtab_release(ref);
-        CHECK(kotel_msgtab_count() == 1 && kotel_msgtab_find(payload, &out, NULL),
+        CHECK(kotel_msgtab_count() == 1 &&
+                  kotel_msgtab_find(payload, &out, NULL),
               "released but not destroyed: still live and findable");
         kotel_msgtab_destroyed(&rkm[1]);
         CHECK(kotel_msgtab_count() == 0, "destroyed after release: ended");
 
         /* A stale reference to a reused slot does nothing. */
         ref2 = add(&rkm[2], NULL, NULL, &rk1, NULL, false, NULL, &ctx, NULL);
-        CHECK(ref2.idx == ref.idx && ref2.gen != ref.gen, "slot reused, new generation");
+        CHECK(ref2.idx == ref.idx && ref2.gen != ref.gen,
+              "slot reused, new generation");
         kotel_msgtab_destroyed_ref(ref);
         kotel_msgtab_release(ref);
         CHECK(kotel_msgtab_count() == 1, "stale reference ignored");
@@ -95,6 +106,38 @@ int main(void)
         CHECK(kotel_msgtab_count() == 1, "destroyed_ref alone keeps it");
         kotel_msgtab_release(ref2);
         CHECK(kotel_msgtab_count() == 0, "destroyed_ref + release ends it");
+
+        /* The end of one message settled with the next one's add, under
+         * one lock; a stale end is ignored there too. */
+        {
+                struct kotel_live_msg m = {
+                    .rkm = &rkm[0], .rk = &rk1, .ctx = &ctx};
+                struct kotel_live_end end;
+                uint64_t locks;
+
+                ref   = add(&rkm[1], NULL, NULL, &rk1, NULL, false, NULL, &ctx,
+                            NULL);
+                end   = (struct kotel_live_end){ref, true, 1};
+                locks = kotel_msgtab_locks();
+                ref2  = kotel_msgtab_add(&m, &end);
+                CHECK(kotel_msgtab_locks() - locks == 1 &&
+                          kotel_msgtab_count() == 1 &&
+                          !kotel_msgtab_find(&rkm[1], &out, NULL) &&
+                          kotel_msgtab_find(&rkm[0], &out, NULL),
+                      "add settles the previous message under the same lock");
+                ref = add(&rkm[1], NULL, NULL, &rk1, NULL, false, NULL, &ctx,
+                          NULL);
+                kotel_msgtab_end(&end); /* stale: its entry is gone */
+                CHECK(kotel_msgtab_count() == 2, "a stale end is ignored");
+                end = (struct kotel_live_end){ref2, false, 0};
+                kotel_msgtab_end(&end);
+                CHECK(kotel_msgtab_count() == 2,
+                      "an end without destroy keeps a live message");
+                kotel_msgtab_destroyed(&rkm[0]);
+                end = (struct kotel_live_end){ref, true, 0};
+                kotel_msgtab_end(&end);
+                CHECK(kotel_msgtab_count() == 0, "end with destroy ends it");
+        }
 
         /* Batch rule: added released, ends at destroy. */
         add(&rkm[3], NULL, NULL, &rk1, NULL, true, NULL, &ctx, NULL);
@@ -109,9 +152,11 @@ int main(void)
         add(&rkm[2], NULL, NULL, &rk2, NULL, false, NULL, &ctx, NULL);
         add(&rkm[3], NULL, NULL, &rk1, NULL, false, NULL, &ctx, NULL);
         kotel_msgtab_destroy_owner(&ev);
-        CHECK(kotel_msgtab_count() == 2, "event destroy ends its messages only");
+        CHECK(kotel_msgtab_count() == 2,
+              "event destroy ends its messages only");
         kotel_msgtab_end_client(&rk2);
-        CHECK(kotel_msgtab_count() == 1 && kotel_msgtab_find(&rkm[3], &out, NULL),
+        CHECK(kotel_msgtab_count() == 1 &&
+                  kotel_msgtab_find(&rkm[3], &out, NULL),
               "end_client ends that client's messages only");
         kotel_msgtab_end_client(NULL);
         CHECK(kotel_msgtab_count() == 0, "end_client(NULL) ends all");
@@ -123,11 +168,14 @@ int main(void)
 
                 for (int i = 0; i < 16; i++)
                         ok &= add(&many[i], NULL, NULL, &rk1, NULL, false, NULL,
-                                  &ctx, NULL).idx != 0;
-                ref = add(&many[16], NULL, NULL, &rk1, NULL, false, NULL, &ctx, NULL);
+                                  &ctx, NULL)
+                                  .idx != 0;
+                ref = add(&many[16], NULL, NULL, &rk1, NULL, false, NULL, &ctx,
+                          NULL);
                 CHECK(ok && ref.idx == 0 && kotel_msgtab_count() == 16,
                       "full table refuses the 17th");
-                CHECK(!kotel_msgtab_find(&many[16], &out, NULL), "refused one not findable");
+                CHECK(!kotel_msgtab_find(&many[16], &out, NULL),
+                      "refused one not findable");
                 kotel_msgtab_end_client(&rk1);
                 CHECK(kotel_msgtab_count() == 0, "emptied");
         }

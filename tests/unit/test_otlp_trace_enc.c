@@ -190,6 +190,8 @@ static struct kotel_span *full_span(struct kotel_client *c, size_t topic,
         s->start_ns      = 1700000000000000000ull;
         s->end_ns        = s->start_ns + 5;
         memset(s->topic, 't', topic);
+        if (topic < sizeof(s->topic)) /* the pool does not clear it */
+                s->topic[topic] = '\0';
         strcpy(s->error_type, "broker_not_available");
         strcpy(s->status_msg, "Local: Broker transport failure");
         s->tracestate = strdup("vendor=value");

@@ -157,6 +157,22 @@ int main(void)
         got[SLOTS] = kotel_pool_get(&p);
         CHECK(got[SLOTS] == got[SLOTS - 1], "last in, first out");
         CHECK(got[SLOTS]->owner == 0, "and zeroed again");
+        {
+                /* get_head: only the head of a reused slot is cleared. */
+                unsigned char *h = (unsigned char *)got[SLOTS];
+                size_t half      = sizeof(struct item) / 2;
+                int head = 1, tail = 1;
+
+                memset(h, 0xcd, sizeof(struct item));
+                kotel_pool_put(&p, h);
+                CHECK(kotel_pool_get_head(&p, half) == (void *)h,
+                      "get_head takes the same slot back");
+                for (size_t b = 0; b < sizeof(struct item); b++) {
+                        head &= b >= half || h[b] == 0;
+                        tail &= b < half || h[b] == 0xcd;
+                }
+                CHECK(head && tail, "get_head zeroes the head, not the tail");
+        }
         CHECK(kotel_pool_init(&p, sizeof(struct item), SLOTS) == 0 &&
                   kotel_pool_get(&p) != got[SLOTS],
               "a second init keeps the pool as it is");

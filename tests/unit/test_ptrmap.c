@@ -38,6 +38,22 @@ int main(void)
               "put on an existing key replaces");
         CHECK(kotel_ptrmap_get(&m, 42) == (void *)2, "replaced value");
         CHECK(kotel_ptrmap_get(&m, 0) == NULL, "key 0 is never found");
+        {
+                void *old = (void *)9;
+
+                CHECK(kotel_ptrmap_swap(&m, 42, (void *)3, &old) == 0 &&
+                          old == (void *)2 && m.count == 1 &&
+                          kotel_ptrmap_get(&m, 42) == (void *)3,
+                      "swap on an existing key replaces and returns the old");
+                CHECK(kotel_ptrmap_swap(&m, 43, (void *)4, &old) == 0 &&
+                          old == NULL && m.count == 2 &&
+                          kotel_ptrmap_get(&m, 43) == (void *)4,
+                      "swap on a new key adds and returns NULL");
+                CHECK(kotel_ptrmap_del(&m, 43) == (void *)4 &&
+                          kotel_ptrmap_swap(&m, 42, (void *)2, &old) == 0 &&
+                          old == (void *)3,
+                      "swap back");
+        }
         CHECK(kotel_ptrmap_del(&m, 42) == (void *)2 && m.count == 0, "del");
         CHECK(kotel_ptrmap_get(&m, 42) == NULL, "gone after del");
         CHECK(kotel_ptrmap_del(&m, 42) == NULL, "del twice");
