@@ -11,6 +11,7 @@
 #include "config.h"
 #include "ids.h"
 #include "inflight.h"
+#include "metrics_export.h"
 #include "msgtab.h"
 #include "produce.h"
 #include "ptrmap.h"
@@ -105,7 +106,9 @@ static void at_exit(void)
         kotel_produce_finish_at_exit("process exited before the delivery "
                                      "report",
                                      deadline);
+        kotel_metrics_shutdown_begin(deadline);
         kotel_exporter_shutdown_by(deadline);
+        kotel_metrics_shutdown_wait(deadline);
         errno = saved;
 }
 
@@ -138,6 +141,7 @@ void kotel_agent_atfork_child(void)
         kotel_ids_atfork_child();
         kotel_resource_atfork_child();
         kotel_exporter_atfork_child();
+        kotel_metrics_atfork_child();
         kotel_tls.has_current  = false;
         kotel_tls.current      = (struct kotel_live_ref){0, 0};
         kotel_tls.batch_refs_n = 0;
@@ -164,6 +168,7 @@ static void init(void)
         }
         pthread_key_create(&tls_key, on_thread_exit);
         kotel_exporter_start();
+        kotel_metrics_start();
         pthread_atfork(kotel_agent_atfork_prepare, kotel_agent_atfork_parent,
                        kotel_agent_atfork_child);
         atexit(at_exit);

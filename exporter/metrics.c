@@ -148,6 +148,11 @@ const struct kotel_metrics_config *kotel_metrics_get_config(void)
         return &m.cfg;
 }
 
+void kotel_metrics_disable(void)
+{
+        __atomic_store_n(&m.enabled, 0, __ATOMIC_RELEASE);
+}
+
 void kotel_metrics_reset(void)
 {
         __atomic_store_n(&m.enabled, 0, __ATOMIC_RELEASE);

@@ -121,6 +121,8 @@ size_t kotel_metrics_collect(enum kotel_minst i, struct kotel_mpoint *out,
 uint64_t kotel_metrics_overflowed(enum kotel_minst i);
 const struct kotel_metrics_config *kotel_metrics_get_config(void);
 
+/* Stops recording (a fork child); the tables stay. */
+void kotel_metrics_disable(void);
 /* Tests only: frees the tables and disables recording. */
 void kotel_metrics_reset(void);
 
