@@ -21,6 +21,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "metrics_hooks.h"
 #include "msgtab.h"
 #include "spans.h"
 #include "symbols.h"
@@ -70,6 +71,7 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         char *baggage = NULL;
         bool as_parent;
 
+        kotel_metrics_consumed(kotel_clients_get(rk), m);
         if (real_rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 kotel_headers_extract(hdrs, &creation);
                 baggage = kotel_headers_baggage(hdrs);
