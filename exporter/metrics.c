@@ -304,16 +304,18 @@ static bool read_exemplar(struct ex_cell *c, struct kotel_mexemplar *e)
         uint64_t s1 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE), s2;
         uint64_t t[2], sp;
 
+        /* Acquire loads throughout: the second read of seq cannot move
+         * before the fields (a fence would do too, but TSan cannot see
+         * fences). */
         if (!s1 || (s1 & 1))
                 return false;
-        t[0]        = __atomic_load_n(&c->tid[0], __ATOMIC_RELAXED);
-        t[1]        = __atomic_load_n(&c->tid[1], __ATOMIC_RELAXED);
-        sp          = __atomic_load_n(&c->sid, __ATOMIC_RELAXED);
-        e->has_ids  = __atomic_load_n(&c->has_ids, __ATOMIC_RELAXED) != 0;
-        e->value_ns = __atomic_load_n(&c->value_ns, __ATOMIC_RELAXED);
-        e->time_ns  = __atomic_load_n(&c->time_ns, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        s2 = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+        t[0]        = __atomic_load_n(&c->tid[0], __ATOMIC_ACQUIRE);
+        t[1]        = __atomic_load_n(&c->tid[1], __ATOMIC_ACQUIRE);
+        sp          = __atomic_load_n(&c->sid, __ATOMIC_ACQUIRE);
+        e->has_ids  = __atomic_load_n(&c->has_ids, __ATOMIC_ACQUIRE) != 0;
+        e->value_ns = __atomic_load_n(&c->value_ns, __ATOMIC_ACQUIRE);
+        e->time_ns  = __atomic_load_n(&c->time_ns, __ATOMIC_ACQUIRE);
+        s2 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
         if (s1 != s2)
                 return false;
         memcpy(e->trace_id, t, 16);
