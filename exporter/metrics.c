@@ -288,7 +288,7 @@ void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
                 return;
         s = find(&m.inst[i], a);
         __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
-        if (i == KOTEL_M_CONSUMED)
+        if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE)
                 return;
         while (b < KOTEL_M_BOUNDS && value_ns > kotel_m_bounds_ns[b])
                 b++;
@@ -315,7 +315,7 @@ static bool read_exemplar(struct ex_cell *c, struct kotel_mexemplar *e)
         e->has_ids  = __atomic_load_n(&c->has_ids, __ATOMIC_ACQUIRE) != 0;
         e->value_ns = __atomic_load_n(&c->value_ns, __ATOMIC_ACQUIRE);
         e->time_ns  = __atomic_load_n(&c->time_ns, __ATOMIC_ACQUIRE);
-        s2 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+        s2          = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
         if (s1 != s2)
                 return false;
         memcpy(e->trace_id, t, 16);

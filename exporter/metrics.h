@@ -33,7 +33,9 @@ enum kotel_minst {
         /* messaging.client.operation.duration; its send series' counts
          * are also messaging.client.sent.messages. */
         KOTEL_M_OP_DURATION = 0,
-        KOTEL_M_CONSUMED, /* messaging.client.consumed.messages */
+        KOTEL_M_CONSUMED,     /* messaging.client.consumed.messages */
+        KOTEL_M_MESSAGE_AGE,  /* kotel.message.age (histogram) */
+        KOTEL_M_AGE_NEGATIVE, /* kotel.message.age.negative (counter) */
         KOTEL_M_N,
 };
 

@@ -26,7 +26,7 @@
 
 enum { M_IDLE = 0, M_RUNNING, M_STOPPING, M_OFF };
 
-enum { D_OP_DURATION, D_SENT, D_CONSUMED, D_N };
+enum { D_OP_DURATION, D_SENT, D_CONSUMED, D_AGE, D_AGE_NEGATIVE, D_N };
 
 static struct {
         int state;
@@ -137,7 +137,8 @@ static void log_overflow(void)
 {
         static const char *names[KOTEL_M_N] = {
             "messaging.client.operation.duration",
-            "messaging.client.consumed.messages"};
+            "messaging.client.consumed.messages", "kotel.message.age",
+            "kotel.message.age.negative"};
 
         for (int i = 0; i < KOTEL_M_N; i++) {
                 uint64_t n = kotel_metrics_overflowed(i);
@@ -162,8 +163,12 @@ static void export_once(uint64_t deadline)
         size_t cap   = mx.cfg.cardinality_limit;
         size_t n_op  = kotel_metrics_collect(
              KOTEL_M_OP_DURATION, mx.pts[KOTEL_M_OP_DURATION], cap, now);
-        size_t n_co   = kotel_metrics_collect(KOTEL_M_CONSUMED,
-                                              mx.pts[KOTEL_M_CONSUMED], cap, now);
+        size_t n_co  = kotel_metrics_collect(KOTEL_M_CONSUMED,
+                                             mx.pts[KOTEL_M_CONSUMED], cap, now);
+        size_t n_age = kotel_metrics_collect(
+            KOTEL_M_MESSAGE_AGE, mx.pts[KOTEL_M_MESSAGE_AGE], cap, now);
+        size_t n_neg = kotel_metrics_collect(
+            KOTEL_M_AGE_NEGATIVE, mx.pts[KOTEL_M_AGE_NEGATIVE], cap, now);
         size_t n_sent = 0;
         const uint8_t *body;
         size_t len;
@@ -173,28 +178,43 @@ static void export_once(uint64_t deadline)
                     mx.pts[KOTEL_M_OP_DURATION][i].overflow)
                         mx.sent[n_sent++] = mx.pts[KOTEL_M_OP_DURATION][i];
         log_overflow();
-        if (!n_op && !n_co)
+        if (!n_op && !n_co && !n_age && !n_neg)
                 return;
         {
                 struct kotel_metric_desc d[D_N] = {
-                    [D_OP_DURATION] = {"messaging.client.operation.duration",
-                                       "Duration of messaging operation "
-                                       "initiated by a producer or consumer "
-                                       "client.",
-                                       "s", KOTEL_SHAPE_HISTOGRAM,
-                                       mx.cfg.temporality, false,
-                                       mx.pts[KOTEL_M_OP_DURATION], n_op},
-                    [D_SENT]        = {"messaging.client.sent.messages",
-                                       "Number of messages producer attempted "
-                                              "to send to the broker.",
-                                       "{message}", KOTEL_SHAPE_COUNTER,
-                                       mx.cfg.temporality, true, mx.sent, n_sent},
-                    [D_CONSUMED]    = {"messaging.client.consumed.messages",
-                                       "Number of messages that were delivered "
-                                          "to the application.",
-                                       "{message}", KOTEL_SHAPE_COUNTER,
-                                       mx.cfg.temporality, true,
-                                       mx.pts[KOTEL_M_CONSUMED], n_co},
+                    [D_OP_DURATION]  = {"messaging.client.operation.duration",
+                                        "Duration of messaging operation "
+                                         "initiated by a producer or consumer "
+                                         "client.",
+                                        "s", KOTEL_SHAPE_HISTOGRAM,
+                                        mx.cfg.temporality, false,
+                                        mx.pts[KOTEL_M_OP_DURATION], n_op},
+                    [D_SENT]         = {"messaging.client.sent.messages",
+                                        "Number of messages producer attempted "
+                                                "to send to the broker.",
+                                        "{message}", KOTEL_SHAPE_COUNTER,
+                                        mx.cfg.temporality, true, mx.sent, n_sent},
+                    [D_CONSUMED]     = {"messaging.client.consumed.messages",
+                                        "Number of messages that were delivered "
+                                            "to the application.",
+                                        "{message}", KOTEL_SHAPE_COUNTER,
+                                        mx.cfg.temporality, true,
+                                        mx.pts[KOTEL_M_CONSUMED], n_co},
+                    [D_AGE]          = {"kotel.message.age",
+                                        "A consumed message's age when its "
+                                                 "processing starts: now minus the "
+                                                 "message's timestamp (create or "
+                                                 "log-append time).",
+                                        "s", KOTEL_SHAPE_HISTOGRAM, mx.cfg.temporality,
+                                        false, mx.pts[KOTEL_M_MESSAGE_AGE], n_age, true},
+                    [D_AGE_NEGATIVE] = {"kotel.message.age.negative",
+                                        "Consumed messages whose timestamp "
+                                        "was in the future (recorded with "
+                                        "age 0).",
+                                        "{message}", KOTEL_SHAPE_COUNTER,
+                                        mx.cfg.temporality, false,
+                                        mx.pts[KOTEL_M_AGE_NEGATIVE], n_neg,
+                                        true},
                 };
 
                 if (mx.set.kind == KOTEL_EXPORTER_CONSOLE) {
@@ -288,8 +308,10 @@ void kotel_metrics_start(void)
         for (int i = 0; i < KOTEL_M_N; i++)
                 mx.pts[i] = calloc(mx.cfg.cardinality_limit, sizeof(**mx.pts));
         mx.sent = calloc(mx.cfg.cardinality_limit, sizeof(*mx.sent));
-        if (!mx.pts[0] || !mx.pts[1] || !mx.sent ||
-            kotel_metrics_init(&mx.cfg) < 0)
+        for (int i = 0; i < KOTEL_M_N; i++)
+                if (!mx.pts[i])
+                        goto fail;
+        if (!mx.sent || kotel_metrics_init(&mx.cfg) < 0)
                 goto fail;
         if (mx.set.kind == KOTEL_EXPORTER_OTLP) {
                 OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);

@@ -106,7 +106,7 @@ static void put_kv_str(struct kotel_pbw *w, uint32_t tag, const char *k,
 }
 
 static void put_attrs(struct kotel_pbw *w, uint32_t tag,
-                      const struct kotel_mpoint *p, bool op_type)
+                      const struct kotel_mpoint *p, bool op_name, bool op_type)
 {
         const struct kotel_client *c = p->client;
         uint8_t *o;
@@ -119,7 +119,9 @@ static void put_attrs(struct kotel_pbw *w, uint32_t tag,
                 return;
         }
         put_kv_str(w, tag, "messaging.system", "kafka");
-        put_kv_str(w, tag, "messaging.operation.name", kotel_op_name(p->op));
+        if (op_name)
+                put_kv_str(w, tag, "messaging.operation.name",
+                           kotel_op_name(p->op));
         if (op_type)
                 put_kv_str(w, tag, "messaging.operation.type",
                            kotel_op_type(p->op));
@@ -169,7 +171,8 @@ static void put_exemplar(struct kotel_pbw *w, const struct kotel_mexemplar *e)
         close_msg(w, b);
 }
 
-static void put_hist_point(struct kotel_pbw *w, const struct kotel_mpoint *p)
+static void put_hist_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
+                           bool no_op)
 {
         size_t b = open_msg(w, T_DATA_POINT);
         uint8_t *o;
@@ -200,12 +203,12 @@ static void put_hist_point(struct kotel_pbw *w, const struct kotel_mpoint *p)
         for (int i = 0; i < KOTEL_M_BUCKETS; i++)
                 if (p->ex[i].valid)
                         put_exemplar(w, &p->ex[i]);
-        put_attrs(w, T_HP_ATTR, p, true);
+        put_attrs(w, T_HP_ATTR, p, !no_op, !no_op);
         close_msg(w, b);
 }
 
 static void put_sum_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
-                          bool op_type)
+                          bool op_name, bool op_type)
 {
         size_t b = open_msg(w, T_DATA_POINT);
         uint8_t *o;
@@ -216,7 +219,7 @@ static void put_sum_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
                 *o++ = T_NP_AS_INT;
                 kotel_pbw_commit(w, kotel_pb_put_fixed64(o, p->count));
         }
-        put_attrs(w, T_NP_ATTR, p, op_type);
+        put_attrs(w, T_NP_ATTR, p, op_name, op_type);
         close_msg(w, b);
 }
 
@@ -232,9 +235,10 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d)
             open_msg(w, d->shape == KOTEL_SHAPE_HISTOGRAM ? T_M_HIST : T_M_SUM);
         for (size_t i = 0; i < d->n; i++)
                 if (d->shape == KOTEL_SHAPE_HISTOGRAM)
-                        put_hist_point(w, &d->pts[i]);
+                        put_hist_point(w, &d->pts[i], d->no_op);
                 else
-                        put_sum_point(w, &d->pts[i], !d->no_op_type);
+                        put_sum_point(w, &d->pts[i], !d->no_op,
+                                      !d->no_op && !d->no_op_type);
         if ((o = kotel_pbw_room(w, 4))) {
                 *o++ = T_TEMPORALITY;
                 *o++ = (uint8_t)d->temporality;

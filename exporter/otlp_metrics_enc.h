@@ -27,6 +27,8 @@ struct kotel_metric_desc {
         bool no_op_type;
         const struct kotel_mpoint *pts;
         size_t n;
+        /* Leave both messaging.operation.* out (kotel's own metrics). */
+        bool no_op;
 };
 
 /* Writes the request into @w (emptied first). 0, or -1 out of memory. */

@@ -66,7 +66,8 @@ static KV *kv_bool(const char *k, bool v)
 }
 
 /* The attributes the encoder documents, built independently. */
-static KV **attrs(const struct kotel_mpoint *p, bool op_type, size_t *n)
+static KV **attrs(const struct kotel_mpoint *p, bool op_name, bool op_type,
+                  size_t *n)
 {
         KV **a = calloc(12, sizeof(*a));
         char d[24];
@@ -77,7 +78,9 @@ static KV **attrs(const struct kotel_mpoint *p, bool op_type, size_t *n)
                 return a;
         }
         a[(*n)++] = kv_str("messaging.system", "kafka");
-        a[(*n)++] = kv_str("messaging.operation.name", kotel_op_name(p->op));
+        if (op_name)
+                a[(*n)++] =
+                    kv_str("messaging.operation.name", kotel_op_name(p->op));
         if (op_type)
                 a[(*n)++] =
                     kv_str("messaging.operation.type", kotel_op_type(p->op));
@@ -157,7 +160,8 @@ static PB(Metric) * metric(const struct kotel_metric_desc *d)
                                 if (p->ex[b].valid)
                                         q->exemplars[q->n_exemplars++] =
                                             exemplar(&p->ex[b]);
-                        q->attributes     = attrs(p, true, &q->n_attributes);
+                        q->attributes =
+                            attrs(p, !d->no_op, !d->no_op, &q->n_attributes);
                         h->data_points[i] = q;
                 }
                 m->data_case =
@@ -180,9 +184,10 @@ static PB(Metric) * metric(const struct kotel_metric_desc *d)
                         q->time_unix_nano       = d->pts[i].time_ns;
                         q->value_case =
                             OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
-                        q->as_int = (int64_t)d->pts[i].count;
-                        q->attributes =
-                            attrs(&d->pts[i], !d->no_op_type, &q->n_attributes);
+                        q->as_int         = (int64_t)d->pts[i].count;
+                        q->attributes     = attrs(&d->pts[i], !d->no_op,
+                                                  !d->no_op && !d->no_op_type,
+                                                  &q->n_attributes);
                         s->data_points[i] = q;
                 }
                 m->data_case =
@@ -296,36 +301,45 @@ static bool same_bytes(struct kotel_pbw *w, const struct kotel_metric_desc *ms,
 int main(void)
 {
         struct kotel_pbw w = {0};
-        static struct kotel_mpoint pts[3][12000];
+        static struct kotel_mpoint pts[5][12000];
         bool all = true;
 
         for (int round = 0; round < 300; round++) {
-                size_t n[3]                    = {rnd(6), rnd(6), rnd(6)};
-                bool with_client               = round % 5 != 0;
-                struct kotel_metric_desc ms[3] = {
+                size_t n[5]      = {rnd(6), rnd(6), rnd(6), rnd(6), rnd(6)};
+                bool with_client = round % 5 != 0;
+                struct kotel_metric_desc ms[5] = {
                     {"messaging.client.operation.duration", "Duration", "s",
                      KOTEL_SHAPE_HISTOGRAM, 1 + (round & 1), false, pts[0],
-                     n[0]},
+                     n[0], false},
                     {"messaging.client.sent.messages", "", "{message}",
-                     KOTEL_SHAPE_COUNTER, 1 + (round & 1), true, pts[1], n[1]},
+                     KOTEL_SHAPE_COUNTER, 1 + (round & 1), true, pts[1], n[1],
+                     false},
                     {"messaging.client.consumed.messages", "Consumed",
                      "{message}", KOTEL_SHAPE_COUNTER, 1 + (round & 1), false,
-                     pts[2], n[2]},
+                     pts[2], n[2], false},
+                    {"kotel.message.age", "Age", "s", KOTEL_SHAPE_HISTOGRAM,
+                     1 + (round & 1), false, pts[3], n[3], true},
+                    {"kotel.message.age.negative", "", "{message}",
+                     KOTEL_SHAPE_COUNTER, 1 + (round & 1), true, pts[4], n[4],
+                     true},
                 };
 
-                for (int k = 0; k < 3; k++)
+                for (int k = 0; k < 5; k++)
                         for (size_t i = 0; i < n[k]; i++)
                                 gen_point(&pts[k][i], with_client);
-                all &= same_bytes(
-                    &w, ms, 3,
-                    with_client && (n[0] + n[1] + n[2]) ? &resource : NULL);
+                all &=
+                    same_bytes(&w, ms, 5,
+                               with_client && (n[0] + n[1] + n[2] + n[3] + n[4])
+                                   ? &resource
+                                   : NULL);
         }
         CHECK(all, "300 random requests: the same bytes as protobuf-c");
         {
                 struct kotel_metric_desc ms[2] = {
                     {"h", "", "s", KOTEL_SHAPE_HISTOGRAM, 2, false, pts[0],
-                     9000},
-                    {"c", "", "", KOTEL_SHAPE_COUNTER, 1, false, pts[1], 0},
+                     9000, false},
+                    {"c", "", "", KOTEL_SHAPE_COUNTER, 1, false, pts[1], 0,
+                     false},
                 };
 
                 for (size_t i = 0; i < 9000; i++)
