@@ -70,8 +70,10 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         struct kotel_live_ref ref;
         char *baggage = NULL;
         bool as_parent;
+        /* Every message, sampled or not: the metrics, and its age. */
+        struct kotel_msg_age age =
+            kotel_metrics_consumed(kotel_clients_get(rk), m);
 
-        kotel_metrics_consumed(kotel_clients_get(rk), m);
         if (real_rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 kotel_headers_extract(hdrs, &creation);
                 baggage = kotel_headers_baggage(hdrs);
@@ -109,6 +111,8 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
                 kotel_span_set_topic(span, kotel_message_topic(m));
                 kotel_span_set_message(span, m);
                 kotel_span_set_tracestate(span, &ctx);
+                span->ts_type = age.valid ? age.type : 0;
+                span->age_ms  = age.ms;
                 kotel_exporter_count_started();
         }
         lm = (struct kotel_live_msg){

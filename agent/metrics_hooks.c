@@ -1,5 +1,7 @@
 #include "metrics_hooks.h"
 
+#include <time.h>
+
 #include "agent.h"
 #include "metrics.h"
 #include "spans.h"
@@ -35,16 +37,52 @@ void kotel_metrics_sent(struct kotel_client *c, const rd_kafka_message_t *rkm,
         kotel_metrics_record(KOTEL_M_OP_DURATION, &a, ns, trace_id, span_id);
 }
 
-void kotel_metrics_consumed(struct kotel_client *c, const rd_kafka_message_t *m)
+/* Milliseconds: message timestamps have that resolution, and the coarse
+ * clock costs a few ns where CLOCK_REALTIME costs 20. */
+static int64_t wall_ms(void)
 {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct kotel_msg_age kotel_metrics_consumed(struct kotel_client *c,
+                                            const rd_kafka_message_t *m)
+{
+        struct kotel_msg_age age       = {0};
+        rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+        int64_t ts                     = real_rd_kafka_message_timestamp
+                                             ? real_rd_kafka_message_timestamp(m, &type)
+                                             : -1;
+        bool negative                  = false;
         struct kotel_mattrs a;
 
+        if (ts >= 0 && type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
+                age.valid = true;
+                age.type  = (uint8_t)type;
+                age.ms    = wall_ms() - ts;
+                negative  = age.ms < 0;
+                if (negative)
+                        age.ms = 0;
+        }
         if (!kotel_metrics_enabled())
-                return;
+                return age;
         a.client     = c;
         a.topic      = kotel_message_topic(m);
         a.partition  = m->partition;
         a.op         = KOTEL_OP_POLL;
         a.error_type = NULL;
         kotel_metrics_record(KOTEL_M_CONSUMED, &a, 0, NULL, NULL);
+        if (!age.valid)
+                return age;
+        /* Topic and consumer group only: partitions would multiply the
+         * series of a metric about the producer's clock and the backlog. */
+        a.partition = -1;
+        a.op        = KOTEL_OP_PROCESS;
+        kotel_metrics_record(KOTEL_M_MESSAGE_AGE, &a,
+                             (uint64_t)age.ms * 1000000ull, NULL, NULL);
+        if (negative)
+                kotel_metrics_record(KOTEL_M_AGE_NEGATIVE, &a, 0, NULL, NULL);
+        return age;
 }

@@ -6,6 +6,7 @@
 #define KOTEL_METRICS_HOOKS_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "span.h"
@@ -17,9 +18,19 @@
 void kotel_metrics_sent(struct kotel_client *c, const rd_kafka_message_t *rkm,
                         const uint8_t *trace_id, const uint8_t *span_id,
                         uint64_t start_ns);
+/* A message's age when processing starts: now (the wall clock) minus its
+ * timestamp (rd_kafka_message_timestamp), with the timestamp's type. */
+struct kotel_msg_age {
+        bool valid;   /* the message has a timestamp */
+        uint8_t type; /* RD_KAFKA_TIMESTAMP_CREATE_TIME or _LOG_APPEND_TIME */
+        int64_t ms;   /* >= 0: a negative age (another machine's clock) is 0 */
+};
+
 /* A message delivered to the app (err == 0), sampled or not:
- * messaging.client.consumed.messages. */
-void kotel_metrics_consumed(struct kotel_client *c,
-                            const rd_kafka_message_t *m);
+ * messaging.client.consumed.messages, and its age: kotel.message.age
+ * (a negative one counted in kotel.message.age.negative). Returns the age
+ * for the process span, computed whether metrics are on or not. */
+struct kotel_msg_age kotel_metrics_consumed(struct kotel_client *c,
+                                            const rd_kafka_message_t *m);
 
 #endif

@@ -169,3 +169,50 @@ def test_metrics_exporter_none_sends_nothing():
                   env=dict(METRICS, OTEL_METRICS_EXPORTER="none"))
         r.wait_spans(3)
         assert r.metrics_requests == []
+
+
+def test_message_age_span_attribute_and_histogram():
+    # Messages created 3 s before they are consumed: the process spans and
+    # kotel.message.age say at least 3 s, and at most the test's own span
+    # of time; the type is the producer's create time.
+    n = 8
+    with Broker(["age:1"]) as b, Receiver() as r:
+        t0 = time.time()
+        semclient(b, "produce", "-t", "age", "-n", str(n), "--ts-offset", "-3000",
+                  receiver=r, env=METRICS)
+        c = semclient(b, "consume", "-t", "age", "-n", str(n), receiver=r, env=METRICS,
+                      service="cons")
+        bound_ms = (time.time() - t0) * 1000 + 3000
+        procs = named(r.wait_for(lambda s: len(named(s, "process age")) >= n), "process age")
+        assert len(procs) == n
+        for s in procs:
+            a = s["attributes"]
+            assert a["kotel.message.timestamp_type"] == "create_time", a
+            assert 3000 <= a["kotel.message.age_ms"] <= bound_ms, a
+        pts = r.wait_metrics(lambda m: sum(q["count"] for q in latest(m, "kotel.message.age")) >= n)
+        age = latest(pts, "kotel.message.age")
+        assert len(age) == 1 and age[0]["count"] == n, age
+        a = age[0]["attributes"]
+        assert a["messaging.destination.name"] == "age" and a["messaging.consumer.group.name"]
+        assert "messaging.operation.name" not in a
+        assert "messaging.destination.partition.id" not in a
+        assert 3.0 * n <= age[0]["sum"] <= bound_ms / 1000 * n
+        assert age[0]["bucket_counts"][12] + age[0]["bucket_counts"][11] == n  # (2.5, 7.5]
+        assert not latest(pts, "kotel.message.age.negative")
+        assert not log_lines(c.stderr, "error")
+
+
+def test_negative_age_recorded_as_zero_and_counted():
+    # Timestamps 60 s in the future (another machine's clock): age 0,
+    # counted, never dropped.
+    n = 5
+    with Broker(["fut:1"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "fut", "-n", str(n), "--ts-offset", "60000",
+                  receiver=r, env=METRICS)
+        semclient(b, "consume", "-t", "fut", "-n", str(n), receiver=r, env=METRICS)
+        pts = r.wait_metrics(lambda m: total(m, "kotel.message.age.negative") >= n)
+        assert total(pts, "kotel.message.age.negative") == n
+        age = latest(pts, "kotel.message.age")
+        assert age[0]["count"] == n and age[0]["sum"] == 0 and age[0]["bucket_counts"][0] == n
+        procs = named(r.wait_for(lambda s: len(named(s, "process fut")) >= n), "process fut")
+        assert procs and all(s["attributes"]["kotel.message.age_ms"] == 0 for s in procs)
