@@ -222,7 +222,15 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
                                 }
                         poll->end_ns = kotel_now_ns();
                         kotel_exporter_count_started();
+                        kotel_metrics_polled(kotel_clients_get(rk),
+                                             one_topic ? topic : NULL,
+                                             poll->end_ns - start_ns,
+                                             poll->trace_id, poll->span_id);
                         kotel_exporter_submit(poll);
+                } else {
+                        kotel_metrics_polled(
+                            kotel_clients_get(rk), one_topic ? topic : NULL,
+                            kotel_now_ns() - start_ns, NULL, NULL);
                 }
         }
         free(creations);

@@ -37,6 +37,16 @@ void kotel_metrics_sent(struct kotel_client *c, const rd_kafka_message_t *rkm,
         kotel_metrics_record(KOTEL_M_OP_DURATION, &a, ns, trace_id, span_id);
 }
 
+void kotel_metrics_polled(struct kotel_client *c, const char *topic,
+                          uint64_t duration_ns, const uint8_t *trace_id,
+                          const uint8_t *span_id)
+{
+        struct kotel_mattrs a = {c, topic, -1, KOTEL_OP_POLL, NULL};
+
+        kotel_metrics_record(KOTEL_M_POLL_DURATION, &a, duration_ns, trace_id,
+                             span_id);
+}
+
 /* Milliseconds: message timestamps have that resolution, and the coarse
  * clock costs a few ns where CLOCK_REALTIME costs 20. */
 static int64_t wall_ms(void)

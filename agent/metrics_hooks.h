@@ -18,6 +18,14 @@
 void kotel_metrics_sent(struct kotel_client *c, const rd_kafka_message_t *rkm,
                         const uint8_t *trace_id, const uint8_t *span_id,
                         uint64_t start_ns);
+/* A batch poll (the calls that get a `poll {topic}` span), sampled or
+ * not: its duration to messaging.client.operation.duration (operation
+ * `poll`, type `receive`; @topic NULL when the batch spans several).
+ * @trace_id/@span_id: the poll span when sampled, else NULL. */
+void kotel_metrics_polled(struct kotel_client *c, const char *topic,
+                          uint64_t duration_ns, const uint8_t *trace_id,
+                          const uint8_t *span_id);
+
 /* A message's age when processing starts: now (the wall clock) minus its
  * timestamp (rd_kafka_message_timestamp), with the timestamp's type. */
 struct kotel_msg_age {

@@ -30,12 +30,15 @@
 #include "span.h"
 
 enum kotel_minst {
-        /* messaging.client.operation.duration; its send series' counts
-         * are also messaging.client.sent.messages. */
+        /* messaging.client.operation.duration of sends; its counts are
+         * also messaging.client.sent.messages. */
         KOTEL_M_OP_DURATION = 0,
         KOTEL_M_CONSUMED,     /* messaging.client.consumed.messages */
         KOTEL_M_MESSAGE_AGE,  /* kotel.message.age (histogram) */
         KOTEL_M_AGE_NEGATIVE, /* kotel.message.age.negative (counter) */
+        /* messaging.client.operation.duration of batch polls (exported
+         * with the sends' points, as one metric). */
+        KOTEL_M_POLL_DURATION,
         KOTEL_M_N,
 };
 

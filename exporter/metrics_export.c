@@ -39,7 +39,7 @@ static struct {
         struct kotel_pbw out;
         struct kotel_gzip gz;
         struct kotel_mpoint *pts[KOTEL_M_N];
-        struct kotel_mpoint *sent;
+        struct kotel_mpoint *dur; /* sends' and polls' durations */
         uint64_t overflow_logged[KOTEL_M_N];
         uint64_t exports, failures;
 } mx;
@@ -138,7 +138,8 @@ static void log_overflow(void)
         static const char *names[KOTEL_M_N] = {
             "messaging.client.operation.duration",
             "messaging.client.consumed.messages", "kotel.message.age",
-            "kotel.message.age.negative"};
+            "kotel.message.age.negative",
+            "messaging.client.operation.duration (poll)"};
 
         for (int i = 0; i < KOTEL_M_N; i++) {
                 uint64_t n = kotel_metrics_overflowed(i);
@@ -156,6 +157,40 @@ static void log_overflow(void)
         }
 }
 
+/* messaging.client.operation.duration's points: the sends' and the
+ * polls' (two tables, so that sent.messages is the sends' counts alone),
+ * their overflow series merged into one. Returns the count in mx.dur. */
+static size_t merge_durations(size_t n_send, size_t n_poll)
+{
+        struct kotel_mpoint *over = NULL;
+        size_t n                  = 0;
+
+        for (int k = 0; k < 2; k++) {
+                const struct kotel_mpoint *p =
+                    mx.pts[k ? KOTEL_M_POLL_DURATION : KOTEL_M_OP_DURATION];
+
+                for (size_t i = 0; i < (k ? n_poll : n_send); i++) {
+                        if (!p[i].overflow || !over) {
+                                mx.dur[n] = p[i];
+                                if (p[i].overflow)
+                                        over = &mx.dur[n];
+                                n++;
+                                continue;
+                        }
+                        over->count += p[i].count;
+                        over->sum_ns += p[i].sum_ns;
+                        if (p[i].start_ns < over->start_ns)
+                                over->start_ns = p[i].start_ns;
+                        for (int b = 0; b < KOTEL_M_BUCKETS; b++) {
+                                over->buckets[b] += p[i].buckets[b];
+                                if (!over->ex[b].valid)
+                                        over->ex[b] = p[i].ex[b];
+                        }
+                }
+        }
+        return n;
+}
+
 /* One collection and export, bounded by @deadline (mono). */
 static void export_once(uint64_t deadline)
 {
@@ -169,16 +204,14 @@ static void export_once(uint64_t deadline)
             KOTEL_M_MESSAGE_AGE, mx.pts[KOTEL_M_MESSAGE_AGE], cap, now);
         size_t n_neg = kotel_metrics_collect(
             KOTEL_M_AGE_NEGATIVE, mx.pts[KOTEL_M_AGE_NEGATIVE], cap, now);
-        size_t n_sent = 0;
+        size_t n_poll = kotel_metrics_collect(
+            KOTEL_M_POLL_DURATION, mx.pts[KOTEL_M_POLL_DURATION], cap, now);
+        size_t n_dur = merge_durations(n_op, n_poll);
         const uint8_t *body;
         size_t len;
 
-        for (size_t i = 0; i < n_op; i++)
-                if (mx.pts[KOTEL_M_OP_DURATION][i].op == KOTEL_OP_SEND ||
-                    mx.pts[KOTEL_M_OP_DURATION][i].overflow)
-                        mx.sent[n_sent++] = mx.pts[KOTEL_M_OP_DURATION][i];
         log_overflow();
-        if (!n_op && !n_co && !n_age && !n_neg)
+        if (!n_dur && !n_co && !n_age && !n_neg)
                 return;
         {
                 struct kotel_metric_desc d[D_N] = {
@@ -187,13 +220,14 @@ static void export_once(uint64_t deadline)
                                          "initiated by a producer or consumer "
                                          "client.",
                                         "s", KOTEL_SHAPE_HISTOGRAM,
-                                        mx.cfg.temporality, false,
-                                        mx.pts[KOTEL_M_OP_DURATION], n_op},
+                                        mx.cfg.temporality, false, mx.dur,
+                                        n_dur},
                     [D_SENT]         = {"messaging.client.sent.messages",
                                         "Number of messages producer attempted "
                                                 "to send to the broker.",
                                         "{message}", KOTEL_SHAPE_COUNTER,
-                                        mx.cfg.temporality, true, mx.sent, n_sent},
+                                        mx.cfg.temporality, true,
+                                        mx.pts[KOTEL_M_OP_DURATION], n_op},
                     [D_CONSUMED]     = {"messaging.client.consumed.messages",
                                         "Number of messages that were delivered "
                                             "to the application.",
@@ -307,11 +341,11 @@ void kotel_metrics_start(void)
                                             1, 3600L * 1000);
         for (int i = 0; i < KOTEL_M_N; i++)
                 mx.pts[i] = calloc(mx.cfg.cardinality_limit, sizeof(**mx.pts));
-        mx.sent = calloc(mx.cfg.cardinality_limit, sizeof(*mx.sent));
+        mx.dur = calloc(2 * (size_t)mx.cfg.cardinality_limit, sizeof(*mx.dur));
         for (int i = 0; i < KOTEL_M_N; i++)
                 if (!mx.pts[i])
                         goto fail;
-        if (!mx.sent || kotel_metrics_init(&mx.cfg) < 0)
+        if (!mx.dur || kotel_metrics_init(&mx.cfg) < 0)
                 goto fail;
         if (mx.set.kind == KOTEL_EXPORTER_OTLP) {
                 OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);

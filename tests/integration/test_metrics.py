@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 
-from kotel_test import BUILD, ROOT, Broker, Receiver, named
+from kotel_test import ROOT, Broker, Receiver, kclient, named, parse_lines
 from semantics_lib import dead_bootstrap, log_lines, rows, semclient, tp_fields
 
 METRICS = {"OTEL_METRICS_EXPORTER": "otlp", "OTEL_METRIC_EXPORT_INTERVAL": "200"}
@@ -216,3 +216,31 @@ def test_negative_age_recorded_as_zero_and_counted():
         assert age[0]["count"] == n and age[0]["sum"] == 0 and age[0]["bucket_counts"][0] == n
         procs = named(r.wait_for(lambda s: len(named(s, "process fut")) >= n), "process fut")
         assert procs and all(s["attributes"]["kotel.message.age_ms"] == 0 for s in procs)
+
+
+def test_batch_poll_durations():
+    # consume_batch: one poll measurement per batch call that returned
+    # messages, the poll spans' own durations; sent.messages stays the
+    # sends' alone.
+    n = 30
+    with Broker(["bp:1"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "bp", "-n", str(n), receiver=r, env=METRICS)
+        c = kclient(b, "consume", "-a", "batch", "-t", "bp", "-n", str(n), receiver=r,
+                    service="batcher", env=METRICS)
+        assert len(parse_lines(c.stdout, "msg")) == n
+        spans = r.wait_for(lambda s: len(named(s, "process bp")) >= n)
+        polls = [s for s in named(spans, "poll bp") if s["resource"]["service.name"] == "batcher"]
+        assert polls
+        pts = r.wait_metrics(lambda m: total(m, "messaging.client.consumed.messages") >= n)
+        dur = [q for q in latest(pts, "messaging.client.operation.duration")
+               if q["attributes"]["messaging.operation.name"] == "poll"]
+        assert len(dur) == 1 and dur[0]["count"] == len(polls), (dur, len(polls))
+        a = dur[0]["attributes"]
+        assert a["messaging.operation.type"] == "receive" and a["messaging.destination.name"] == "bp"
+        assert "messaging.destination.partition.id" not in a
+        span_s = sum((s["end"] - s["start"]) / 1e9 for s in polls)
+        assert abs(dur[0]["sum"] - span_s) < 1e-6 * len(polls) + 1e-9, (dur[0]["sum"], span_s)
+        ids = {(s["trace_id"], s["span_id"]) for s in polls}
+        assert dur[0]["exemplars"] and all((e["trace_id"], e["span_id"]) in ids
+                                           for e in dur[0]["exemplars"])
+        assert total(pts, "messaging.client.sent.messages") == n
