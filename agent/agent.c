@@ -195,6 +195,9 @@ bool kotel_agent_ready(void)
 /* ---- client registry ---------------------------------------------- */
 
 static struct kotel_ptrmap clients; /* rk -> struct kotel_client * */
+/* Bumped by every registry change: a per-thread cache of
+ * kotel_clients_get() is valid while it stays the same. */
+static uint64_t clients_gen;
 static struct kotel_ptrmap handles; /* queue/topic -> rk */
 
 static char *conf_str(const rd_kafka_conf_t *conf, const char *name)
@@ -273,6 +276,7 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
         kotel_client_ref(c);
         pthread_mutex_lock(&reg_lock);
         kotel_ptrmap_put(&clients, (uint64_t)(uintptr_t)rk, c);
+        __atomic_add_fetch(&clients_gen, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&reg_lock);
         return c;
 }
@@ -301,6 +305,11 @@ static struct kotel_client *default_client(void)
         return c;
 }
 
+uint64_t kotel_clients_gen(void)
+{
+        return __atomic_load_n(&clients_gen, __ATOMIC_ACQUIRE);
+}
+
 struct kotel_client *kotel_clients_get(const void *rk)
 {
         struct kotel_client *c = NULL;
@@ -319,6 +328,7 @@ void kotel_clients_remove(const void *rk)
 
         pthread_mutex_lock(&reg_lock);
         c = kotel_ptrmap_del(&clients, (uint64_t)(uintptr_t)rk);
+        __atomic_add_fetch(&clients_gen, 1, __ATOMIC_RELEASE);
         for (size_t i = 0; handles.slots && i <= handles.mask;) {
                 if (handles.slots[i].key && handles.slots[i].val == rk) {
                         kotel_ptrmap_del(&handles, handles.slots[i].key);

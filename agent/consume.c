@@ -71,8 +71,7 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         char *baggage = NULL;
         bool as_parent;
         /* Every message, sampled or not: the metrics, and its age. */
-        struct kotel_msg_age age =
-            kotel_metrics_consumed(kotel_clients_get(rk), m);
+        struct kotel_msg_age age = kotel_metrics_consumed(rk, m);
 
         if (real_rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 kotel_headers_extract(hdrs, &creation);
@@ -222,15 +221,14 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
                                 }
                         poll->end_ns = kotel_now_ns();
                         kotel_exporter_count_started();
-                        kotel_metrics_polled(kotel_clients_get(rk),
-                                             one_topic ? topic : NULL,
+                        kotel_metrics_polled(rk, one_topic ? topic : NULL,
                                              poll->end_ns - start_ns,
                                              poll->trace_id, poll->span_id);
                         kotel_exporter_submit(poll);
                 } else {
-                        kotel_metrics_polled(
-                            kotel_clients_get(rk), one_topic ? topic : NULL,
-                            kotel_now_ns() - start_ns, NULL, NULL);
+                        kotel_metrics_polled(rk, one_topic ? topic : NULL,
+                                             kotel_now_ns() - start_ns, NULL,
+                                             NULL);
                 }
         }
         free(creations);

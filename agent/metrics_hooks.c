@@ -37,12 +37,33 @@ void kotel_metrics_sent(struct kotel_client *c, const rd_kafka_message_t *rkm,
         kotel_metrics_record(KOTEL_M_OP_DURATION, &a, ns, trace_id, span_id);
 }
 
-void kotel_metrics_polled(struct kotel_client *c, const char *topic,
+/* The client of @rk: kotel_clients_get() takes the registry's lock, so
+ * each thread keeps its last answer while the registry is unchanged (a
+ * consumer thread polls one client). */
+static struct kotel_client *client_of(const void *rk)
+{
+        static __thread const void *cached_rk;
+        static __thread struct kotel_client *cached;
+        static __thread uint64_t cached_gen;
+        uint64_t gen = kotel_clients_gen();
+
+        if (!cached || rk != cached_rk || gen != cached_gen) {
+                cached     = kotel_clients_get(rk);
+                cached_rk  = rk;
+                cached_gen = gen;
+        }
+        return cached;
+}
+
+void kotel_metrics_polled(const void *rk, const char *topic,
                           uint64_t duration_ns, const uint8_t *trace_id,
                           const uint8_t *span_id)
 {
-        struct kotel_mattrs a = {c, topic, -1, KOTEL_OP_POLL, NULL};
+        struct kotel_mattrs a = {NULL, topic, -1, KOTEL_OP_POLL, NULL};
 
+        if (!kotel_metrics_enabled())
+                return;
+        a.client = client_of(rk);
         kotel_metrics_record(KOTEL_M_POLL_DURATION, &a, duration_ns, trace_id,
                              span_id);
 }
@@ -57,7 +78,7 @@ static int64_t wall_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct kotel_msg_age kotel_metrics_consumed(struct kotel_client *c,
+struct kotel_msg_age kotel_metrics_consumed(const void *rk,
                                             const rd_kafka_message_t *m)
 {
         struct kotel_msg_age age       = {0};
@@ -78,7 +99,7 @@ struct kotel_msg_age kotel_metrics_consumed(struct kotel_client *c,
         }
         if (!kotel_metrics_enabled())
                 return age;
-        a.client     = c;
+        a.client     = client_of(rk);
         a.topic      = kotel_message_topic(m);
         a.partition  = m->partition;
         a.op         = KOTEL_OP_POLL;

@@ -22,7 +22,7 @@ void kotel_metrics_sent(struct kotel_client *c, const rd_kafka_message_t *rkm,
  * not: its duration to messaging.client.operation.duration (operation
  * `poll`, type `receive`; @topic NULL when the batch spans several).
  * @trace_id/@span_id: the poll span when sampled, else NULL. */
-void kotel_metrics_polled(struct kotel_client *c, const char *topic,
+void kotel_metrics_polled(const void *rk, const char *topic,
                           uint64_t duration_ns, const uint8_t *trace_id,
                           const uint8_t *span_id);
 
@@ -38,7 +38,7 @@ struct kotel_msg_age {
  * messaging.client.consumed.messages, and its age: kotel.message.age
  * (a negative one counted in kotel.message.age.negative). Returns the age
  * for the process span, computed whether metrics are on or not. */
-struct kotel_msg_age kotel_metrics_consumed(struct kotel_client *c,
+struct kotel_msg_age kotel_metrics_consumed(const void *rk,
                                             const rd_kafka_message_t *m);
 
 #endif
