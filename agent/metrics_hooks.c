@@ -104,16 +104,13 @@ struct kotel_msg_age kotel_metrics_consumed(const void *rk,
         a.partition  = m->partition;
         a.op         = KOTEL_OP_POLL;
         a.error_type = NULL;
-        kotel_metrics_record(KOTEL_M_CONSUMED, &a, 0, NULL, NULL);
-        if (!age.valid)
-                return age;
-        /* Topic and consumer group only: partitions would multiply the
-         * series of a metric about the producer's clock and the backlog. */
-        a.partition = -1;
-        a.op        = KOTEL_OP_PROCESS;
-        kotel_metrics_record(KOTEL_M_MESSAGE_AGE, &a,
-                             (uint64_t)age.ms * 1000000ull, NULL, NULL);
-        if (negative)
+        kotel_metrics_record_consumed(&a, age.valid,
+                                      (uint64_t)age.ms * 1000000ull);
+        if (negative) {
+                /* Topic and consumer group: a rare event's counter. */
+                a.partition = -1;
+                a.op        = KOTEL_OP_PROCESS;
                 kotel_metrics_record(KOTEL_M_AGE_NEGATIVE, &a, 0, NULL, NULL);
+        }
         return age;
 }

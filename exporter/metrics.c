@@ -299,6 +299,24 @@ void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
                 put_exemplar(&s->ex[b], value_ns, trace_id, span_id);
 }
 
+void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
+                                   uint64_t age_ns)
+{
+        struct series *s;
+        unsigned b = 0;
+
+        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
+                return;
+        s = find(&m.inst[KOTEL_M_CONSUMED], a);
+        __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
+        if (!has_age)
+                return;
+        while (b < KOTEL_M_BOUNDS && age_ns > kotel_m_bounds_ns[b])
+                b++;
+        __atomic_add_fetch(&s->sum_ns, age_ns, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&s->buckets[b], 1, __ATOMIC_RELAXED);
+}
+
 static bool read_exemplar(struct ex_cell *c, struct kotel_mexemplar *e)
 {
         uint64_t s1 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE), s2;

@@ -33,8 +33,10 @@ enum kotel_minst {
         /* messaging.client.operation.duration of sends; its counts are
          * also messaging.client.sent.messages. */
         KOTEL_M_OP_DURATION = 0,
-        KOTEL_M_CONSUMED,     /* messaging.client.consumed.messages */
-        KOTEL_M_MESSAGE_AGE,  /* kotel.message.age (histogram) */
+        /* messaging.client.consumed.messages (the series' counts), and
+         * kotel.message.age (its buckets and sum: only messages with a
+         * timestamp land there), one lookup for both. */
+        KOTEL_M_CONSUMED,
         KOTEL_M_AGE_NEGATIVE, /* kotel.message.age.negative (counter) */
         /* messaging.client.operation.duration of batch polls (exported
          * with the sends' points, as one metric). */
@@ -115,6 +117,11 @@ bool kotel_metrics_enabled(void);
 void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
                           uint64_t value_ns, const uint8_t *trace_id,
                           const uint8_t *span_id);
+
+/* A consumed message: KOTEL_M_CONSUMED's count, and, when @has_age, its
+ * age in the same series' histogram. Any thread, lock-free. */
+void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
+                                   uint64_t age_ns);
 
 /* One thread at a time. Snapshots instrument @i's series into @out (up to
  * @cap, the cardinality limit is enough) as of wall-clock @now_ns, for

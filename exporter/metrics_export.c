@@ -40,6 +40,7 @@ static struct {
         struct kotel_gzip gz;
         struct kotel_mpoint *pts[KOTEL_M_N];
         struct kotel_mpoint *dur; /* sends' and polls' durations */
+        struct kotel_mpoint *age; /* kotel.message.age's points */
         uint64_t overflow_logged[KOTEL_M_N];
         uint64_t exports, failures;
 } mx;
@@ -137,7 +138,7 @@ static void log_overflow(void)
 {
         static const char *names[KOTEL_M_N] = {
             "messaging.client.operation.duration",
-            "messaging.client.consumed.messages", "kotel.message.age",
+            "messaging.client.consumed.messages (and kotel.message.age)",
             "kotel.message.age.negative",
             "messaging.client.operation.duration (poll)"};
 
@@ -191,6 +192,27 @@ static size_t merge_durations(size_t n_send, size_t n_poll)
         return n;
 }
 
+/* kotel.message.age's points: the consumed series' histograms (only
+ * messages with a timestamp are in their buckets), those with any. */
+static size_t ages(size_t n_consumed)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_consumed; i++) {
+                const struct kotel_mpoint *p = &mx.pts[KOTEL_M_CONSUMED][i];
+                uint64_t c                   = 0;
+
+                for (int b = 0; b < KOTEL_M_BUCKETS; b++)
+                        c += p->buckets[b];
+                if (!c)
+                        continue;
+                mx.age[n]       = *p;
+                mx.age[n].count = c;
+                n++;
+        }
+        return n;
+}
+
 /* One collection and export, bounded by @deadline (mono). */
 static void export_once(uint64_t deadline)
 {
@@ -200,8 +222,7 @@ static void export_once(uint64_t deadline)
              KOTEL_M_OP_DURATION, mx.pts[KOTEL_M_OP_DURATION], cap, now);
         size_t n_co  = kotel_metrics_collect(KOTEL_M_CONSUMED,
                                              mx.pts[KOTEL_M_CONSUMED], cap, now);
-        size_t n_age = kotel_metrics_collect(
-            KOTEL_M_MESSAGE_AGE, mx.pts[KOTEL_M_MESSAGE_AGE], cap, now);
+        size_t n_age = ages(n_co);
         size_t n_neg = kotel_metrics_collect(
             KOTEL_M_AGE_NEGATIVE, mx.pts[KOTEL_M_AGE_NEGATIVE], cap, now);
         size_t n_poll = kotel_metrics_collect(
@@ -240,7 +261,7 @@ static void export_once(uint64_t deadline)
                                                  "message's timestamp (create or "
                                                  "log-append time).",
                                         "s", KOTEL_SHAPE_HISTOGRAM, mx.cfg.temporality,
-                                        false, mx.pts[KOTEL_M_MESSAGE_AGE], n_age, true},
+                                        false, mx.age, n_age, true},
                     [D_AGE_NEGATIVE] = {"kotel.message.age.negative",
                                         "Consumed messages whose timestamp "
                                         "was in the future (recorded with "
@@ -345,7 +366,8 @@ void kotel_metrics_start(void)
         for (int i = 0; i < KOTEL_M_N; i++)
                 if (!mx.pts[i])
                         goto fail;
-        if (!mx.dur || kotel_metrics_init(&mx.cfg) < 0)
+        mx.age = calloc(mx.cfg.cardinality_limit, sizeof(*mx.age));
+        if (!mx.dur || !mx.age || kotel_metrics_init(&mx.cfg) < 0)
                 goto fail;
         if (mx.set.kind == KOTEL_EXPORTER_OTLP) {
                 OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);

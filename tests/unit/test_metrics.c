@@ -196,6 +196,28 @@ static void test_exemplars(void)
         CHECK(n == 1 && exemplars(n) == 0, "always_off: none");
 }
 
+/* A consumed message: one series for the counter and the age histogram;
+ * a message without a timestamp is counted, not aged. */
+static void test_consumed_and_age(void)
+{
+        struct kotel_mattrs a = {&client, "c", 1, KOTEL_OP_POLL, NULL};
+        uint64_t aged         = 0;
+        size_t n;
+
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 10);
+        kotel_metrics_record_consumed(&a, true, 3000000000ull);
+        kotel_metrics_record_consumed(&a, true, 0);
+        kotel_metrics_record_consumed(&a, false, 0);
+        n = kotel_metrics_collect(KOTEL_M_CONSUMED, pts, 64, 1);
+        for (int b = 0; n == 1 && b < KOTEL_M_BUCKETS; b++)
+                aged += pts[0].buckets[b];
+        CHECK(n == 1 && pts[0].count == 3, "every consumed message counted");
+        CHECK(aged == 2 && pts[0].buckets[0] == 1 && pts[0].buckets[11] == 1 &&
+                  pts[0].sum_ns == 3000000000ull,
+              "only messages with a timestamp aged: 0 s in the first "
+              "bucket, 3 s in (2.5, 5]");
+}
+
 static void test_config(void)
 {
         struct kotel_metrics_config c;
@@ -226,6 +248,7 @@ int main(void)
         test_temporality();
         test_overflow();
         test_exemplars();
+        test_consumed_and_age();
         test_config();
         kotel_metrics_reset();
         TAP_DONE();
