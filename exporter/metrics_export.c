@@ -85,6 +85,26 @@ static void console_point(const char *name, const struct kotel_mpoint *p,
         fputc('\n', stderr);
 }
 
+/* Sleeps @ms, in steps, ending early when shutdown begins (whose
+ * deadline then bounds the retry). */
+static void nap_ms(long ms)
+{
+        uint64_t until = mono_ns() + (uint64_t)ms * 1000000ull;
+
+        for (;;) {
+                uint64_t now = mono_ns(), step;
+                struct timespec ts;
+
+                if (now >= until ||
+                    __atomic_load_n(&mx.deadline_ns, __ATOMIC_ACQUIRE))
+                        return;
+                step = until - now < 20000000ull ? until - now : 20000000ull;
+                ts.tv_sec  = 0;
+                ts.tv_nsec = (long)step;
+                nanosleep(&ts, NULL);
+        }
+}
+
 /* Posts @body until accepted, refused or @deadline (mono) passes. */
 static bool post(const uint8_t *body, size_t len, uint64_t deadline)
 {
@@ -93,12 +113,19 @@ static bool post(const uint8_t *body, size_t len, uint64_t deadline)
 
         for (;;) {
                 struct kotel_send_info info;
+                uint64_t sd =
+                    __atomic_load_n(&mx.deadline_ns, __ATOMIC_ACQUIRE);
                 uint64_t now = mono_ns();
                 long left =
                     deadline > now ? (long)((deadline - now) / 1000000) : 0;
                 long wait;
                 enum kotel_send_result res;
 
+                /* Shutdown began: its deadline bounds this export too. */
+                if (sd && sd < deadline) {
+                        deadline = sd;
+                        left     = sd > now ? (long)((sd - now) / 1000000) : 0;
+                }
                 if (left <= 0)
                         break;
                 res = kotel_transport_post(
@@ -120,14 +147,11 @@ static bool post(const uint8_t *body, size_t len, uint64_t deadline)
                                                            : 60000;
                 backoff =
                     backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-                if ((uint64_t)wait * 1000000ull >= deadline - mono_ns())
+                now = mono_ns();
+                if (now >= deadline ||
+                    (uint64_t)wait * 1000000ull >= deadline - now)
                         break;
-                {
-                        struct timespec ts = {.tv_sec = wait / 1000,
-                                              .tv_nsec =
-                                                  (wait % 1000) * 1000000L};
-                        nanosleep(&ts, NULL);
-                }
+                nap_ms(wait);
         }
         kotel_log(KOTEL_LOG_ERROR, "metrics export to %s failed: %s",
                   mx.set.url, last);

@@ -244,3 +244,24 @@ def test_batch_poll_durations():
         assert dur[0]["exemplars"] and all((e["trace_id"], e["span_id"]) in ids
                                            for e in dur[0]["exemplars"])
         assert total(pts, "messaging.client.sent.messages") == n
+
+
+def test_exit_cuts_a_retry_wait_short_for_the_last_export():
+    # A forwarder that takes 0.8 s a message: its first metrics export is
+    # told to come back in 5 s; the program exits before that, the wait
+    # ends at exit and the last export goes out within
+    # KOTEL_SHUTDOWN_TIMEOUT, spans alongside.
+    with Broker(["win:1", "wout:1"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "win", "-n", "3", preload=False)
+        r.metrics_script = [{"status": 503, "headers": {"Retry-After": "5"}}]
+        t0 = time.time()
+        kclient(b, "forward", "-a", "current", "-t", "win", "-o", "wout", "-n", "3",
+                "--sleep", "800", receiver=r, service="fwd",
+                env=dict(METRICS, KOTEL_SHUTDOWN_TIMEOUT="1500"))
+        took = time.time() - t0
+        assert r.metrics_requests and r.metrics_requests[0]["status"] == 503
+        pts = r.wait_metrics(lambda m: total(m, "messaging.client.consumed.messages") >= 3,
+                             timeout=1.0)
+        assert total(pts, "messaging.client.consumed.messages") == 3, (took, r.metrics_requests)
+        assert total(pts, "messaging.client.sent.messages") == 3
+        assert len(named(r.wait_spans(3), "send wout")) == 3

@@ -274,6 +274,8 @@ class Receiver:
             self.cond.notify_all()
         resp_body = metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString()
         h.send_response(status)
+        for k, v in step.get("headers", {}).items():
+            h.send_header(k, v() if callable(v) else v)
         h.send_header("Content-Type", "application/x-protobuf")
         h.send_header("Content-Length", str(len(resp_body)))
         try:
