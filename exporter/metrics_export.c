@@ -363,6 +363,7 @@ static void hold_gnutls(void)
 
 void kotel_metrics_start(void)
 {
+        const char *v;
         int st = M_IDLE;
         pthread_t th;
         sigset_t all, old;
@@ -370,6 +371,11 @@ void kotel_metrics_start(void)
 
         if (!__atomic_compare_exchange_n(&mx.state, &st, M_OFF, false,
                                          __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return;
+        /* none: nothing else is read (nor logged a second time: the
+         * generic OTEL_EXPORTER_OTLP_* variables are the traces' too). */
+        v = kotel_env_str("OTEL_METRICS_EXPORTER");
+        if (v && !kotel_env_casecmp(v, "none"))
                 return;
         kotel_settings_load_signal(&mx.set, KOTEL_SIGNAL_METRICS);
         if (mx.set.kind == KOTEL_EXPORTER_NONE)
