@@ -27,9 +27,13 @@ static void *hammer(void *arg)
                 struct kotel_mattrs a = {&client, topics[i % 2 ? 0 : 1 + id], 0,
                                          KOTEL_OP_SEND, NULL};
 
-                /* 3 ms: bucket 0; 60 ms: bucket 4. */
+                uint8_t tid[16] = {(uint8_t)id, 1}, sid[8] = {(uint8_t)i, 2};
+
+                /* 3 ms: bucket 0; 60 ms: bucket 4; every 4th sampled
+                 * (an exemplar candidate). */
                 kotel_metrics_record(KOTEL_M_OP_DURATION, &a,
-                                     i % 3 ? 3000000 : 60000000, NULL, NULL);
+                                     i % 3 ? 3000000 : 60000000,
+                                     i % 4 ? NULL : tid, i % 4 ? NULL : sid);
                 kotel_metrics_record(KOTEL_M_CONSUMED, &a, 0, NULL, NULL);
         }
         return NULL;
@@ -64,6 +68,23 @@ static void test_threads(void)
         setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 2000);
         for (long i = 0; i < THREADS; i++)
                 pthread_create(&th[i], NULL, hammer, (void *)i);
+        /* The exporter collects while the threads record (cumulative:
+         * collecting takes nothing away). */
+        for (int k = 0; k < 200; k++) {
+                size_t m =
+                    kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1000);
+
+                for (size_t i = 0; i < m; i++)
+                        for (int b = 0; b < KOTEL_M_BUCKETS; b++)
+                                ok &= !pts[i].ex[b].valid ||
+                                      (pts[i].ex[b].has_ids &&
+                                       pts[i].ex[b].trace_id[1] == 1 &&
+                                       pts[i].ex[b].span_id[1] == 2 &&
+                                       pts[i].ex[b].value_ns ==
+                                           (b ? 60000000u : 3000000u));
+        }
+        CHECK(ok, "exemplars read while written are whole: ids and value "
+                  "of one measurement, in its bucket");
         for (int i = 0; i < THREADS; i++)
                 pthread_join(th[i], NULL);
         n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1000);
