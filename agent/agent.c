@@ -11,6 +11,7 @@
 #include "config.h"
 #include "ids.h"
 #include "inflight.h"
+#include "metrics_export.h"
 #include "msgtab.h"
 #include "produce.h"
 #include "ptrmap.h"
@@ -123,7 +124,9 @@ static void at_exit(void)
         kotel_produce_finish_at_exit("process exited before the delivery "
                                      "report",
                                      deadline);
+        kotel_metrics_shutdown_begin(deadline);
         kotel_exporter_shutdown_by(deadline);
+        kotel_metrics_shutdown_wait(deadline);
         errno = saved;
 }
 
@@ -156,6 +159,7 @@ void kotel_agent_atfork_child(void)
         kotel_ids_atfork_child();
         kotel_resource_atfork_child();
         kotel_exporter_atfork_child();
+        kotel_metrics_atfork_child();
         kotel_tls.has_current  = false;
         kotel_tls.current      = (struct kotel_live_ref){0, 0};
         kotel_tls.batch_refs_n = 0;
@@ -182,6 +186,7 @@ static void init(void)
         }
         pthread_key_create(&tls_key, on_thread_exit);
         kotel_exporter_start();
+        kotel_metrics_start();
         pthread_atfork(kotel_agent_atfork_prepare, kotel_agent_atfork_parent,
                        kotel_agent_atfork_child);
         atexit(at_exit);
@@ -208,6 +213,9 @@ bool kotel_agent_ready(void)
 /* ---- client registry ---------------------------------------------- */
 
 static struct kotel_ptrmap clients; /* rk -> struct kotel_client * */
+/* Bumped by every registry change: a per-thread cache of
+ * kotel_clients_get() is valid while it stays the same. */
+static uint64_t clients_gen;
 static struct kotel_ptrmap handles; /* queue/topic -> rk */
 
 static char *conf_str(const rd_kafka_conf_t *conf, const char *name)
@@ -286,6 +294,7 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
         kotel_client_ref(c);
         pthread_mutex_lock(&reg_lock);
         kotel_ptrmap_put(&clients, (uint64_t)(uintptr_t)rk, c);
+        __atomic_add_fetch(&clients_gen, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&reg_lock);
         return c;
 }
@@ -314,6 +323,11 @@ static struct kotel_client *default_client(void)
         return c;
 }
 
+uint64_t kotel_clients_gen(void)
+{
+        return __atomic_load_n(&clients_gen, __ATOMIC_ACQUIRE);
+}
+
 struct kotel_client *kotel_clients_get(const void *rk)
 {
         struct kotel_client *c = NULL;
@@ -332,6 +346,7 @@ void kotel_clients_remove(const void *rk)
 
         pthread_mutex_lock(&reg_lock);
         c = kotel_ptrmap_del(&clients, (uint64_t)(uintptr_t)rk);
+        __atomic_add_fetch(&clients_gen, 1, __ATOMIC_RELEASE);
         for (size_t i = 0; handles.slots && i <= handles.mask;) {
                 if (handles.slots[i].key && handles.slots[i].val == rk) {
                         kotel_ptrmap_del(&handles, handles.slots[i].key);

@@ -33,6 +33,8 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
  * process-wide default client (resource only), never NULL unless out of
  * memory. */
 struct kotel_client *kotel_clients_get(const void *rk);
+/* Lock-free: changes whenever a client is added or removed. */
+uint64_t kotel_clients_gen(void);
 void kotel_clients_remove(const void *rk);
 /* Handles created from a client (queues, topics) -> that client's rk. */
 void kotel_handles_put(const void *handle, const void *rk);

@@ -21,6 +21,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "metrics_hooks.h"
 #include "msgtab.h"
 #include "spans.h"
 #include "symbols.h"
@@ -69,6 +70,8 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         struct kotel_live_ref ref;
         char *baggage = NULL;
         bool as_parent;
+        /* Every message, sampled or not: the metrics, and its age. */
+        struct kotel_msg_age age = kotel_metrics_consumed(rk, m);
 
         /* Asking for the headers makes librdkafka parse them: only when a
          * propagator reads them. */
@@ -109,6 +112,8 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
                 kotel_span_set_topic(span, kotel_message_topic(m));
                 kotel_span_set_message(span, m);
                 kotel_span_set_tracestate(span, &ctx);
+                span->ts_type = age.valid ? age.type : 0;
+                span->age_ms  = age.ms;
                 kotel_exporter_count_started();
         }
         lm = (struct kotel_live_msg){
@@ -219,7 +224,14 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
                                 }
                         poll->end_ns = kotel_now_ns();
                         kotel_exporter_count_started();
+                        kotel_metrics_polled(rk, one_topic ? topic : NULL,
+                                             poll->end_ns - start_ns,
+                                             poll->trace_id, poll->span_id);
                         kotel_exporter_submit(poll);
+                } else {
+                        kotel_metrics_polled(rk, one_topic ? topic : NULL,
+                                             kotel_now_ns() - start_ns, NULL,
+                                             NULL);
                 }
         }
         free(creations);

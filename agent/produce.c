@@ -22,6 +22,7 @@
 #include "config.h"
 #include "inflight.h"
 #include "msgtab.h"
+#include "metrics_hooks.h"
 #include "spans.h"
 #include "symbols.h"
 #include "tls.h"
@@ -310,6 +311,8 @@ static rd_kafka_resp_err_t on_ack(rd_kafka_t *rk, rd_kafka_message_t *rkm,
                         t->batch_rkm[i] = NULL;
                 }
         }
+        kotel_metrics_sent(ic_opaque, rkm, p ? p->trace_id : NULL,
+                           p ? p->span_id : NULL, p ? p->start_ns : 0);
         if (p)
                 settle(p, rkm, rkm->err, NULL);
         errno = saved;

@@ -63,7 +63,9 @@
         X(rd_kafka_queue_get_main)                                             \
         X(rd_kafka_queue_get_consumer)                                         \
         X(rd_kafka_queue_get_partition)                                        \
-        X(rd_kafka_type)
+        X(rd_kafka_type)                                                       \
+        X(rd_kafka_message_latency)                                            \
+        X(rd_kafka_message_timestamp)
 
 #define KOTEL_DECLARE_REAL(name) extern __typeof__(name) *real_##name;
 KOTEL_RDKAFKA_SYMBOLS(KOTEL_DECLARE_REAL)

@@ -18,6 +18,11 @@ static void add_int(struct kotel_attr *out, size_t *n, const char *key,
         (*n)++;
 }
 
+const char *kotel_ts_type_name(uint8_t t)
+{
+        return t == 2 ? "log_append_time" : "create_time";
+}
+
 size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
                         struct kotel_attr_scratch *scratch)
 {
@@ -70,6 +75,13 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
         if (s->error_type[0])
                 add_str(out, &n, "error.type", s->error_type,
                         strnlen(s->error_type, sizeof(s->error_type)));
+        if (s->ts_type) {
+                const char *t = kotel_ts_type_name(s->ts_type);
+
+                add_int(out, &n, "kotel.message.age_ms", s->age_ms,
+                        KOTEL_ATTR_INT);
+                add_str(out, &n, "kotel.message.timestamp_type", t, strlen(t));
+        }
         return n;
 }
 

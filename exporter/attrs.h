@@ -19,13 +19,15 @@ struct kotel_attr {
         int64_t i; /* KOTEL_ATTR_INT, or 0/1 for KOTEL_ATTR_BOOL */
 };
 
-#define KOTEL_SPAN_ATTRS_MAX 16
+#define KOTEL_SPAN_ATTRS_MAX 18
 
 /* Scratch space the attributes may point into; lives with the list. */
 struct kotel_attr_scratch {
         char partition[16];
 };
 
+/* "create_time", "log_append_time" for a span's ts_type (1, 2). */
+const char *kotel_ts_type_name(uint8_t t);
 /* Fills @out (KOTEL_SPAN_ATTRS_MAX entries); returns the count. The list
  * borrows from @s and @scratch. */
 size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,

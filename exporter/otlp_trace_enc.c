@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "otlp.h"
+#include "attrs.h"
 #include "otlp_common.h"
 #include "version.h"
 
@@ -196,7 +197,7 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
         if (c && !(cb = client_block(e, c)))
                 return -1;
         /* Everything but the variable strings and links fits in 1024. */
-        bound = 1024 + 2 * topic + s->key_len + err + msg + ts +
+        bound = 1024 + 128 + 2 * topic + s->key_len + err + msg + ts +
                 (size_t)s->n_links * 40 +
                 (cb ? cb->group_len + cb->rest_len : 0);
         if (!(o = kotel_pbw_room(&e->out, bound)))
@@ -283,6 +284,15 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
         if (err)
                 o = kotel_otlp_kv_str(o, T_SPAN_ATTR, K("error.type"),
                                       s->error_type, err);
+        if (s->ts_type) {
+                const char *t = kotel_ts_type_name(s->ts_type);
+
+                o = kotel_otlp_kv_int(o, T_SPAN_ATTR, K("kotel.message.age_ms"),
+                                      s->age_ms);
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR,
+                                      K("kotel.message.timestamp_type"), t,
+                                      strlen(t));
+        }
         for (uint32_t i = 0; i < s->n_links; i++)
                 o = put_link(o, &s->links[i]);
         if (s->status == KOTEL_STATUS_ERROR) {

@@ -14,7 +14,42 @@
 /* KOTEL_QUEUE_MEMORY_LIMIT's default: about 360 000 queued spans. */
 #define DEFAULT_QUEUE_MEMORY (INT64_C(256) << 20)
 
-/* The traces-specific variable if set, else the generic one. */
+/* The signal-specific variable names (traces, metrics); the generic
+ * OTEL_EXPORTER_OTLP_* ones are the fallback for both. */
+enum {
+        N_ENDPOINT,
+        N_PROTOCOL,
+        N_HEADERS,
+        N_COMPRESSION,
+        N_TIMEOUT,
+        N_CERTIFICATE,
+        N_CLIENT_KEY,
+        N_CLIENT_CERT,
+        N_EXPORTER,
+        N_PATH,
+        N_MAX
+};
+
+#define SIGNAL_NAMES(S, s, EXP)                                                \
+        {"OTEL_EXPORTER_OTLP_" S "_ENDPOINT",                                  \
+         "OTEL_EXPORTER_OTLP_" S "_PROTOCOL",                                  \
+         "OTEL_EXPORTER_OTLP_" S "_HEADERS",                                   \
+         "OTEL_EXPORTER_OTLP_" S "_COMPRESSION",                               \
+         "OTEL_EXPORTER_OTLP_" S "_TIMEOUT",                                   \
+         "OTEL_EXPORTER_OTLP_" S "_CERTIFICATE",                               \
+         "OTEL_EXPORTER_OTLP_" S "_CLIENT_KEY",                                \
+         "OTEL_EXPORTER_OTLP_" S "_CLIENT_CERTIFICATE",                        \
+         EXP,                                                                  \
+         "/v1/" s}
+
+static const char *const signal_names[][N_MAX] = {
+    [KOTEL_SIGNAL_TRACES] =
+        SIGNAL_NAMES("TRACES", "traces", "OTEL_TRACES_EXPORTER"),
+    [KOTEL_SIGNAL_METRICS] =
+        SIGNAL_NAMES("METRICS", "metrics", "OTEL_METRICS_EXPORTER"),
+};
+
+/* The signal-specific variable if set, else the generic one. */
 static const char *pick(const char *traces, const char *generic,
                         const char **which)
 {
@@ -36,21 +71,27 @@ static bool valid_url(const char *u)
 
 char *kotel_settings_traces_url(const char *base)
 {
+        return kotel_settings_signal_url(base, "/v1/traces");
+}
+
+char *kotel_settings_signal_url(const char *base, const char *path)
+{
         /* The path ends where the query or the fragment starts: the
          * signal's path goes there, "?api_key=..." stays after it. */
         size_t n      = strlen(base);
         size_t at     = strcspn(base, "?#");
         const char *h = strstr(base, "://");
         size_t keep   = at;
-        char *u       = malloc(n + sizeof("/v1/traces"));
+        size_t pl     = strlen(path);
+        char *u       = malloc(n + pl + 1);
 
         if (!u)
                 return NULL;
         if (h && keep > (size_t)(h + 3 - base) && base[keep - 1] == '/')
                 keep--;
         memcpy(u, base, keep);
-        memcpy(u + keep, "/v1/traces", sizeof("/v1/traces") - 1);
-        memcpy(u + keep + sizeof("/v1/traces") - 1, base + at, n - at + 1);
+        memcpy(u + keep, path, pl);
+        memcpy(u + keep + pl, base + at, n - at + 1);
         return u;
 }
 
@@ -281,9 +322,9 @@ static char *dup_or_null(const char *v)
         return v ? strdup(v) : NULL;
 }
 
-static void load_kind(struct kotel_settings *s)
+static void load_kind(struct kotel_settings *s, const char *const *nm)
 {
-        const char *v = kotel_env_str("OTEL_TRACES_EXPORTER");
+        const char *v = kotel_env_str(nm[N_EXPORTER]);
         struct kotel_log_value q;
 
         s->kind = KOTEL_EXPORTER_OTLP;
@@ -295,15 +336,15 @@ static void load_kind(struct kotel_settings *s)
                 s->kind = KOTEL_EXPORTER_NONE;
         else
                 kotel_log(KOTEL_LOG_ERROR,
-                          "OTEL_TRACES_EXPORTER: '%s' is not one of otlp, "
-                          "console, none; using otlp",
-                          kotel_log_value(&q, v));
+                          "%s: '%s' is not one of otlp, console, none; "
+                          "using otlp",
+                          nm[N_EXPORTER], kotel_log_value(&q, v));
 }
 
-static void load_protocol(struct kotel_settings *s)
+static void load_protocol(struct kotel_settings *s, const char *const *nm)
 {
         const char *which;
-        const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        const char *v = pick(nm[N_PROTOCOL],
                              "OTEL_EXPORTER_OTLP_PROTOCOL", &which);
         struct kotel_log_value q;
 
@@ -325,18 +366,17 @@ static void load_protocol(struct kotel_settings *s)
                           which, kotel_log_value(&q, v));
 }
 
-static void load_url(struct kotel_settings *s)
+static void load_url(struct kotel_settings *s, const char *const *nm)
 {
-        const char *v = kotel_env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        const char *v = kotel_env_str(nm[N_ENDPOINT]);
 
         if (v) {
                 if (valid_url(v)) {
                         s->request_url = strdup(v);
                         return;
                 }
-                kotel_log(KOTEL_LOG_ERROR,
-                          "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: not an http(s) "
-                          "URL, ignored");
+                kotel_log(KOTEL_LOG_ERROR, "%s: not an http(s) URL, ignored",
+                          nm[N_ENDPOINT]);
         }
         v = kotel_env_str("OTEL_EXPORTER_OTLP_ENDPOINT");
         if (v && !valid_url(v)) {
@@ -345,7 +385,8 @@ static void load_url(struct kotel_settings *s)
                           "using " DEFAULT_BASE);
                 v = NULL;
         }
-        s->request_url = kotel_settings_traces_url(v ? v : DEFAULT_BASE);
+        s->request_url =
+            kotel_settings_signal_url(v ? v : DEFAULT_BASE, nm[N_PATH]);
 }
 
 static void refuse_header(const char *name, void *arg)
@@ -358,10 +399,10 @@ static void refuse_header(const char *name, void *arg)
                   (const char *)arg, kotel_log_value(&q, name));
 }
 
-static void load_headers(struct kotel_settings *s)
+static void load_headers(struct kotel_settings *s, const char *const *nm)
 {
         const char *which;
-        const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        const char *v = pick(nm[N_HEADERS],
                              "OTEL_EXPORTER_OTLP_HEADERS", &which);
         int bad;
 
@@ -377,10 +418,10 @@ static void load_headers(struct kotel_settings *s)
                           which, bad, bad == 1 ? "y" : "ies");
 }
 
-static void load_compression(struct kotel_settings *s)
+static void load_compression(struct kotel_settings *s, const char *const *nm)
 {
         const char *which;
-        const char *v = pick("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+        const char *v = pick(nm[N_COMPRESSION],
                              "OTEL_EXPORTER_OTLP_COMPRESSION", &which);
         struct kotel_log_value q;
 
@@ -427,26 +468,31 @@ static void cap_queue_memory(struct kotel_settings *s)
 
 void kotel_settings_load(struct kotel_settings *s)
 {
+        kotel_settings_load_signal(s, KOTEL_SIGNAL_TRACES);
+}
+
+void kotel_settings_load_signal(struct kotel_settings *s,
+                                enum kotel_signal sig)
+{
+        const char *const *nm = signal_names[sig];
         const char *which;
 
         memset(s, 0, sizeof(*s));
-        load_kind(s);
-        load_protocol(s);
-        load_url(s);
+        load_kind(s, nm);
+        load_protocol(s, nm);
+        load_url(s, nm);
         s->url =
             s->request_url ? kotel_settings_url_for_log(s->request_url) : NULL;
-        load_headers(s);
-        load_compression(s);
-        s->timeout_ms = pick_int("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-                                 "OTEL_EXPORTER_OTLP_TIMEOUT", 10000, 1,
-                                 3600L * 1000);
-        s->ca_file     = dup_or_null(pick("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-                                          "OTEL_EXPORTER_OTLP_CERTIFICATE", &which));
-        s->client_key  = dup_or_null(pick("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-                                          "OTEL_EXPORTER_OTLP_CLIENT_KEY", &which));
-        s->client_cert = dup_or_null(
-            pick("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
-                 "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &which));
+        load_headers(s, nm);
+        load_compression(s, nm);
+        s->timeout_ms  = pick_int(nm[N_TIMEOUT], "OTEL_EXPORTER_OTLP_TIMEOUT",
+                                  10000, 1, 3600L * 1000);
+        s->ca_file     = dup_or_null(
+            pick(nm[N_CERTIFICATE], "OTEL_EXPORTER_OTLP_CERTIFICATE", &which));
+        s->client_key  = dup_or_null(
+            pick(nm[N_CLIENT_KEY], "OTEL_EXPORTER_OTLP_CLIENT_KEY", &which));
+        s->client_cert = dup_or_null(pick(
+            nm[N_CLIENT_CERT], "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &which));
         s->schedule_delay_ms =
             (long)kotel_env_int("OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 3600L * 1000);
         s->max_queue =

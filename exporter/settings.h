@@ -45,8 +45,18 @@ struct kotel_settings {
         long shutdown_timeout_ms;
 };
 
-/* Reads the environment; never fails (defaults on every bad value). */
+enum kotel_signal {
+        KOTEL_SIGNAL_TRACES = 0,
+        KOTEL_SIGNAL_METRICS,
+};
+
+/* Reads the environment; never fails (defaults on every bad value).
+ * kotel_settings_load is the traces' settings; _signal picks the signal
+ * whose OTEL_EXPORTER_OTLP_<SIGNAL>_* variables (and OTEL_<SIGNAL>_EXPORTER)
+ * win over the generic ones, the same precedence for every signal. */
 void kotel_settings_load(struct kotel_settings *s);
+void kotel_settings_load_signal(struct kotel_settings *s,
+                                enum kotel_signal sig);
 void kotel_settings_free(struct kotel_settings *s);
 
 /* Pure parsers, exposed for unit tests and fuzzers. */
@@ -64,6 +74,8 @@ bool kotel_settings_header_reserved(const char *name);
 /* The traces URL for a generic OTEL_EXPORTER_OTLP_ENDPOINT base: "/v1/traces"
  * joined to the base's path, before any query or fragment. */
 char *kotel_settings_traces_url(const char *base);
+/* The same for any signal's @path ("/v1/metrics"). */
+char *kotel_settings_signal_url(const char *base, const char *path);
 /* @url as a log line may show it: scheme, host, port and path as libcurl
  * parses them; userinfo, query and fragment replaced by REDACTED; control
  * bytes as spaces. A new string, NULL when out of memory. */

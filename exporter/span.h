@@ -86,6 +86,11 @@ struct kotel_span {
         uint32_t batch_count; /* > 0 only on batch (poll) spans */
         int64_t offset;
         uint64_t body_size;
+        /* Process spans: the message's age when processing started
+         * (kotel.message.age_ms), and its timestamp's type (1: create
+         * time, 2: log-append time, librdkafka's values; 0: no age). */
+        int64_t age_ms;
+        uint8_t ts_type;
         uint64_t start_ns;
         uint64_t end_ns;
         struct kotel_client *client; /* a reference, or NULL */

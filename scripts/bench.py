@@ -40,7 +40,10 @@ EXPBENCH = os.path.join(BUILD, "bench", "expbench")
 CONFIGS = ["none", "disabled", "ratio0", "full", "down"]
 # producev also runs the floor (no agent, the app adds the same 55-byte
 # traceparent itself) and 100 % with gzip.
-CONFIGS_PRODUCEV = ["none", "floor", "disabled", "ratio0", "full", "gzip", "down"]
+CONFIGS_PRODUCEV = ["none", "floor", "disabled", "ratio0", "full", "gzip", "down",
+                    "nometrics"]
+# consumer_poll also runs 100 % with metrics off: metrics' own cost.
+CONFIGS_POLL = CONFIGS + ["nometrics"]
 LABELS = {
     "none": "no agent",
     "floor": "no agent, the app adds a 55-byte traceparent itself (floor)",
@@ -49,6 +52,7 @@ LABELS = {
     "ratio0": "agent, traceidratio 0",
     "full": "agent, 100 % sampled, collector up",
     "down": "agent, 100 % sampled, collector down",
+    "nometrics": "agent, 100 % sampled, collector up, metrics off",
 }
 # Partitions: the mock cluster keeps only ~40k messages per partition, so the
 # consumer's source topic holds CONSUME_N / CONSUME_PARTS well under that.
@@ -111,6 +115,8 @@ def env_for(config, endpoint, down_endpoint, extra=None):
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = down_endpoint if config == "down" else endpoint
     if config == "disabled":
         env["OTEL_SDK_DISABLED"] = "true"
+    if config == "nometrics":
+        env["OTEL_METRICS_EXPORTER"] = "none"
     if config == "gzip":
         env["OTEL_EXPORTER_OTLP_COMPRESSION"] = "gzip"
     if config == "ratio0":
@@ -205,7 +211,7 @@ def main():
             ("producer produce", ["produce", "-a", "produce", "-t", "bp", "-s", str(a.seconds)],
              CONFIGS),
             ("consumer consumer_poll", ["consume", "-a", "poll", "-t", "bc", "-n", str(CONSUME_N)]
-             + qmin, CONFIGS),
+             + qmin, CONFIGS_POLL),
             ("consumer consume_batch_queue", ["consume", "-a", "batch", "-t", "bc", "-n",
                                               str(CONSUME_N)] + qmin, CONFIGS),
             ("forwarder poll->producev", ["forward", "-t", "bc", "-o", "bo", "-n", str(FORWARD_N)]
@@ -458,6 +464,11 @@ def main():
         d = above(cp, c, "none", "app")
         row("CPU per message, consumer, %s, app thread above no agent" % LABELS[c],
             "%+.2f us" % d, "", "<= %.1f us" % lim, yes(d <= lim))
+    # Metrics' cost: 100 % with metrics on (the default) against off.
+    for w in (pv, cp):
+        d = above(w, "full", "nometrics", "app")
+        row("CPU per message, %s, metrics on above metrics off, app thread" % w,
+            "%+.3f us" % d, "", "<= 0.05 us", yes(d <= 0.05))
     d = above(pv, "ratio0", "floor", "total")
     row("CPU per message, producer, traceidratio 0, process total above the floor",
         "%+.2f us (floor %.2f us)" % (d, cpu(pv, "floor", "total")), "",

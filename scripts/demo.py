@@ -113,6 +113,32 @@ def agent_env(service, endpoint, preload, extra):
     return env
 
 
+def metrics_report(points):
+    """Lines summing the metrics each service sent (docs/metrics.md): the
+    last cumulative point of each series, summed per service and metric."""
+    last = {}
+    for p in points:
+        key = (p["resource"].get("service.name", "?"), p["name"],
+               p["attributes"].get("messaging.operation.name", ""),
+               tuple(sorted(p["attributes"].items())))
+        if key not in last or p["time"] >= last[key]["time"]:
+            last[key] = p
+    rows = {}
+    for (svc, name, op, _), p in last.items():
+        r = rows.setdefault((svc, name, op), {"n": 0, "sum": 0.0})
+        r["n"] += p["count"] if "count" in p else p["value"]
+        r["sum"] += p.get("sum", 0.0)
+    lines = ["Metrics received (summed per service; docs/metrics.md):", ""]
+    for (svc, name, op), r in sorted(rows.items()):
+        label = "%s (%s)" % (name, op) if name.endswith("duration") else name
+        if name.endswith("duration") or name == "kotel.message.age":
+            lines.append("  %-11s %-46s %4d, mean %.1f ms" % (
+                svc, label, r["n"], 1000.0 * r["sum"] / r["n"] if r["n"] else 0))
+        else:
+            lines.append("  %-11s %-46s %4d" % (svc, label, r["n"]))
+    return lines + [""]
+
+
 def find_chains(spans):
     """{key: [span per CHAIN step]} for every message whose spans form the
     whole chain, each step the child of the previous one, in one trace."""
@@ -240,6 +266,7 @@ def run(args):
         statuses = {c.label: c.stop() for c in services}
         with receiver.lock:
             spans = list(receiver.spans)
+            metrics = list(receiver.metrics)
     finally:
         # A second Ctrl-C must not cut the clean-up short; stop() escalates
         # to SIGKILL on its own.
@@ -259,6 +286,7 @@ def run(args):
         "complete" if complete else "waited until", elapsed), "")
     say(trace_tree.render(spans, sys.stdout))
     say("")
+    say(*metrics_report(metrics))
     ok = complete
     for label, status in statuses.items():
         if label in early:

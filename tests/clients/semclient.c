@@ -5,9 +5,10 @@
  * for line with and without LD_PRELOAD.
  *
  *   semclient -b B produce -t T -n N [-p P] [-H name=value]... [--binary-key]
- *             [--tombstone] [-X prop=value]...
+ *             [--tombstone] [--ts-offset MS] [-X prop=value]...
  *       producev with one headers object per message; prints one "dr" line
- *       per delivery report with every header.
+ *       per delivery report with every header. --ts-offset: each message's
+ *       timestamp is now + MS (default: librdkafka's, the produce time).
  *   semclient -b B consume -t T -n N [-o OUT] [-H name=value]...
  *       consumer_poll; prints "msg" lines with every header; with -o
  *       forwards each message to OUT from the consuming thread (with the
@@ -33,9 +34,18 @@
 #include <time.h>
 #include <unistd.h>
 
+static long long now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const char *brokers, *topic, *out_topic;
 static int count = 1, partition = RD_KAFKA_PARTITION_UA;
-static int binary_key, tombstone;
+static int binary_key, tombstone, have_ts_offset;
+static long long ts_offset;
 static const char *hdr_names[16], *hdr_values[16], *props[16];
 static int n_hdrs, n_props, n_drs;
 
@@ -168,11 +178,14 @@ static int cmd_produce(void)
                 }
                 snprintf(val, sizeof(val), "payload-%d", i);
                 err = rd_kafka_producev(
-                    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                    rk, RD_KAFKA_V_TOPIC(topic),
+                    RD_KAFKA_V_PARTITION(partition),
                     RD_KAFKA_V_VALUE(tombstone ? NULL : val,
                                      tombstone ? 0 : strlen(val)),
                     RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_HEADERS(h),
                     RD_KAFKA_V_OPAQUE((void *)(intptr_t)i),
+                    RD_KAFKA_V_TIMESTAMP(have_ts_offset ? now_ms() + ts_offset
+                                                        : 0),
                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
                 if (err) {
                         printf("produce-error %d %s\n", i, rd_kafka_err2name(err));
@@ -650,6 +663,8 @@ int main(int argc, char **argv)
                         binary_key = 1;
                 else if (!strcmp(a, "--tombstone"))
                         tombstone = 1;
+                else if (!strcmp(a, "--ts-offset") && v)
+                        ts_offset = atoll(v), have_ts_offset = 1, i++;
                 else if (!cmd)
                         cmd = a;
                 else

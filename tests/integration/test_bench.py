@@ -18,11 +18,14 @@ BENCH = os.path.join(ROOT, "scripts", "bench.py")
 PRODUCER = ("no agent", "no agent, the app adds a 55-byte traceparent itself (floor)",
             "agent, OTEL_SDK_DISABLED=true", "agent, traceidratio 0",
             "agent, 100 % sampled, collector up", "agent, 100 % sampled, collector up, gzip",
-            "agent, 100 % sampled, collector down")
+            "agent, 100 % sampled, collector down",
+            "agent, 100 % sampled, collector up, metrics off")
 CONSUMER = ("no agent", "agent, OTEL_SDK_DISABLED=true", "agent, traceidratio 0",
-            "agent, 100 % sampled, collector up", "agent, 100 % sampled, collector down")
+            "agent, 100 % sampled, collector up", "agent, 100 % sampled, collector down",
+            "agent, 100 % sampled, collector up, metrics off")
 # Where the agent records spans to export, and where it does not.
 EXPORTS = ("agent, 100 % sampled, collector up", "agent, 100 % sampled, collector up, gzip",
+           "agent, 100 % sampled, collector up, metrics off",
            "agent, 100 % sampled, collector down")
 COLUMNS = ["configuration", "app thread", "librdkafka threads (rdk:*)", "kotel exporter",
            "other", "process total", "app above ref", "librdkafka above ref",

@@ -77,6 +77,16 @@ def test_demo_one_trace_per_order_across_three_services():
     assert "%d spans, %d traces, services: %s" % (4 * len(KEYS), len(KEYS),
                                                    ", ".join(SERVICES)) in out, out
     assert "OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318" in out, out
+    # The metrics next to the trace tree: each service's messages, counted
+    # once each.
+    assert "Metrics received" in out, out
+    for svc, name in (("orders-api", "messaging.client.sent.messages"),
+                      ("enricher", "messaging.client.consumed.messages"),
+                      ("enricher", "messaging.client.sent.messages"),
+                      ("billing", "messaging.client.consumed.messages"),
+                      ("billing", "kotel.message.age")):
+        row = [l for l in lines if l.split()[:2] == [svc, name]]
+        assert len(row) == 1 and row[0].split()[2].rstrip(",") == str(len(KEYS)), (svc, name, out)
     assert "FAILED" not in out, out
 
 

@@ -64,6 +64,9 @@ def agent_env(receiver=None, service="test", preload=True, **extra):
     env["OTEL_SERVICE_NAME"] = service
     env["OTEL_BSP_SCHEDULE_DELAY"] = "100"
     env["OTEL_LOG_LEVEL"] = "info"
+    # Span tests leave metrics off (their exit flush would be one more
+    # request and more log lines); metrics tests ask for them.
+    env["OTEL_METRICS_EXPORTER"] = "none"
     if receiver is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
     for k, v in extra.items():

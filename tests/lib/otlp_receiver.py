@@ -25,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.environ.get("KOTEL_BUILD", os.path.join(ROOT, "build")), "py"))
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
 
 # Slow runtimes (sanitizers, valgrind) scale every wait by this.
 TIMEOUT_SCALE = float(os.environ.get("KOTEL_TIMEOUT_SCALE", "1") or 1)
@@ -72,6 +73,36 @@ def spans_from_proto(body):
                     "resource": res,
                     "scope": {"name": ss.scope.name, "version": ss.scope.version},
                 })
+    return out
+
+
+def metrics_from_proto(body):
+    """One dict per data point of an ExportMetricsServiceRequest."""
+    req = metrics_service_pb2.ExportMetricsServiceRequest()
+    req.ParseFromString(body)
+    out = []
+    for rm in req.resource_metrics:
+        res = _attrs(rm.resource.attributes)
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                kind = m.WhichOneof("data")
+                data = getattr(m, kind)
+                for p in data.data_points:
+                    d = {"name": m.name, "unit": m.unit, "description": m.description,
+                         "type": kind, "temporality": data.aggregation_temporality,
+                         "attributes": _attrs(p.attributes), "start": p.start_time_unix_nano,
+                         "time": p.time_unix_nano, "resource": res,
+                         "scope": {"name": sm.scope.name, "version": sm.scope.version}}
+                    if kind == "histogram":
+                        d.update(count=p.count, sum=p.sum, bucket_counts=list(p.bucket_counts),
+                                 bounds=list(p.explicit_bounds),
+                                 exemplars=[{"trace_id": e.trace_id.hex(), "span_id": e.span_id.hex(),
+                                             "value": e.as_double, "time": e.time_unix_nano}
+                                            for e in p.exemplars])
+                    else:
+                        d["monotonic"] = getattr(data, "is_monotonic", False)
+                        d["value"] = getattr(p, p.WhichOneof("value"))
+                    out.append(d)
     return out
 
 
@@ -129,6 +160,10 @@ class Receiver:
         self.spans = []
         self.requests = []
         self.script = []
+        # /v1/metrics has its own: data points, requests and script.
+        self.metrics = []
+        self.metrics_requests = []
+        self.metrics_script = []
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.out = out
@@ -162,6 +197,8 @@ class Receiver:
         length = int(h.headers.get("Content-Length", "0"))
         body = h.rfile.read(length) if length else b""
         raw = body
+        if h.path.endswith("/v1/metrics"):
+            return self._handle_metrics(h, body)
         with self.lock:
             step = self.script.pop(0) if self.script else {}
         if step.get("delay"):
@@ -214,6 +251,46 @@ class Receiver:
             h.wfile.write(resp_body)
         except OSError:  # the client gave up first (timeout, oversized body)
             h.close_connection = True
+
+    def _handle_metrics(self, h, body):
+        raw = body
+        with self.lock:
+            step = self.metrics_script.pop(0) if self.metrics_script else {}
+        status = step.get("status", 200)
+        points, error = [], None
+        if status == 200:
+            try:
+                if h.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                points = metrics_from_proto(body)
+            except Exception as e:
+                error, status = repr(e), 400
+        with self.cond:
+            self.metrics_requests.append({"path": h.path, "headers": dict(h.headers), "raw": raw,
+                                          "body": body, "status": status, "error": error,
+                                          "n_points": len(points), "time": time.time()})
+            if status == 200:
+                self.metrics.extend(points)
+            self.cond.notify_all()
+        resp_body = metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString()
+        h.send_response(status)
+        for k, v in step.get("headers", {}).items():
+            h.send_header(k, v() if callable(v) else v)
+        h.send_header("Content-Type", "application/x-protobuf")
+        h.send_header("Content-Length", str(len(resp_body)))
+        try:
+            h.end_headers()
+            h.wfile.write(resp_body)
+        except OSError:
+            h.close_connection = True
+
+    def wait_metrics(self, pred, timeout=20.0):
+        """Waits until pred(metric points) is true; returns them either way."""
+        deadline = time.time() + timeout * TIMEOUT_SCALE
+        with self.cond:
+            while not pred(self.metrics) and time.time() < deadline:
+                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
+            return list(self.metrics)
 
     def wait_for(self, pred, timeout=20.0):
         """Waits until pred(spans) is true; returns the spans either way."""

@@ -178,6 +178,9 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
         s->batch_count   = f2 & 4 ? (uint32_t)gen_u64(g, 1 + gen_u8(g) % 4) : 0;
         s->start_ns      = f2 & 8 ? gen_u64(g, 8) : 0;
         s->end_ns        = f2 & 16 ? gen_u64(g, 8) : 0;
+        s->ts_type       = gen_u8(g) % 3;
+        s->age_ms =
+            s->ts_type ? (int64_t)(gen_u64(g, 1 + gen_u8(g) % 6) >> 1) : 0;
         /* A topic or error type may fill its array, without a NUL; the
          * arrays of a span from the pool are not cleared, so a shorter one
          * ends with its NUL. */

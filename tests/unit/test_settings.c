@@ -389,6 +389,45 @@ static void test_precedence(void)
         clear_env();
 }
 
+/* Metrics: the same rules with OTEL_EXPORTER_OTLP_METRICS_* and
+ * OTEL_METRICS_EXPORTER, and neither signal reads the other's variables. */
+static void test_metrics_signal(void)
+{
+        struct kotel_settings s;
+
+        clear_env();
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://gen:1/base?k=v", 1);
+        setenv("OTEL_EXPORTER_OTLP_HEADERS", "a=generic", 1);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "b=traces", 1);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "4321", 1);
+        setenv("OTEL_TRACES_EXPORTER", "console", 1);
+        kotel_settings_load_signal(&s, KOTEL_SIGNAL_METRICS);
+        CHECK(!strcmp(s.request_url, "http://gen:1/base/v1/metrics?k=v"),
+              "metrics: generic endpoint gets /v1/metrics before the query");
+        CHECK(s.n_headers == 1 && !strcmp(s.headers[0], "a: generic") &&
+                  s.timeout_ms == 10000 && s.kind == KOTEL_EXPORTER_OTLP,
+              "metrics ignore the traces' headers, timeout and exporter");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:3/x", 1);
+        setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "c=metrics", 1);
+        setenv("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "gzip", 1);
+        setenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "777", 1);
+        setenv("OTEL_METRICS_EXPORTER", "none", 1);
+        kotel_settings_load_signal(&s, KOTEL_SIGNAL_METRICS);
+        CHECK(!strcmp(s.request_url, "http://m:3/x") && s.n_headers == 1 &&
+                  !strcmp(s.headers[0], "c: metrics") && s.gzip &&
+                  s.timeout_ms == 777 && s.kind == KOTEL_EXPORTER_NONE,
+              "metrics-specific variables win");
+        kotel_settings_free(&s);
+        s = load();
+        CHECK(!strcmp(s.request_url, "http://gen:1/base/v1/traces?k=v") &&
+                  !strcmp(s.headers[0], "b: traces") && s.timeout_ms == 4321 &&
+                  !s.gzip && s.kind == KOTEL_EXPORTER_CONSOLE,
+              "traces ignore the metrics' variables");
+        kotel_settings_free(&s);
+        clear_env();
+}
+
 /* Loads the settings with OTEL_LOG_LEVEL=error and stderr captured into
  * @log (NUL-terminated, truncated to @size). */
 static struct kotel_settings load_logged(char *log, size_t size)
@@ -510,6 +549,7 @@ int main(void)
         test_int();
         test_defaults();
         test_precedence();
+        test_metrics_signal();
         test_queue_memory();
         TAP_DONE();
 }

@@ -1,0 +1,411 @@
+#include "metrics.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "env.h"
+#include "log.h"
+
+#define DEFAULT_CARDINALITY 2000
+#define MAX_CARDINALITY (1u << 20)
+
+const uint64_t kotel_m_bounds_ns[KOTEL_M_BOUNDS] = {
+    5000000ull,    10000000ull,   25000000ull,   50000000ull,    75000000ull,
+    100000000ull,  250000000ull,  500000000ull,  750000000ull,   1000000000ull,
+    2500000000ull, 5000000000ull, 7500000000ull, 10000000000ull,
+};
+
+enum { SLOT_EMPTY = 0, SLOT_FILLING, SLOT_READY };
+
+/* An exemplar cell: seq is odd while written, even when stable; every
+ * field an atomic word so that a torn read is detected, not undefined. */
+struct ex_cell {
+        uint64_t seq;
+        uint64_t tid[2], sid;
+        uint64_t value_ns, time_ns;
+        uint64_t has_ids;
+};
+
+struct series {
+        int state;
+        uint32_t hash;
+        /* Set once while FILLING, read-only after. */
+        struct kotel_client *client; /* a reference */
+        int32_t partition;
+        uint8_t op;
+        bool overflow;
+        const char *error_type; /* rd_kafka_err2name's static string */
+        uint64_t start_ns;
+        char topic[KOTEL_TOPIC_MAX + 1];
+        /* Recording threads: atomic adds. */
+        uint64_t count, sum_ns;
+        uint64_t buckets[KOTEL_M_BUCKETS];
+        struct ex_cell ex[KOTEL_M_BUCKETS];
+        /* The collecting thread only: what the last collect saw. */
+        uint64_t last_count, last_sum_ns, last_buckets[KOTEL_M_BUCKETS];
+        uint64_t last_time_ns;
+};
+
+struct inst {
+        struct series *slots;
+        uint32_t mask;
+        uint32_t used; /* regular series claimed */
+        uint64_t overflowed;
+        struct series overflow;
+};
+
+static struct {
+        int enabled;
+        struct kotel_metrics_config cfg;
+        struct inst inst[KOTEL_M_N];
+} m;
+
+static uint64_t wall_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void kotel_metrics_config_load(struct kotel_metrics_config *c)
+{
+        const char *v =
+            kotel_env_str("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
+        struct kotel_log_value q;
+
+        c->temporality = KOTEL_TEMPORALITY_CUMULATIVE;
+        /* lowmemory: delta for synchronous counters and histograms, which
+         * is all kotel records. */
+        if (v && (!kotel_env_casecmp(v, "delta") ||
+                  !kotel_env_casecmp(v, "lowmemory")))
+                c->temporality = KOTEL_TEMPORALITY_DELTA;
+        else if (v && kotel_env_casecmp(v, "cumulative"))
+                kotel_log(KOTEL_LOG_ERROR,
+                          "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: "
+                          "'%s' is not one of cumulative, delta, lowmemory; "
+                          "using cumulative",
+                          kotel_log_value(&q, v));
+        v                  = kotel_env_str("OTEL_METRICS_EXEMPLAR_FILTER");
+        c->exemplar_filter = KOTEL_EXEMPLAR_TRACE_BASED;
+        if (v && !kotel_env_casecmp(v, "always_on"))
+                c->exemplar_filter = KOTEL_EXEMPLAR_ALWAYS_ON;
+        else if (v && !kotel_env_casecmp(v, "always_off"))
+                c->exemplar_filter = KOTEL_EXEMPLAR_ALWAYS_OFF;
+        else if (v && kotel_env_casecmp(v, "trace_based"))
+                kotel_log(KOTEL_LOG_ERROR,
+                          "OTEL_METRICS_EXEMPLAR_FILTER: '%s' is not one of "
+                          "trace_based, always_on, always_off; using "
+                          "trace_based",
+                          kotel_log_value(&q, v));
+        /* 2: one attribute set and the overflow series. */
+        c->cardinality_limit =
+            (uint32_t)kotel_env_int("KOTEL_METRICS_CARDINALITY_LIMIT",
+                                    DEFAULT_CARDINALITY, 2, MAX_CARDINALITY);
+}
+
+int kotel_metrics_init(const struct kotel_metrics_config *c)
+{
+        uint32_t cap = 16;
+        uint64_t now = wall_ns();
+
+        if (__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
+                return 0;
+        m.cfg = *c;
+        /* Open addressing at most half full. */
+        while (cap < 2 * c->cardinality_limit)
+                cap <<= 1;
+        for (int i = 0; i < KOTEL_M_N; i++) {
+                struct inst *in = &m.inst[i];
+
+                in->slots = calloc(cap, sizeof(*in->slots));
+                if (!in->slots) {
+                        kotel_log_always(KOTEL_LOG_ERROR,
+                                         "out of memory: metrics disabled");
+                        kotel_metrics_reset();
+                        return -1;
+                }
+                in->mask                  = cap - 1;
+                in->overflow.overflow     = true;
+                in->overflow.partition    = -1;
+                in->overflow.start_ns     = now;
+                in->overflow.last_time_ns = now;
+                in->overflow.state        = SLOT_READY;
+        }
+        __atomic_store_n(&m.enabled, 1, __ATOMIC_RELEASE);
+        return 0;
+}
+
+bool kotel_metrics_enabled(void)
+{
+        return __atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) != 0;
+}
+
+const struct kotel_metrics_config *kotel_metrics_get_config(void)
+{
+        return &m.cfg;
+}
+
+void kotel_metrics_disable(void)
+{
+        __atomic_store_n(&m.enabled, 0, __ATOMIC_RELEASE);
+}
+
+void kotel_metrics_reset(void)
+{
+        __atomic_store_n(&m.enabled, 0, __ATOMIC_RELEASE);
+        for (int i = 0; i < KOTEL_M_N; i++) {
+                struct inst *in = &m.inst[i];
+
+                for (uint32_t s = 0; in->slots && s <= in->mask; s++)
+                        if (in->slots[s].client)
+                                kotel_client_unref(in->slots[s].client);
+                free(in->slots);
+                memset(in, 0, sizeof(*in));
+        }
+}
+
+static uint32_t hash_attrs(const struct kotel_mattrs *a)
+{
+        uint64_t h = 14695981039346656037ull;
+
+        for (const char *p = a->topic; p && *p; p++)
+                h = (h ^ (uint8_t)*p) * 1099511628211ull;
+        h ^= (uint64_t)(uintptr_t)a->client * 0x9e3779b97f4a7c15ull;
+        h ^= ((uint64_t)(uint32_t)a->partition << 8 | a->op) *
+             0xc2b2ae3d27d4eb4full;
+        h ^= (uint64_t)(uintptr_t)a->error_type * 0x165667b19e3779f9ull;
+        h ^= h >> 29;
+        return (uint32_t)h;
+}
+
+static bool same(const struct series *s, uint32_t h,
+                 const struct kotel_mattrs *a)
+{
+        return s->hash == h && s->client == a->client &&
+               s->partition == a->partition && s->op == a->op &&
+               s->error_type == a->error_type &&
+               !strcmp(s->topic, a->topic ? a->topic : "");
+}
+
+/* Fills the claimed slot @s with @a's attributes and publishes it. */
+static void fill(struct series *s, uint32_t h, const struct kotel_mattrs *a)
+{
+        size_t n = a->topic ? strnlen(a->topic, KOTEL_TOPIC_MAX) : 0;
+
+        s->hash       = h;
+        s->client     = a->client ? kotel_client_ref(a->client) : NULL;
+        s->partition  = a->partition;
+        s->op         = a->op;
+        s->error_type = a->error_type;
+        memcpy(s->topic, a->topic ? a->topic : "", n);
+        s->topic[n]     = '\0';
+        s->start_ns     = wall_ns();
+        s->last_time_ns = s->start_ns;
+        __atomic_store_n(&s->state, SLOT_READY, __ATOMIC_RELEASE);
+}
+
+/* The series for @a in @in: found, claimed, or the overflow series. */
+static struct series *find(struct inst *in, const struct kotel_mattrs *a)
+{
+        uint32_t h = hash_attrs(a);
+
+        for (uint32_t n = 0, i = h & in->mask; n <= in->mask;
+             n++, i            = (i + 1) & in->mask) {
+                struct series *s = &in->slots[i];
+                int st           = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+
+                if (st == SLOT_EMPTY) {
+                        /* One regular series fewer than the limit: the
+                         * overflow series counts towards it. */
+                        if (__atomic_load_n(&in->used, __ATOMIC_RELAXED) + 1 >=
+                            m.cfg.cardinality_limit)
+                                break;
+                        if (__atomic_compare_exchange_n(
+                                &s->state, &st, SLOT_FILLING, false,
+                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                                if (__atomic_add_fetch(&in->used, 1,
+                                                       __ATOMIC_RELAXED) >=
+                                    m.cfg.cardinality_limit) {
+                                        /* Lost the race for the last one:
+                                         * the slot stays claimed, empty of
+                                         * data, never matched (hash 0 and
+                                         * a topic no name has). */
+                                        s->topic[0] = '\1';
+                                        __atomic_store_n(&s->state, SLOT_READY,
+                                                         __ATOMIC_RELEASE);
+                                        break;
+                                }
+                                fill(s, h, a);
+                                return s;
+                        }
+                }
+                while (st == SLOT_FILLING) {
+                        sched_yield();
+                        st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+                }
+                if (same(s, h, a))
+                        return s;
+        }
+        __atomic_add_fetch(&in->overflowed, 1, __ATOMIC_RELAXED);
+        return &in->overflow;
+}
+
+static void put_exemplar(struct ex_cell *c, uint64_t value_ns,
+                         const uint8_t *trace_id, const uint8_t *span_id)
+{
+        uint64_t seq  = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+        uint64_t t[2] = {0, 0}, sp = 0;
+
+        if ((seq & 1) ||
+            !__atomic_compare_exchange_n(&c->seq, &seq, seq + 1, false,
+                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                return; /* another thread is writing it: skip */
+        if (trace_id) {
+                memcpy(t, trace_id, 16);
+                memcpy(&sp, span_id, 8);
+        }
+        __atomic_store_n(&c->tid[0], t[0], __ATOMIC_RELAXED);
+        __atomic_store_n(&c->tid[1], t[1], __ATOMIC_RELAXED);
+        __atomic_store_n(&c->sid, sp, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->has_ids, trace_id != NULL, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->value_ns, value_ns, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->time_ns, wall_ns(), __ATOMIC_RELAXED);
+        __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
+                          uint64_t value_ns, const uint8_t *trace_id,
+                          const uint8_t *span_id)
+{
+        struct series *s;
+        unsigned b = 0;
+
+        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
+            (unsigned)i >= KOTEL_M_N)
+                return;
+        s = find(&m.inst[i], a);
+        __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
+        if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE)
+                return;
+        while (b < KOTEL_M_BOUNDS && value_ns > kotel_m_bounds_ns[b])
+                b++;
+        __atomic_add_fetch(&s->sum_ns, value_ns, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&s->buckets[b], 1, __ATOMIC_RELAXED);
+        if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON ||
+            (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_TRACE_BASED && trace_id))
+                put_exemplar(&s->ex[b], value_ns, trace_id, span_id);
+}
+
+void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
+                                   uint64_t age_ns)
+{
+        struct series *s;
+        unsigned b = 0;
+
+        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
+                return;
+        s = find(&m.inst[KOTEL_M_CONSUMED], a);
+        __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
+        if (!has_age)
+                return;
+        while (b < KOTEL_M_BOUNDS && age_ns > kotel_m_bounds_ns[b])
+                b++;
+        __atomic_add_fetch(&s->sum_ns, age_ns, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&s->buckets[b], 1, __ATOMIC_RELAXED);
+}
+
+static bool read_exemplar(struct ex_cell *c, struct kotel_mexemplar *e)
+{
+        uint64_t s1 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE), s2;
+        uint64_t t[2], sp;
+
+        /* Acquire loads throughout: the second read of seq cannot move
+         * before the fields (a fence would do too, but TSan cannot see
+         * fences). */
+        if (!s1 || (s1 & 1))
+                return false;
+        t[0]        = __atomic_load_n(&c->tid[0], __ATOMIC_ACQUIRE);
+        t[1]        = __atomic_load_n(&c->tid[1], __ATOMIC_ACQUIRE);
+        sp          = __atomic_load_n(&c->sid, __ATOMIC_ACQUIRE);
+        e->has_ids  = __atomic_load_n(&c->has_ids, __ATOMIC_ACQUIRE) != 0;
+        e->value_ns = __atomic_load_n(&c->value_ns, __ATOMIC_ACQUIRE);
+        e->time_ns  = __atomic_load_n(&c->time_ns, __ATOMIC_ACQUIRE);
+        s2          = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+        if (s1 != s2)
+                return false;
+        memcpy(e->trace_id, t, 16);
+        memcpy(e->span_id, &sp, 8);
+        return true;
+}
+
+/* Snapshots @s into @p; false when delta and nothing new. */
+static bool snap(struct series *s, struct kotel_mpoint *p, uint64_t now)
+{
+        bool delta     = m.cfg.temporality == KOTEL_TEMPORALITY_DELTA;
+        uint64_t count = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+
+        memset(p, 0, sizeof(*p));
+        p->client     = s->client;
+        p->topic      = s->topic;
+        p->partition  = s->partition;
+        p->op         = s->op;
+        p->error_type = s->error_type;
+        p->overflow   = s->overflow;
+        p->time_ns    = now;
+        p->start_ns   = delta ? s->last_time_ns : s->start_ns;
+        p->count      = count - (delta ? s->last_count : 0);
+        p->sum_ns     = __atomic_load_n(&s->sum_ns, __ATOMIC_RELAXED);
+        if (delta)
+                p->sum_ns -= s->last_sum_ns;
+        s->last_sum_ns += p->sum_ns * delta;
+        for (int b = 0; b < KOTEL_M_BUCKETS; b++) {
+                uint64_t v = __atomic_load_n(&s->buckets[b], __ATOMIC_RELAXED);
+
+                p->buckets[b] = v - (delta ? s->last_buckets[b] : 0);
+                if (delta)
+                        s->last_buckets[b] = v;
+                /* Delta: only exemplars of this interval. */
+                if (read_exemplar(&s->ex[b], &p->ex[b]))
+                        p->ex[b].valid =
+                            !delta || p->ex[b].time_ns > s->last_time_ns;
+        }
+        if (delta) {
+                s->last_count   = count;
+                s->last_time_ns = now;
+        }
+        return !delta || p->count;
+}
+
+size_t kotel_metrics_collect(enum kotel_minst i, struct kotel_mpoint *out,
+                             size_t cap, uint64_t now_ns)
+{
+        struct inst *in = &m.inst[i];
+        size_t n        = 0;
+
+        if (!kotel_metrics_enabled() || (unsigned)i >= KOTEL_M_N)
+                return 0;
+        for (uint32_t k = 0; k <= in->mask && n < cap; k++) {
+                struct series *s = &in->slots[k];
+
+                if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) !=
+                        SLOT_READY ||
+                    s->topic[0] == '\1')
+                        continue;
+                if (snap(s, &out[n], now_ns))
+                        n++;
+        }
+        if (n < cap && __atomic_load_n(&in->overflow.count, __ATOMIC_RELAXED) &&
+            snap(&in->overflow, &out[n], now_ns))
+                n++;
+        return n;
+}
+
+uint64_t kotel_metrics_overflowed(enum kotel_minst i)
+{
+        return (unsigned)i < KOTEL_M_N
+                   ? __atomic_load_n(&m.inst[i].overflowed, __ATOMIC_RELAXED)
+                   : 0;
+}

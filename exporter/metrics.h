@@ -1,0 +1,141 @@
+/* Metrics: the instruments kotel records (messaging semantic conventions
+ * v1.44) and their aggregation.
+ *
+ * Recording (any thread: app threads, librdkafka's broker threads) takes
+ * no lock and allocates nothing: each instrument has a fixed table of
+ * series (one per attribute set), found by a hash of the attributes and
+ * claimed once with a compare-and-swap; the values are atomic adds
+ * (histograms keep integer nanoseconds, so their sums are atomic too).
+ * The table is allocated when metrics start (calloc: its pages stay
+ * untouched until a series lands there).
+ *
+ * Cardinality: an instrument holds at most KOTEL_METRICS_CARDINALITY_LIMIT
+ * attribute sets, the overflow series (otel.metric.overflow=true) among
+ * them; measurements past the cap go to the overflow series and are
+ * counted.
+ *
+ * Exemplars: each histogram bucket keeps the last exemplar that the filter
+ * (OTEL_METRICS_EXEMPLAR_FILTER) let in, under a per-bucket sequence
+ * number; a writer that finds the bucket busy skips (never waits).
+ *
+ * Reading (kotel_metrics_collect) is for one thread at a time (the
+ * metrics exporter's). */
+#ifndef KOTEL_METRICS_H
+#define KOTEL_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "span.h"
+
+enum kotel_minst {
+        /* messaging.client.operation.duration of sends; its counts are
+         * also messaging.client.sent.messages. */
+        KOTEL_M_OP_DURATION = 0,
+        /* messaging.client.consumed.messages (the series' counts), and
+         * kotel.message.age (its buckets and sum: only messages with a
+         * timestamp land there), one lookup for both. */
+        KOTEL_M_CONSUMED,
+        KOTEL_M_AGE_NEGATIVE, /* kotel.message.age.negative (counter) */
+        /* messaging.client.operation.duration of batch polls (exported
+         * with the sends' points, as one metric). */
+        KOTEL_M_POLL_DURATION,
+        KOTEL_M_N,
+};
+
+#define KOTEL_M_BOUNDS 14
+#define KOTEL_M_BUCKETS (KOTEL_M_BOUNDS + 1)
+
+enum kotel_exemplar_filter {
+        KOTEL_EXEMPLAR_TRACE_BASED = 0,
+        KOTEL_EXEMPLAR_ALWAYS_ON,
+        KOTEL_EXEMPLAR_ALWAYS_OFF,
+};
+
+enum kotel_temporality {
+        KOTEL_TEMPORALITY_DELTA      = 1, /* OTLP's values */
+        KOTEL_TEMPORALITY_CUMULATIVE = 2,
+};
+
+/* The attributes of a measurement. Borrowed for the call only. */
+struct kotel_mattrs {
+        struct kotel_client *client; /* NULL when unknown */
+        const char *topic;           /* NULL when none */
+        int32_t partition;           /* < 0: none */
+        uint8_t op;                  /* enum kotel_op */
+        const char *error_type;      /* NULL: no error */
+};
+
+/* Bucket upper bounds in ns, the conventions' seconds. */
+extern const uint64_t kotel_m_bounds_ns[KOTEL_M_BOUNDS];
+
+struct kotel_mexemplar {
+        bool valid;
+        bool has_ids;
+        uint8_t trace_id[16];
+        uint8_t span_id[8];
+        uint64_t value_ns;
+        uint64_t time_ns; /* wall clock */
+};
+
+/* One series as the exporter sees it: a snapshot, over the interval
+ * (delta) or since start (cumulative). */
+struct kotel_mpoint {
+        struct kotel_client *client;
+        const char *topic; /* "" when none */
+        int32_t partition;
+        uint8_t op;
+        const char *error_type;
+        bool overflow;
+        uint64_t start_ns, time_ns; /* wall clock */
+        uint64_t count;             /* measurements (a counter's value) */
+        uint64_t sum_ns;            /* histograms */
+        uint64_t buckets[KOTEL_M_BUCKETS];
+        struct kotel_mexemplar ex[KOTEL_M_BUCKETS];
+};
+
+struct kotel_metrics_config {
+        enum kotel_temporality temporality;
+        enum kotel_exemplar_filter exemplar_filter;
+        uint32_t cardinality_limit; /* per instrument, overflow included */
+};
+
+/* Reads OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+ * OTEL_METRICS_EXEMPLAR_FILTER and KOTEL_METRICS_CARDINALITY_LIMIT; bad
+ * values are logged and replaced by the defaults. */
+void kotel_metrics_config_load(struct kotel_metrics_config *c);
+
+/* Allocates the tables and enables recording. 0 or -1 (out of memory:
+ * recording stays off). Once; any thread. */
+int kotel_metrics_init(const struct kotel_metrics_config *c);
+bool kotel_metrics_enabled(void);
+
+/* Any thread, lock-free, no allocation. @value_ns: a duration (histogram
+ * instruments) or ignored (counters add 1). @trace_id/@span_id: the span
+ * the measurement belongs to when it is sampled, else NULL. */
+void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
+                          uint64_t value_ns, const uint8_t *trace_id,
+                          const uint8_t *span_id);
+
+/* A consumed message: KOTEL_M_CONSUMED's count, and, when @has_age, its
+ * age in the same series' histogram. Any thread, lock-free. */
+void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
+                                   uint64_t age_ns);
+
+/* One thread at a time. Snapshots instrument @i's series into @out (up to
+ * @cap, the cardinality limit is enough) as of wall-clock @now_ns, for
+ * the configured temporality (delta: since the last collect, series
+ * without new measurements left out). Returns the number of points. */
+size_t kotel_metrics_collect(enum kotel_minst i, struct kotel_mpoint *out,
+                             size_t cap, uint64_t now_ns);
+/* Measurements that went to instrument @i's overflow series, in all. */
+uint64_t kotel_metrics_overflowed(enum kotel_minst i);
+const struct kotel_metrics_config *kotel_metrics_get_config(void);
+
+/* Stops recording (a fork child); the tables stay. */
+void kotel_metrics_disable(void);
+/* Tests only: frees the tables and disables recording. */
+void kotel_metrics_reset(void);
+
+#endif

@@ -1,0 +1,456 @@
+#include "metrics_export.h"
+
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "env.h"
+#include "gzip.h"
+#include "log.h"
+#include "metrics.h"
+#include "otlp_metrics_enc.h"
+#include "settings.h"
+#include "transport.h"
+
+#define BACKOFF_INITIAL_MS 200
+#define BACKOFF_MAX_MS 5000
+
+enum { M_IDLE = 0, M_RUNNING, M_STOPPING, M_OFF };
+
+enum { D_OP_DURATION, D_SENT, D_CONSUMED, D_AGE, D_AGE_NEGATIVE, D_N };
+
+static struct {
+        int state;
+        struct kotel_settings set;
+        struct kotel_metrics_config cfg;
+        long interval_ms, timeout_ms;
+        sem_t wake, done;
+        uint64_t deadline_ns; /* shutdown's, 0 before */
+        struct kotel_transport *t;
+        struct kotel_pbw out;
+        struct kotel_gzip gz;
+        struct kotel_mpoint *pts[KOTEL_M_N];
+        struct kotel_mpoint *dur; /* sends' and polls' durations */
+        struct kotel_mpoint *age; /* kotel.message.age's points */
+        uint64_t overflow_logged[KOTEL_M_N];
+        uint64_t exports, failures;
+} mx;
+
+static uint64_t mono_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sem_wait_until(sem_t *sem, uint64_t until)
+{
+        struct timespec ts = {.tv_sec  = (time_t)(until / 1000000000ull),
+                              .tv_nsec = (long)(until % 1000000000ull)};
+
+        while (sem_clockwait(sem, CLOCK_MONOTONIC, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static void console_point(const char *name, const struct kotel_mpoint *p,
+                          bool hist)
+{
+        fprintf(stderr,
+                "kotel: metric '%s'%s topic=%s partition=%d op=%s%s%s "
+                "count=%" PRIu64,
+                name, p->overflow ? " otel.metric.overflow=true" : "",
+                p->topic && p->topic[0] ? p->topic : "-", p->partition,
+                kotel_op_name(p->op), p->error_type ? " error.type=" : "",
+                p->error_type ? p->error_type : "", p->count);
+        if (hist)
+                fprintf(stderr, " sum_s=%.6f", (double)p->sum_ns / 1e9);
+        fputc('\n', stderr);
+}
+
+/* Sleeps @ms, in steps, ending early when shutdown begins (whose
+ * deadline then bounds the retry). */
+static void nap_ms(long ms)
+{
+        uint64_t until = mono_ns() + (uint64_t)ms * 1000000ull;
+
+        for (;;) {
+                uint64_t now = mono_ns(), step;
+                struct timespec ts;
+
+                if (now >= until ||
+                    __atomic_load_n(&mx.deadline_ns, __ATOMIC_ACQUIRE))
+                        return;
+                step = until - now < 20000000ull ? until - now : 20000000ull;
+                ts.tv_sec  = 0;
+                ts.tv_nsec = (long)step;
+                nanosleep(&ts, NULL);
+        }
+}
+
+/* Posts @body until accepted, refused or @deadline (mono) passes. */
+static bool post(const uint8_t *body, size_t len, uint64_t deadline)
+{
+        long backoff   = BACKOFF_INITIAL_MS;
+        char last[160] = "none, no time was left";
+
+        for (;;) {
+                struct kotel_send_info info;
+                uint64_t sd =
+                    __atomic_load_n(&mx.deadline_ns, __ATOMIC_ACQUIRE);
+                uint64_t now = mono_ns();
+                long left =
+                    deadline > now ? (long)((deadline - now) / 1000000) : 0;
+                long wait;
+                enum kotel_send_result res;
+
+                /* Shutdown began: its deadline bounds this export too. */
+                if (sd && sd < deadline) {
+                        deadline = sd;
+                        left     = sd > now ? (long)((sd - now) / 1000000) : 0;
+                }
+                if (left <= 0)
+                        break;
+                res = kotel_transport_post(
+                    mx.t, body, len,
+                    left < mx.set.timeout_ms ? left : mx.set.timeout_ms, &info);
+                if (res == KOTEL_SEND_OK) {
+                        if (info.detail[0])
+                                kotel_log(KOTEL_LOG_WARN,
+                                          "metrics export to %s: %s",
+                                          mx.set.url, info.detail);
+                        return true;
+                }
+                snprintf(last, sizeof(last), "%s", info.detail);
+                if (res == KOTEL_SEND_FAIL)
+                        break;
+                wait = backoff;
+                if (info.retry_after_ms > wait)
+                        wait = info.retry_after_ms < 60000 ? info.retry_after_ms
+                                                           : 60000;
+                backoff =
+                    backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+                now = mono_ns();
+                if (now >= deadline ||
+                    (uint64_t)wait * 1000000ull >= deadline - now)
+                        break;
+                nap_ms(wait);
+        }
+        kotel_log(KOTEL_LOG_ERROR, "metrics export to %s failed: %s",
+                  mx.set.url, last);
+        return false;
+}
+
+static void log_overflow(void)
+{
+        static const char *names[KOTEL_M_N] = {
+            "messaging.client.operation.duration",
+            "messaging.client.consumed.messages (and kotel.message.age)",
+            "kotel.message.age.negative",
+            "messaging.client.operation.duration (poll)"};
+
+        for (int i = 0; i < KOTEL_M_N; i++) {
+                uint64_t n = kotel_metrics_overflowed(i);
+
+                if (n == mx.overflow_logged[i])
+                        continue;
+                kotel_log(KOTEL_LOG_WARN,
+                          "%s: %" PRIu64 " measurements (%" PRIu64
+                          " in all) went to the overflow series "
+                          "(otel.metric.overflow=true): more attribute sets "
+                          "than KOTEL_METRICS_CARDINALITY_LIMIT=%u",
+                          names[i], n - mx.overflow_logged[i], n,
+                          mx.cfg.cardinality_limit);
+                mx.overflow_logged[i] = n;
+        }
+}
+
+/* messaging.client.operation.duration's points: the sends' and the
+ * polls' (two tables, so that sent.messages is the sends' counts alone),
+ * their overflow series merged into one. Returns the count in mx.dur. */
+static size_t merge_durations(size_t n_send, size_t n_poll)
+{
+        struct kotel_mpoint *over = NULL;
+        size_t n                  = 0;
+
+        for (int k = 0; k < 2; k++) {
+                const struct kotel_mpoint *p =
+                    mx.pts[k ? KOTEL_M_POLL_DURATION : KOTEL_M_OP_DURATION];
+
+                for (size_t i = 0; i < (k ? n_poll : n_send); i++) {
+                        if (!p[i].overflow || !over) {
+                                mx.dur[n] = p[i];
+                                if (p[i].overflow)
+                                        over = &mx.dur[n];
+                                n++;
+                                continue;
+                        }
+                        over->count += p[i].count;
+                        over->sum_ns += p[i].sum_ns;
+                        if (p[i].start_ns < over->start_ns)
+                                over->start_ns = p[i].start_ns;
+                        for (int b = 0; b < KOTEL_M_BUCKETS; b++) {
+                                over->buckets[b] += p[i].buckets[b];
+                                if (!over->ex[b].valid)
+                                        over->ex[b] = p[i].ex[b];
+                        }
+                }
+        }
+        return n;
+}
+
+/* kotel.message.age's points: the consumed series' histograms (only
+ * messages with a timestamp are in their buckets), those with any. */
+static size_t ages(size_t n_consumed)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_consumed; i++) {
+                const struct kotel_mpoint *p = &mx.pts[KOTEL_M_CONSUMED][i];
+                uint64_t c                   = 0;
+
+                for (int b = 0; b < KOTEL_M_BUCKETS; b++)
+                        c += p->buckets[b];
+                if (!c)
+                        continue;
+                mx.age[n]       = *p;
+                mx.age[n].count = c;
+                n++;
+        }
+        return n;
+}
+
+/* One collection and export, bounded by @deadline (mono). */
+static void export_once(uint64_t deadline)
+{
+        uint64_t now = wall_ns();
+        size_t cap   = mx.cfg.cardinality_limit;
+        size_t n_op  = kotel_metrics_collect(
+             KOTEL_M_OP_DURATION, mx.pts[KOTEL_M_OP_DURATION], cap, now);
+        size_t n_co  = kotel_metrics_collect(KOTEL_M_CONSUMED,
+                                             mx.pts[KOTEL_M_CONSUMED], cap, now);
+        size_t n_age = ages(n_co);
+        size_t n_neg = kotel_metrics_collect(
+            KOTEL_M_AGE_NEGATIVE, mx.pts[KOTEL_M_AGE_NEGATIVE], cap, now);
+        size_t n_poll = kotel_metrics_collect(
+            KOTEL_M_POLL_DURATION, mx.pts[KOTEL_M_POLL_DURATION], cap, now);
+        size_t n_dur = merge_durations(n_op, n_poll);
+        const uint8_t *body;
+        size_t len;
+
+        log_overflow();
+        if (!n_dur && !n_co && !n_age && !n_neg)
+                return;
+        {
+                struct kotel_metric_desc d[D_N] = {
+                    [D_OP_DURATION]  = {"messaging.client.operation.duration",
+                                        "Duration of messaging operation "
+                                         "initiated by a producer or consumer "
+                                         "client.",
+                                        "s", KOTEL_SHAPE_HISTOGRAM,
+                                        mx.cfg.temporality, false, mx.dur,
+                                        n_dur},
+                    [D_SENT]         = {"messaging.client.sent.messages",
+                                        "Number of messages producer attempted "
+                                                "to send to the broker.",
+                                        "{message}", KOTEL_SHAPE_COUNTER,
+                                        mx.cfg.temporality, true,
+                                        mx.pts[KOTEL_M_OP_DURATION], n_op},
+                    [D_CONSUMED]     = {"messaging.client.consumed.messages",
+                                        "Number of messages that were delivered "
+                                            "to the application.",
+                                        "{message}", KOTEL_SHAPE_COUNTER,
+                                        mx.cfg.temporality, true,
+                                        mx.pts[KOTEL_M_CONSUMED], n_co},
+                    [D_AGE]          = {"kotel.message.age",
+                                        "A consumed message's age when its "
+                                                 "processing starts: now minus the "
+                                                 "message's timestamp (create or "
+                                                 "log-append time).",
+                                        "s", KOTEL_SHAPE_HISTOGRAM, mx.cfg.temporality,
+                                        false, mx.age, n_age, true},
+                    [D_AGE_NEGATIVE] = {"kotel.message.age.negative",
+                                        "Consumed messages whose timestamp "
+                                        "was in the future (recorded with "
+                                        "age 0).",
+                                        "{message}", KOTEL_SHAPE_COUNTER,
+                                        mx.cfg.temporality, false,
+                                        mx.pts[KOTEL_M_AGE_NEGATIVE], n_neg,
+                                        true},
+                };
+
+                if (mx.set.kind == KOTEL_EXPORTER_CONSOLE) {
+                        for (int k = 0; k < D_N; k++)
+                                for (size_t i = 0; i < d[k].n; i++)
+                                        console_point(
+                                            d[k].name, &d[k].pts[i],
+                                            d[k].shape ==
+                                                KOTEL_SHAPE_HISTOGRAM);
+                        fflush(stderr);
+                        return;
+                }
+                if (kotel_metrics_enc_encode(&mx.out, d, D_N) < 0) {
+                        kotel_log(KOTEL_LOG_ERROR, "metrics export: out of "
+                                                   "memory while encoding");
+                        return;
+                }
+        }
+        body = mx.out.p;
+        len  = mx.out.len;
+        if (mx.set.gzip && kotel_gzip_compress(&mx.gz, body, len, &body, &len))
+                return;
+        if (!mx.t)
+                return;
+        if (post(body, len, deadline))
+                mx.exports++;
+        else
+                mx.failures++;
+}
+
+static void *worker(void *arg)
+{
+        uint64_t next = mono_ns() + (uint64_t)mx.interval_ms * 1000000ull;
+
+        (void)arg;
+        pthread_setname_np(pthread_self(), "kotel-metrics");
+        for (;;) {
+                uint64_t sd, d;
+
+                sem_wait_until(&mx.wake, next);
+                sd = __atomic_load_n(&mx.deadline_ns, __ATOMIC_ACQUIRE);
+                if (!sd && mono_ns() < next)
+                        continue;
+                next = mono_ns() + (uint64_t)mx.interval_ms * 1000000ull;
+                d    = mono_ns() + (uint64_t)mx.timeout_ms * 1000000ull;
+                if (sd && sd < d)
+                        d = sd;
+                export_once(d);
+                if (sd)
+                        break;
+        }
+        kotel_log(KOTEL_LOG_DEBUG,
+                  "metrics exports ok=%" PRIu64 " failed=%" PRIu64, mx.exports,
+                  mx.failures);
+        sem_post(&mx.done);
+        return NULL;
+}
+
+static void hold_gnutls(void)
+{
+        int (*global_init)(void);
+
+        *(void **)&global_init = dlsym(RTLD_DEFAULT, "gnutls_global_init");
+        if (global_init)
+                global_init();
+}
+
+void kotel_metrics_start(void)
+{
+        const char *v;
+        int st = M_IDLE;
+        pthread_t th;
+        sigset_t all, old;
+        int rc;
+
+        if (!__atomic_compare_exchange_n(&mx.state, &st, M_OFF, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return;
+        /* none: nothing else is read (nor logged a second time: the
+         * generic OTEL_EXPORTER_OTLP_* variables are the traces' too). */
+        v = kotel_env_str("OTEL_METRICS_EXPORTER");
+        if (v && !kotel_env_casecmp(v, "none"))
+                return;
+        kotel_settings_load_signal(&mx.set, KOTEL_SIGNAL_METRICS);
+        if (mx.set.kind == KOTEL_EXPORTER_NONE)
+                return;
+        if (mx.set.protocol == KOTEL_PROTO_HTTP_JSON) {
+                kotel_log(KOTEL_LOG_ERROR, "metrics: http/json is not "
+                                           "supported; using http/protobuf");
+                mx.set.protocol = KOTEL_PROTO_HTTP_PROTOBUF;
+        }
+        kotel_metrics_config_load(&mx.cfg);
+        mx.interval_ms = (long)kotel_env_int("OTEL_METRIC_EXPORT_INTERVAL",
+                                             60000, 1, 24L * 3600 * 1000);
+        mx.timeout_ms = (long)kotel_env_int("OTEL_METRIC_EXPORT_TIMEOUT", 30000,
+                                            1, 3600L * 1000);
+        for (int i = 0; i < KOTEL_M_N; i++)
+                mx.pts[i] = calloc(mx.cfg.cardinality_limit, sizeof(**mx.pts));
+        mx.dur = calloc(2 * (size_t)mx.cfg.cardinality_limit, sizeof(*mx.dur));
+        for (int i = 0; i < KOTEL_M_N; i++)
+                if (!mx.pts[i])
+                        goto fail;
+        mx.age = calloc(mx.cfg.cardinality_limit, sizeof(*mx.age));
+        if (!mx.dur || !mx.age || kotel_metrics_init(&mx.cfg) < 0)
+                goto fail;
+        if (mx.set.kind == KOTEL_EXPORTER_OTLP) {
+                OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+                hold_gnutls();
+                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+                    !(mx.t = kotel_transport_new(&mx.set)))
+                        goto fail;
+        }
+        sem_init(&mx.wake, 0, 0);
+        sem_init(&mx.done, 0, 0);
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        rc = pthread_create(&th, NULL, worker, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc)
+                goto fail;
+        pthread_detach(th);
+        __atomic_store_n(&mx.state, M_RUNNING, __ATOMIC_RELEASE);
+        kotel_log(KOTEL_LOG_DEBUG,
+                  "metrics exporter started: %s to %s every "
+                  "%ld ms",
+                  mx.set.kind == KOTEL_EXPORTER_CONSOLE ? "console" : "otlp",
+                  mx.set.url, mx.interval_ms);
+        return;
+fail:
+        kotel_metrics_reset();
+        kotel_log_always(KOTEL_LOG_ERROR, "metrics exporter could not start; "
+                                          "metrics will not be exported");
+}
+
+void kotel_metrics_shutdown_begin(uint64_t deadline_ns)
+{
+        int st = M_RUNNING;
+
+        if (!__atomic_compare_exchange_n(&mx.state, &st, M_STOPPING, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return;
+        __atomic_store_n(&mx.deadline_ns, deadline_ns ? deadline_ns : 1,
+                         __ATOMIC_RELEASE);
+        sem_post(&mx.wake);
+}
+
+void kotel_metrics_shutdown_wait(uint64_t deadline_ns)
+{
+        if (__atomic_load_n(&mx.state, __ATOMIC_ACQUIRE) != M_STOPPING)
+                return;
+        sem_wait_until(&mx.done, deadline_ns);
+        __atomic_store_n(&mx.state, M_OFF, __ATOMIC_RELEASE);
+}
+
+void kotel_metrics_atfork_child(void)
+{
+        /* The thread did not survive: no more recording, no exit flush. */
+        __atomic_store_n(&mx.state, M_OFF, __ATOMIC_RELEASE);
+        kotel_metrics_disable();
+}

@@ -1,0 +1,38 @@
+/* The OTLP/protobuf metrics encoder: kotel's metrics into one
+ * ExportMetricsServiceRequest, on the protobuf writer (pbwire.h), byte for
+ * byte what protobuf-c writes for the same request (tests/unit/
+ * test_otlp_metrics_enc.c checks it). One ResourceMetrics (the resource
+ * of the first point with a client), one ScopeMetrics ("kotel"), a Metric
+ * per descriptor with points. */
+#ifndef KOTEL_OTLP_METRICS_ENC_H
+#define KOTEL_OTLP_METRICS_ENC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "metrics.h"
+#include "pbwire.h"
+
+enum kotel_metric_shape {
+        KOTEL_SHAPE_HISTOGRAM = 0, /* points' buckets, sum, exemplars */
+        KOTEL_SHAPE_COUNTER,       /* a monotonic Sum of points' counts */
+};
+
+struct kotel_metric_desc {
+        const char *name, *description, *unit;
+        enum kotel_metric_shape shape;
+        enum kotel_temporality temporality;
+        /* Leave messaging.operation.type out of the attributes (the
+         * counters' attribute sets do not have it). */
+        bool no_op_type;
+        const struct kotel_mpoint *pts;
+        size_t n;
+        /* Leave both messaging.operation.* out (kotel's own metrics). */
+        bool no_op;
+};
+
+/* Writes the request into @w (emptied first). 0, or -1 out of memory. */
+int kotel_metrics_enc_encode(struct kotel_pbw *w,
+                             const struct kotel_metric_desc *ms, size_t n);
+
+#endif

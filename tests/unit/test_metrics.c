@@ -1,0 +1,276 @@
+/* The instruments (exporter/metrics.c): exact counts, bucket counts and
+ * sums when 8 threads record at once into shared and private series;
+ * cumulative and delta collection; the cardinality cap and the overflow
+ * series; the exemplar filters (trace_based keeps only sampled
+ * measurements, always_on all, always_off none) and an exemplar in the
+ * bucket its value fell in. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "tap.h"
+
+#define THREADS 8
+#define PER 20000
+
+static struct kotel_client client = {1, "c", "g", "h", 9092, NULL};
+static const char *topics[]       = {"shared", "t1", "t2", "t3", "t4",
+                                     "t5",     "t6", "t7", "t8"};
+
+static void *hammer(void *arg)
+{
+        long id = (long)arg;
+
+        for (int i = 0; i < PER; i++) {
+                struct kotel_mattrs a = {&client, topics[i % 2 ? 0 : 1 + id], 0,
+                                         KOTEL_OP_SEND, NULL};
+
+                uint8_t tid[16] = {(uint8_t)id, 1}, sid[8] = {(uint8_t)i, 2};
+
+                /* 3 ms: bucket 0; 60 ms: bucket 4; every 4th sampled
+                 * (an exemplar candidate). */
+                kotel_metrics_record(KOTEL_M_OP_DURATION, &a,
+                                     i % 3 ? 3000000 : 60000000,
+                                     i % 4 ? NULL : tid, i % 4 ? NULL : sid);
+                kotel_metrics_record(KOTEL_M_CONSUMED, &a, 0, NULL, NULL);
+        }
+        return NULL;
+}
+
+static void setup(enum kotel_temporality t, enum kotel_exemplar_filter f,
+                  uint32_t limit)
+{
+        struct kotel_metrics_config c = {t, f, limit};
+
+        kotel_metrics_reset();
+        kotel_metrics_init(&c);
+}
+
+static struct kotel_mpoint pts[64];
+
+static const struct kotel_mpoint *find(size_t n, const char *topic)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!pts[i].overflow && !strcmp(pts[i].topic, topic))
+                        return &pts[i];
+        return NULL;
+}
+
+static void test_threads(void)
+{
+        pthread_t th[THREADS];
+        size_t n;
+        uint64_t count = 0, b0 = 0, b4 = 0, sum = 0, cons = 0;
+        bool ok = true;
+
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 2000);
+        for (long i = 0; i < THREADS; i++)
+                pthread_create(&th[i], NULL, hammer, (void *)i);
+        /* The exporter collects while the threads record (cumulative:
+         * collecting takes nothing away). */
+        for (int k = 0; k < 200; k++) {
+                size_t m =
+                    kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1000);
+
+                for (size_t i = 0; i < m; i++)
+                        for (int b = 0; b < KOTEL_M_BUCKETS; b++)
+                                ok &= !pts[i].ex[b].valid ||
+                                      (pts[i].ex[b].has_ids &&
+                                       pts[i].ex[b].trace_id[1] == 1 &&
+                                       pts[i].ex[b].span_id[1] == 2 &&
+                                       pts[i].ex[b].value_ns ==
+                                           (b ? 60000000u : 3000000u));
+        }
+        CHECK(ok, "exemplars read while written are whole: ids and value "
+                  "of one measurement, in its bucket");
+        for (int i = 0; i < THREADS; i++)
+                pthread_join(th[i], NULL);
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1000);
+        CHECK(n == 1 + THREADS, "one series per attribute set, none twice");
+        for (size_t i = 0; i < n; i++) {
+                count += pts[i].count;
+                b0 += pts[i].buckets[0];
+                b4 += pts[i].buckets[4];
+                sum += pts[i].sum_ns;
+                ok &= !pts[i].overflow && pts[i].client == &client;
+        }
+        CHECK(ok, "every series carries its client, none overflowed");
+        CHECK(count == THREADS * PER, "histogram counts: every measurement");
+        CHECK(b0 + b4 == count, "every measurement in its bucket");
+        CHECK(b4 == THREADS * ((PER + 2) / 3), "60 ms in (0.05, 0.075]");
+        CHECK(sum == b0 * 3000000 + b4 * 60000000, "sum exact (integer ns)");
+        CHECK(find(n, "shared")->count == THREADS * PER / 2,
+              "the shared series got every thread's half");
+        n = kotel_metrics_collect(KOTEL_M_CONSUMED, pts, 64, 1000);
+        for (size_t i = 0; i < n; i++)
+                cons += pts[i].count;
+        CHECK(cons == THREADS * PER, "counter: every measurement");
+        CHECK(find(n, "t1")->count == PER / 2, "a private series' count");
+}
+
+static void test_temporality(void)
+{
+        struct kotel_mattrs a = {&client, "t", 3, KOTEL_OP_SEND, NULL};
+        uint64_t start;
+        size_t n;
+
+        setup(KOTEL_TEMPORALITY_DELTA, KOTEL_EXEMPLAR_TRACE_BASED, 100);
+        for (int i = 0; i < 5; i++)
+                kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 1000, NULL, NULL);
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 2000);
+        CHECK(n == 1 && pts[0].count == 5 && pts[0].sum_ns == 5000,
+              "delta: the first interval");
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 3000);
+        CHECK(n == 0, "delta: a series with nothing new is left out");
+        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 2000, NULL, NULL);
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 4000);
+        CHECK(n == 1 && pts[0].count == 1 && pts[0].sum_ns == 2000 &&
+                  pts[0].buckets[0] == 1 && pts[0].start_ns == 3000 &&
+                  pts[0].time_ns == 4000,
+              "delta: only the new measurement, from the last collect on");
+
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 100);
+        for (int i = 0; i < 5; i++)
+                kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 1000, NULL, NULL);
+        kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 2000);
+        start = pts[0].start_ns;
+        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 1000, NULL, NULL);
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 3000);
+        CHECK(n == 1 && pts[0].count == 6 && pts[0].sum_ns == 6000 &&
+                  pts[0].start_ns == start && start > 3000,
+              "cumulative: totals since the series started (its own start "
+              "time, the wall clock when it was created)");
+}
+
+static void test_overflow(void)
+{
+        char names[10][8];
+        size_t n;
+        uint64_t all                 = 0;
+        const struct kotel_mpoint *o = NULL;
+
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 4);
+        for (int i = 0; i < 10; i++) {
+                struct kotel_mattrs a = {&client, names[i], 0, KOTEL_OP_SEND,
+                                         NULL};
+
+                snprintf(names[i], sizeof(names[i]), "o%d", i);
+                kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 1, NULL, NULL);
+                kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 1, NULL, NULL);
+        }
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1);
+        for (size_t i = 0; i < n; i++) {
+                all += pts[i].count;
+                if (pts[i].overflow)
+                        o = &pts[i];
+        }
+        CHECK(n == 4, "the limit counts the overflow series: 3 + 1");
+        CHECK(o && o->count == 14 && !o->client && !o->topic[0],
+              "the overflow series holds the other 7 sets' measurements, "
+              "without their attributes");
+        CHECK(all == 20, "no measurement lost");
+        CHECK(kotel_metrics_overflowed(KOTEL_M_OP_DURATION) == 14,
+              "overflowed measurements are counted");
+        CHECK(find(n, "o0") && find(n, "o2") && !find(n, "o3"),
+              "the first attribute sets keep their series");
+}
+
+static int exemplars(size_t n)
+{
+        int e = 0;
+
+        for (size_t i = 0; i < n; i++)
+                for (int b = 0; b < KOTEL_M_BUCKETS; b++)
+                        e += pts[i].ex[b].valid;
+        return e;
+}
+
+static void test_exemplars(void)
+{
+        static const uint8_t tid[16] = {1, 2,  3,  4,  5,  6,  7,  8,
+                                        9, 10, 11, 12, 13, 14, 15, 16};
+        static const uint8_t sid[8]  = {0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 1, 2};
+        struct kotel_mattrs a        = {&client, "x", 0, KOTEL_OP_SEND, NULL};
+        size_t n;
+
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 10);
+        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 3000000, NULL, NULL);
+        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 600000000, tid, sid);
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1);
+        CHECK(exemplars(n) == 1 && pts[0].ex[8].valid && pts[0].ex[8].has_ids &&
+                  !memcmp(pts[0].ex[8].trace_id, tid, 16) &&
+                  !memcmp(pts[0].ex[8].span_id, sid, 8) &&
+                  pts[0].ex[8].value_ns == 600000000,
+              "trace_based: the sampled measurement, in its bucket "
+              "(0.5, 0.75], with its ids; the unsampled one none");
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_ALWAYS_ON, 10);
+        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 3000000, NULL, NULL);
+        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 600000000, tid, sid);
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1);
+        CHECK(exemplars(n) == 2 && !pts[0].ex[0].has_ids,
+              "always_on: both, the unsampled one without ids");
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_ALWAYS_OFF, 10);
+        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 600000000, tid, sid);
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1);
+        CHECK(n == 1 && exemplars(n) == 0, "always_off: none");
+}
+
+/* A consumed message: one series for the counter and the age histogram;
+ * a message without a timestamp is counted, not aged. */
+static void test_consumed_and_age(void)
+{
+        struct kotel_mattrs a = {&client, "c", 1, KOTEL_OP_POLL, NULL};
+        uint64_t aged         = 0;
+        size_t n;
+
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 10);
+        kotel_metrics_record_consumed(&a, true, 3000000000ull);
+        kotel_metrics_record_consumed(&a, true, 0);
+        kotel_metrics_record_consumed(&a, false, 0);
+        n = kotel_metrics_collect(KOTEL_M_CONSUMED, pts, 64, 1);
+        for (int b = 0; n == 1 && b < KOTEL_M_BUCKETS; b++)
+                aged += pts[0].buckets[b];
+        CHECK(n == 1 && pts[0].count == 3, "every consumed message counted");
+        CHECK(aged == 2 && pts[0].buckets[0] == 1 && pts[0].buckets[11] == 1 &&
+                  pts[0].sum_ns == 3000000000ull,
+              "only messages with a timestamp aged: 0 s in the first "
+              "bucket, 3 s in (2.5, 5]");
+}
+
+static void test_config(void)
+{
+        struct kotel_metrics_config c;
+
+        setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "LowMemory",
+               1);
+        setenv("OTEL_METRICS_EXEMPLAR_FILTER", "always_off", 1);
+        setenv("KOTEL_METRICS_CARDINALITY_LIMIT", "50", 1);
+        kotel_metrics_config_load(&c);
+        CHECK(c.temporality == KOTEL_TEMPORALITY_DELTA &&
+                  c.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_OFF &&
+                  c.cardinality_limit == 50,
+              "lowmemory is delta for counters and histograms; filter; limit");
+        setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "weekly",
+               1);
+        setenv("OTEL_METRICS_EXEMPLAR_FILTER", "maybe", 1);
+        setenv("KOTEL_METRICS_CARDINALITY_LIMIT", "1", 1);
+        kotel_metrics_config_load(&c);
+        CHECK(c.temporality == KOTEL_TEMPORALITY_CUMULATIVE &&
+                  c.exemplar_filter == KOTEL_EXEMPLAR_TRACE_BASED &&
+                  c.cardinality_limit == 2000,
+              "bad values: the defaults");
+}
+
+int main(void)
+{
+        test_threads();
+        test_temporality();
+        test_overflow();
+        test_exemplars();
+        test_consumed_and_age();
+        test_config();
+        kotel_metrics_reset();
+        TAP_DONE();
+}
