@@ -17,6 +17,7 @@
 #include "agent/msgtab.h"
 #include "agent/symbols.h"
 #include "agent/tls.h"
+#include "hdr_count.h"
 #include "tap.h"
 
 #define BAIL(why)                                                              \
@@ -27,7 +28,6 @@
 
 static rd_kafka_message_t msg;
 static rd_kafka_headers_t *hdrs;
-static int n_headers, n_get_last, n_get_all;
 
 static rd_kafka_message_t *fake_poll(rd_kafka_t *rk, int timeout_ms)
 {
@@ -50,24 +50,6 @@ static rd_kafka_resp_err_t count_headers(const rd_kafka_message_t *m,
         return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-static __typeof__(rd_kafka_header_get_last) *orig_get_last;
-static __typeof__(rd_kafka_header_get_all) *orig_get_all;
-
-static rd_kafka_resp_err_t count_get_last(const rd_kafka_headers_t *h,
-                                          const char *name, const void **v,
-                                          size_t *len)
-{
-        n_get_last++;
-        return orig_get_last(h, name, v, len);
-}
-
-static rd_kafka_resp_err_t count_get_all(const rd_kafka_headers_t *h,
-                                         size_t idx, const char **name,
-                                         const void **v, size_t *len)
-{
-        n_get_all++;
-        return orig_get_all(h, idx, name, v, len);
-}
 
 static void reset(void)
 {

@@ -14,6 +14,7 @@
 
 #include "agent/agent.h"
 #include "agent/symbols.h"
+#include "hdr_count.h"
 #include "tap.h"
 
 #define BAIL(why)                                                              \
@@ -22,32 +23,13 @@
                 return 1;                                                      \
         } while (0)
 
-static int n_headers, n_get_last, n_get_all;
 static __typeof__(rd_kafka_message_headers) *orig_headers;
-static __typeof__(rd_kafka_header_get_last) *orig_get_last;
-static __typeof__(rd_kafka_header_get_all) *orig_get_all;
 
 static rd_kafka_resp_err_t count_headers(const rd_kafka_message_t *m,
                                          rd_kafka_headers_t **out)
 {
         n_headers++;
         return orig_headers(m, out);
-}
-
-static rd_kafka_resp_err_t count_get_last(const rd_kafka_headers_t *h,
-                                          const char *name, const void **v,
-                                          size_t *len)
-{
-        n_get_last++;
-        return orig_get_last(h, name, v, len);
-}
-
-static rd_kafka_resp_err_t count_get_all(const rd_kafka_headers_t *h,
-                                         size_t idx, const char **name,
-                                         const void **v, size_t *len)
-{
-        n_get_all++;
-        return orig_get_all(h, idx, name, v, len);
 }
 
 static void counting(bool on)
