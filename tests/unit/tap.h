@@ -5,6 +5,7 @@
 #define KOTEL_TAP_H
 
 #include <stdio.h>
+#include <unistd.h>
 
 static int tap_n, tap_failed;
 
@@ -25,5 +26,19 @@ static int tap_n, tap_failed;
                 printf("1..%d\n", tap_n);                                      \
                 return tap_failed ? 1 : 0;                                     \
         } while (0)
+
+/* Resident bytes of this process (/proc/self/statm), or -1. */
+static inline long tap_resident_bytes(void)
+{
+        long size, resident = -1;
+        FILE *f = fopen("/proc/self/statm", "r");
+
+        if (!f)
+                return -1;
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+                resident = -1;
+        fclose(f);
+        return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
+}
 
 #endif

@@ -79,20 +79,6 @@ static void *init_raced(void *arg)
         return NULL;
 }
 
-/* Resident bytes of this process (/proc/self/statm), or -1. */
-static long resident_bytes(void)
-{
-        long size, resident = -1;
-        FILE *f = fopen("/proc/self/statm", "r");
-
-        if (!f)
-                return -1;
-        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
-                resident = -1;
-        fclose(f);
-        return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
-}
-
 /* A pool of 4 M slots (256 MB of address space) used to write its whole
  * free list (16 MB) at set-up: the cost grew with the size asked for, not
  * with the slots used. */
@@ -101,12 +87,12 @@ static void test_large_pool_is_lazy(void)
         enum { HELD = 2000 };
         static struct kotel_pool big;
         static struct item *held[HELD];
-        long before = resident_bytes(), after;
+        long before = tap_resident_bytes(), after;
         int ok      = 1;
 
         CHECK(kotel_pool_init(&big, sizeof(struct item), 4u << 20) == 0,
               "init a pool of 4 M slots");
-        after = resident_bytes();
+        after = tap_resident_bytes();
         CHECK(before > 0 && after - before < 4L << 20,
               "pool_large_init_is_lazy: under 4 MB resident after init");
         if (after - before >= 4L << 20)
@@ -121,7 +107,7 @@ static void test_large_pool_is_lazy(void)
                 ok &= held[i]->owner == (uint64_t)i + 1 &&
                       kotel_pool_put(&big, held[i]);
         CHECK(ok, "the large pool hands out zeroed slots and takes them back");
-        CHECK(resident_bytes() - before < 4L << 20,
+        CHECK(tap_resident_bytes() - before < 4L << 20,
               "and only the slots used are resident (2000 x 64 bytes)");
 }
 

@@ -152,30 +152,16 @@ static void test_reset(void)
         kotel_queue_destroy(&q);
 }
 
-/* Resident bytes of this process (/proc/self/statm), or -1. */
-static long resident_bytes(void)
-{
-        long size, resident = -1;
-        FILE *f = fopen("/proc/self/statm", "r");
-
-        if (!f)
-                return -1;
-        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
-                resident = -1;
-        fclose(f);
-        return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
-}
-
 /* OTEL_BSP_MAX_QUEUE_SIZE=16777216 used to cost 256 MB of ring at start-up
  * (every cell's sequence number written by init), before any span. */
 static void test_large_queue_is_lazy(void)
 {
         struct kotel_queue q;
-        long before = resident_bytes(), after;
+        long before = tap_resident_bytes(), after;
         int ok      = 1;
 
         CHECK(kotel_queue_init(&q, 1 << 24) == 0, "init a 16 M queue");
-        after = resident_bytes();
+        after = tap_resident_bytes();
         CHECK(before > 0 && after - before < 8L << 20,
               "queue_large_init_is_lazy: under 8 MB resident after init");
         if (after - before >= 8L << 20)
@@ -185,7 +171,7 @@ static void test_large_queue_is_lazy(void)
         for (uintptr_t i = 1; i <= 10000; i++)
                 ok &= kotel_queue_pop(&q) == (void *)i;
         CHECK(ok && kotel_queue_pop(&q) == NULL, "the large queue works");
-        CHECK(resident_bytes() - before < 8L << 20,
+        CHECK(tap_resident_bytes() - before < 8L << 20,
               "and only the cells used are resident (10000 x 16 bytes)");
         kotel_queue_destroy(&q);
 }
