@@ -156,7 +156,7 @@ static void test_overflow(void)
                 struct kotel_mattrs a = {&client, names[i], 0, KOTEL_OP_SEND,
                                          NULL};
 
-                snprintf(names[i], sizeof(names[i]), "o%d", i);
+                snprintf(names[i], sizeof(names[i]), "o%u", (unsigned)i % 10u);
                 kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 1, NULL, NULL);
                 kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 1, NULL, NULL);
         }
