@@ -30,6 +30,31 @@ static uint64_t rnd(uint64_t n)
         return n ? rng % n : rng;
 }
 
+/* The protobuf-c message tree reference() builds: every node allocated
+ * below (up to reference()) is recorded and freed once the request is
+ * packed. */
+static void **tree;
+static size_t tree_n, tree_cap;
+
+static void *tree_keep(void *p)
+{
+        if (tree_n == tree_cap) {
+                tree_cap = tree_cap ? 2 * tree_cap : 1024;
+                tree     = realloc(tree, tree_cap * sizeof(*tree));
+        }
+        tree[tree_n++] = p;
+        return p;
+}
+
+static void tree_free(void)
+{
+        while (tree_n)
+                free(tree[--tree_n]);
+}
+
+#define calloc(n, s) tree_keep(calloc(n, s))
+#define strdup(s) tree_keep(strdup(s))
+
 static KV *kv_str(const char *k, const char *v)
 {
         KV *kv = calloc(1, sizeof(*kv));
@@ -238,8 +263,12 @@ static uint8_t *reference(const struct kotel_metric_desc *ms, size_t n,
         out = malloc(*len + 1);
         opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__pack(
             &req, out);
-        return out; /* the message tree is left to the process's end */
+        tree_free();
+        return out;
 }
+
+#undef calloc
+#undef strdup
 
 static struct kotel_kv res_attrs[] = {
     {"service.name", "billing", 0},
@@ -352,5 +381,6 @@ int main(void)
         CHECK(same_bytes(&w, NULL, 0, NULL),
               "no metrics: the same bytes as protobuf-c");
         kotel_pbw_free(&w);
+        free(tree);
         TAP_DONE();
 }
