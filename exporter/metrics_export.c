@@ -266,19 +266,21 @@ static void export_once(uint64_t deadline)
                                          "client.",
                                         "s", KOTEL_SHAPE_HISTOGRAM,
                                         mx.cfg.temporality, false, mx.dur,
-                                        n_dur},
+                                        n_dur, false},
                     [D_SENT]         = {"messaging.client.sent.messages",
                                         "Number of messages producer attempted "
                                                 "to send to the broker.",
                                         "{message}", KOTEL_SHAPE_COUNTER,
                                         mx.cfg.temporality, true,
-                                        mx.pts[KOTEL_M_OP_DURATION], n_op},
+                                        mx.pts[KOTEL_M_OP_DURATION], n_op,
+                                        false},
                     [D_CONSUMED]     = {"messaging.client.consumed.messages",
                                         "Number of messages that were delivered "
                                             "to the application.",
                                         "{message}", KOTEL_SHAPE_COUNTER,
                                         mx.cfg.temporality, true,
-                                        mx.pts[KOTEL_M_CONSUMED], n_co},
+                                        mx.pts[KOTEL_M_CONSUMED], n_co,
+                                        false},
                     [D_AGE]          = {"kotel.message.age",
                                         "A consumed message's age when its "
                                                  "processing starts: now minus the "
