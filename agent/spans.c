@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "ids.h"
+#include "inflight.h"
 #include "propagation.h"
 #include "symbols.h"
 
@@ -213,8 +214,19 @@ static void copy_text(char *dst, size_t size, const char *src)
 
 void kotel_span_set_topic(struct kotel_span *s, const char *topic)
 {
-        if (topic)
-                copy_text(s->topic, sizeof(s->topic), topic);
+        static __thread const char *cached;
+        bool owned;
+
+        if (!topic)
+                return;
+        if (cached && !strcmp(cached, topic)) {
+                s->topic = cached;
+                return;
+        }
+        s->topic       = kotel_topic_hold(topic, &owned);
+        s->topic_owned = owned;
+        if (s->topic && !owned)
+                cached = s->topic;
 }
 
 void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m)

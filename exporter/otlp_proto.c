@@ -152,8 +152,8 @@ static void set_resource_kv(KeyValue *kv, AnyValue *av,
 static size_t attr_bytes(const struct kotel_span *s)
 {
         const struct kotel_client *c = s->client;
-        size_t b = 64 + sizeof(s->topic) + sizeof(s->key) + sizeof(s->error_type) +
-                   16 * 4;
+        size_t b                     = 64 + KOTEL_TOPIC_MAX + sizeof(s->key) +
+                   sizeof(s->error_type) + 16 * 4;
 
         if (c) {
                 b += c->client_id ? strlen(c->client_id) + 1 : 0;

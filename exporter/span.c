@@ -23,10 +23,9 @@ size_t kotel_span_bytes(void)
 static struct kotel_span *from_pool(void)
 {
         struct kotel_span *s =
-            kotel_pool_get_head(&pool, offsetof(struct kotel_span, topic));
+            kotel_pool_get_head(&pool, offsetof(struct kotel_span, error_type));
 
         if (s) {
-                s->topic[0]      = '\0';
                 s->error_type[0] = '\0';
                 s->status_msg[0] = '\0';
         }
@@ -71,6 +70,8 @@ void kotel_span_free(struct kotel_span *s)
         if (s->links && s->links != &s->link0)
                 free(s->links);
         free(s->tracestate);
+        if (s->topic_owned)
+                free((char *)s->topic);
         kotel_client_unref(s->client);
         if (!kotel_pool_put(&pool, s))
                 free(s);

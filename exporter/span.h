@@ -1,10 +1,12 @@
 /* The span model shared by agent/ (which fills spans) and exporter/ (which
  * encodes them).
  *
- * A span is one fixed-size record with its strings inline, so that the hot
- * path fills it without further allocation; the text arrays come last and
- * are not cleared when a span is reused, only made empty. Only the rare
- * variable parts (more than one link, a tracestate) are allocated. Ownership: whoever
+ * A span is one fixed-size record, so that the hot path fills it without
+ * further allocation: its topic points at an interned name, its other
+ * strings are inline; the text arrays come last and are not cleared when a
+ * span is reused, only made empty. Only the rare variable parts (more than
+ * one link, a tracestate, a topic past the intern table's bound) are
+ * allocated. Ownership: whoever
  * holds the pointer owns it until it hands it to kotel_exporter_submit(),
  * which takes it on every path. */
 #ifndef KOTEL_SPAN_H
@@ -98,7 +100,11 @@ struct kotel_span {
         uint32_t n_links;
         struct kotel_link *links; /* == &link0 when n_links == 1 */
         struct kotel_link link0;
-        char topic[KOTEL_TOPIC_MAX];
+        /* NUL-terminated, at most KOTEL_TOPIC_MAX - 1 bytes, or NULL: an
+         * interned name (immortal, never freed), or, when topic_owned, the
+         * span's own malloc'd copy (the intern table was full). */
+        const char *topic;
+        bool topic_owned;
         char error_type[KOTEL_ERROR_MAX];
         char status_msg[KOTEL_STATUS_MSG_MAX];
         char key[KOTEL_KEY_MAX];
@@ -114,7 +120,7 @@ size_t kotel_span_bytes(void);
 /* Any thread. A span (from the pool, else calloc), or NULL on allocation
  * failure: zeroed up to its text arrays, which hold empty strings (the
  * rest of each array is not cleared: write them NUL-terminated; key holds
- * key_len bytes). */
+ * key_len bytes). The topic is NULL. */
 struct kotel_span *kotel_span_new(void);
 /* The same from the pool only, or NULL: for exit, where malloc may wait on
  * a lock the exiting thread holds. Without a pool (AddressSanitizer

@@ -181,13 +181,17 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
         s->ts_type       = gen_u8(g) % 3;
         s->age_ms =
             s->ts_type ? (int64_t)(gen_u64(g, 1 + gen_u8(g) % 6) >> 1) : 0;
-        /* A topic or error type may fill its array, without a NUL; the
-         * arrays of a span from the pool are not cleared, so a shorter one
-         * ends with its NUL. */
-        len = gen_len(g, sizeof(s->topic));
-        gen_text(g, s->topic, len);
-        if (len < sizeof(s->topic))
-                s->topic[len] = '\0';
+        /* A topic may be longer than the encoders read (KOTEL_TOPIC_MAX -
+         * 1 bytes) or absent (NULL); an error type may fill its array,
+         * without a NUL; the arrays of a span from the pool are not
+         * cleared, so a shorter one ends with its NUL. */
+        s->topic       = gen_strdup(g, KOTEL_TOPIC_MAX + 8);
+        s->topic_owned = true;
+        if (!s->topic[0]) {
+                free((char *)s->topic);
+                s->topic       = NULL;
+                s->topic_owned = false;
+        }
         len = gen_len(g, sizeof(s->error_type));
         gen_text(g, s->error_type, len);
         if (len < sizeof(s->error_type))

@@ -46,7 +46,12 @@ static struct kotel_span *span(struct kotel_client *c, uint8_t id, enum kotel_op
         s->kind   = op == KOTEL_OP_SEND ? KOTEL_KIND_PRODUCER : KOTEL_KIND_CONSUMER;
         s->op     = op;
         s->client = kotel_client_ref(c);
-        snprintf(s->topic, sizeof(s->topic), "topic-%u", id);
+        {
+                static char names[256][16]; /* a span points at its topic */
+
+                snprintf(names[id], sizeof(names[id]), "topic-%u", id);
+                s->topic = names[id];
+        }
         s->has_partition = true;
         s->partition     = id;
         s->has_offset    = true;

@@ -189,9 +189,14 @@ static struct kotel_span *full_span(struct kotel_client *c, size_t topic,
         s->batch_count   = 3;
         s->start_ns      = 1700000000000000000ull;
         s->end_ns        = s->start_ns + 5;
-        memset(s->topic, 't', topic);
-        if (topic < sizeof(s->topic)) /* the pool does not clear it */
-                s->topic[topic] = '\0';
+        {
+                char *t = malloc(topic + 1);
+
+                memset(t, 't', topic);
+                t[topic]       = '\0';
+                s->topic       = t;
+                s->topic_owned = true;
+        }
         strcpy(s->error_type, "broker_not_available");
         strcpy(s->status_msg, "Local: Broker transport failure");
         s->tracestate = strdup("vendor=value");

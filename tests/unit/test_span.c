@@ -23,17 +23,18 @@ int main(void)
         s->client     = NULL; /* what kotel_span_free releases */
         s->tracestate = NULL;
         s->links      = NULL;
-        strcpy(s->topic, "orders");
+        s->topic       = strdup("orders");
+        s->topic_owned = true;
         strcpy(s->error_type, "msg_timed_out");
         strcpy(s->status_msg, "Local: Message timed out");
         kotel_span_free(s);
         t = kotel_span_new();
-        for (size_t b = 0; b < offsetof(struct kotel_span, topic); b++)
+        for (size_t b = 0; b < offsetof(struct kotel_span, error_type); b++)
                 head &= ((unsigned char *)t)[b] == 0;
         CHECK(head, "every field before the text arrays is zero");
-        CHECK(t->topic[0] == '\0' && t->error_type[0] == '\0' &&
-                  t->status_msg[0] == '\0',
-              "topic, error type and status message are empty");
+        CHECK(!t->topic && !t->topic_owned, "no topic");
+        CHECK(t->error_type[0] == '\0' && t->status_msg[0] == '\0',
+              "error type and status message are empty");
         CHECK(!t->has_key && t->key_len == 0 && t->n_links == 0 && !t->client &&
                   !t->tracestate,
               "no key, links, client or tracestate");
