@@ -27,11 +27,11 @@ struct kotel_pending {
         uint8_t parent_span_id[8];
         uint8_t flags;
         bool has_parent;
+        bool topic_owned; /* topic is malloc'd: free it */
         uint64_t start_ns;
         const void *rk;
         struct kotel_client *client; /* a reference */
-        const char *topic;           /* interned, or owned (below) */
-        bool topic_owned;            /* topic is malloc'd: free it */
+        const char *topic;           /* interned, or owned */
         char *tracestate;            /* malloc'd, or NULL */
         struct kotel_pending *next;  /* only while being settled */
 };

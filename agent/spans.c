@@ -201,17 +201,6 @@ bool kotel_key_printable(const void *key, size_t len)
         return true;
 }
 
-/* Copies at most @size - 1 bytes of @src and a NUL: the span's text
- * arrays are not zeroed beforehand (kotel_span_new), so nothing is padded
- * and only what is copied is written. */
-static void copy_text(char *dst, size_t size, const char *src)
-{
-        size_t n = strnlen(src, size - 1);
-
-        memcpy(dst, src, n);
-        dst[n] = '\0';
-}
-
 void kotel_span_set_topic(struct kotel_span *s, const char *topic)
 {
         static __thread const char *cached;
@@ -255,12 +244,9 @@ void kotel_span_set_error(struct kotel_span *s, rd_kafka_resp_err_t err,
         const char *name = real_rd_kafka_err2name(err);
 
         s->status = KOTEL_STATUS_ERROR;
-        copy_text(s->error_type, sizeof(s->error_type),
-                  name ? name : "_UNKNOWN");
         if (!msg)
                 msg = real_rd_kafka_err2str(err);
-        if (msg)
-                copy_text(s->status_msg, sizeof(s->status_msg), msg);
+        kotel_span_set_error_text(s, name ? name : "_UNKNOWN", msg);
 }
 
 void kotel_span_set_tracestate(struct kotel_span *s, const struct kotel_ctx *c)

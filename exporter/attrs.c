@@ -72,9 +72,9 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
                         add_int(out, &n, "server.port", c->server_port,
                                 KOTEL_ATTR_INT);
         }
-        if (s->error_type[0])
+        if (s->error_type && s->error_type[0])
                 add_str(out, &n, "error.type", s->error_type,
-                        strnlen(s->error_type, sizeof(s->error_type)));
+                        strlen(s->error_type));
         if (s->ts_type) {
                 const char *t = kotel_ts_type_name(s->ts_type);
 

@@ -185,9 +185,9 @@ static struct kotel_span **make_mixed_batch(size_t n, struct kotel_client *p,
                         if (i % 50 == 0) {
                                 s->has_offset = false;
                                 s->status     = KOTEL_STATUS_ERROR;
-                                strcpy(s->error_type, "msg_timed_out");
-                                strcpy(s->status_msg,
-                                       "Local: Message timed out");
+                                kotel_span_set_error_text(
+                                    s, "msg_timed_out",
+                                    "Local: Message timed out");
                         }
                 }
                 b[i] = s;

@@ -192,13 +192,24 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
                 s->topic       = NULL;
                 s->topic_owned = false;
         }
-        len = gen_len(g, sizeof(s->error_type));
-        gen_text(g, s->error_type, len);
-        if (len < sizeof(s->error_type))
-                s->error_type[len] = '\0';
-        len = gen_len(g, sizeof(s->status_msg) - 1);
-        gen_text(g, s->status_msg, len);
-        s->status_msg[len] = '\0';
+        {
+                /* Longer than the span keeps (it cuts them), or empty, or
+                 * no text at all. */
+                char type[KOTEL_ERROR_MAX + 8], msg[KOTEL_STATUS_MSG_MAX + 8];
+                size_t mlen;
+
+                len = gen_len(g, sizeof(type) - 1);
+                gen_text(g, type, len);
+                type[len] = '\0';
+                mlen      = gen_len(g, sizeof(msg) - 1);
+                gen_text(g, msg, mlen);
+                msg[mlen] = '\0';
+                if (len || mlen)
+                        kotel_span_set_error_text(s, type,
+                                                  mlen      ? msg
+                                                  : len & 1 ? ""
+                                                            : NULL);
+        }
         if (f2 & 32)
                 s->tracestate = gen_strdup(g, 512);
         c = gen_u8(g);

@@ -370,7 +370,7 @@ int main(void)
         memset(s[1]->links[2].span_id, 0x77, 8);
         memset(s[1]->links[2].trace_id, 0x78, 16);
         s[2]->status = KOTEL_STATUS_ERROR;
-        strcpy(s[2]->status_msg, "boom");
+        kotel_span_set_error_text(s[2], "", "boom");
         s[2]->tracestate = strdup("k=v");
         s[2]->has_parent = true;
         memset(s[2]->parent_span_id, 9, 8);

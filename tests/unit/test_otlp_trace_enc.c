@@ -197,8 +197,8 @@ static struct kotel_span *full_span(struct kotel_client *c, size_t topic,
                 s->topic       = t;
                 s->topic_owned = true;
         }
-        strcpy(s->error_type, "broker_not_available");
-        strcpy(s->status_msg, "Local: Broker transport failure");
+        kotel_span_set_error_text(s, "broker_not_available",
+                                  "Local: Broker transport failure");
         s->tracestate = strdup("vendor=value");
         s->client     = kotel_client_ref(c);
         if (kotel_span_reserve_links(s, links) == 0 && links) {
