@@ -82,8 +82,9 @@ void kotel_inflight_atfork_prepare(void);
 void kotel_inflight_atfork_parent(void);
 void kotel_inflight_atfork_child(void);
 
-/* Topic names interned for the life of the process (bounded: NULL once
- * the table is full, or on allocation failure). */
+/* Topic names (and librdkafka's error names and texts, spans.c) interned
+ * for the life of the process (bounded: NULL once the table is full, or on
+ * allocation failure). */
 const char *kotel_topic_intern(const char *name);
 /* @name interned, or else (table full) a malloc'd copy with *@owned set,
  * counted in kotel_topic_copies(); NULL only when @name is NULL or out of

@@ -48,9 +48,11 @@ int kotel_span_set_error_text(struct kotel_span *s, const char *type,
         size_t mn = msg ? strnlen(msg, KOTEL_STATUS_MSG_MAX - 1) : 0;
         char *b   = malloc(tn + 1 + (msg ? mn + 1 : 0));
 
-        free(s->error_type);
-        s->error_type = b;
-        s->status_msg = NULL;
+        if (s->error_owned)
+                free((char *)s->error_type);
+        s->error_type  = b;
+        s->error_owned = b != NULL;
+        s->status_msg  = NULL;
         if (!b)
                 return -1;
         memcpy(b, type, tn);
@@ -85,7 +87,8 @@ void kotel_span_free(struct kotel_span *s)
         if (s->links && s->links != &s->link0)
                 free(s->links);
         free(s->tracestate);
-        free(s->error_type);
+        if (s->error_owned)
+                free((char *)s->error_type);
         if (s->topic_owned)
                 free((char *)s->topic);
         kotel_client_unref(s->client);

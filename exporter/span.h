@@ -84,6 +84,7 @@ struct kotel_span {
         bool has_body_size;
         uint8_t ts_type;  /* see age_ms */
         bool topic_owned; /* see topic */
+        bool error_owned; /* see error_type */
         uint16_t key_len;
         int32_t partition;
         uint32_t batch_count; /* > 0 only on batch (poll) spans */
@@ -104,12 +105,13 @@ struct kotel_span {
          * interned name (immortal, never freed), or, when topic_owned, the
          * span's own malloc'd copy (the intern table was full). */
         const char *topic;
-        /* Only when there is an error: one malloc'd block with the error
-         * type and, after its NUL, the status message
-         * (kotel_span_set_error_text); NULL otherwise. Both NUL-terminated,
-         * under KOTEL_ERROR_MAX and KOTEL_STATUS_MSG_MAX bytes. */
-        char *error_type;
-        const char *status_msg; /* into error_type's block, or NULL */
+        /* Only when there is an error, else NULL; both NUL-terminated,
+         * under KOTEL_ERROR_MAX and KOTEL_STATUS_MSG_MAX bytes: interned
+         * names (immortal, never freed), or, when error_owned, one
+         * malloc'd block with the type and, after its NUL, the status
+         * message (kotel_span_set_error_text). */
+        const char *error_type;
+        const char *status_msg; /* or NULL: no message */
         char key[KOTEL_KEY_MAX];
 };
 

@@ -26,6 +26,7 @@ int main(void)
         s->tracestate  = NULL;
         s->links       = NULL;
         s->error_type  = NULL;
+        s->error_owned = false;
         s->topic       = strdup("orders");
         s->topic_owned = true;
         CHECK(kotel_span_set_error_text(s, "msg_timed_out",
