@@ -66,6 +66,8 @@ void kotel_pending_free(struct kotel_pending *p)
                 return;
         kotel_client_unref(p->client);
         free(p->tracestate);
+        if (p->topic_owned)
+                free((char *)p->topic);
         if (!kotel_pool_put(&pending_pool, p))
                 free(p);
 }
@@ -379,4 +381,30 @@ const char *kotel_topic_intern(const char *name)
 out:
         pthread_mutex_unlock(&topics_lock);
         return t ? t->name : NULL;
+}
+
+static uint64_t topic_copies;
+
+const char *kotel_topic_hold(const char *name, bool *owned)
+{
+        const char *t;
+
+        *owned = false;
+        if (!name)
+                return NULL;
+        if ((t = kotel_topic_intern(name)))
+                return t;
+        /* Past the table's bound a span still keeps its topic: a copy of
+         * its own, freed with it. */
+        t = strndup(name, KOTEL_TOPIC_MAX - 1);
+        if (t) {
+                *owned = true;
+                __atomic_fetch_add(&topic_copies, 1, __ATOMIC_RELAXED);
+        }
+        return t;
+}
+
+uint64_t kotel_topic_copies(void)
+{
+        return __atomic_load_n(&topic_copies, __ATOMIC_RELAXED);
 }

@@ -27,10 +27,11 @@ struct kotel_pending {
         uint8_t parent_span_id[8];
         uint8_t flags;
         bool has_parent;
+        bool topic_owned; /* topic is malloc'd: free it */
         uint64_t start_ns;
         const void *rk;
         struct kotel_client *client; /* a reference */
-        const char *topic;           /* interned, immortal */
+        const char *topic;           /* interned, or owned */
         char *tracestate;            /* malloc'd, or NULL */
         struct kotel_pending *next;  /* only while being settled */
 };
@@ -81,7 +82,15 @@ void kotel_inflight_atfork_prepare(void);
 void kotel_inflight_atfork_parent(void);
 void kotel_inflight_atfork_child(void);
 
-/* Topic names interned for the life of the process (bounded). */
+/* Topic names (and librdkafka's error names and texts, spans.c) interned
+ * for the life of the process (bounded: NULL once the table is full, or on
+ * allocation failure). */
 const char *kotel_topic_intern(const char *name);
+/* @name interned, or else (table full) a malloc'd copy with *@owned set,
+ * counted in kotel_topic_copies(); NULL only when @name is NULL or out of
+ * memory. Either is NUL-terminated, at most KOTEL_TOPIC_MAX - 1 bytes. */
+const char *kotel_topic_hold(const char *name, bool *owned);
+/* How many topic names had to be copied because the table was full. */
+uint64_t kotel_topic_copies(void);
 
 #endif

@@ -27,21 +27,26 @@
 #include "symbols.h"
 #include "tls.h"
 
-/* The topic name of @rkt interned; a one-entry per-thread cache makes the
- * common case (same topic again) a pointer and string compare. */
-static const char *topic_of(const rd_kafka_message_t *rkm)
+/* The topic name of @rkt interned (else a copy, *@owned set: the intern
+ * table is full); a one-entry per-thread cache makes the common case (same
+ * topic again) a pointer and string compare. */
+static const char *topic_of(const rd_kafka_message_t *rkm, bool *owned)
 {
         static __thread const void *cached_rkt;
         static __thread const char *cached_name;
-        const char *name = kotel_message_topic(rkm);
+        const char *name = kotel_message_topic(rkm), *t;
 
+        *owned = false;
         if (!name)
                 return NULL;
         if (cached_rkt == rkm->rkt && cached_name && !strcmp(cached_name, name))
                 return cached_name;
-        cached_rkt  = rkm->rkt;
-        cached_name = kotel_topic_intern(name);
-        return cached_name;
+        t = kotel_topic_hold(name, owned);
+        if (t && !*owned) {
+                cached_rkt  = rkm->rkt;
+                cached_name = t;
+        }
+        return t;
 }
 
 /* Which entry of the produce_batch array on_send is looking at: messages
@@ -230,7 +235,7 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         p->start_ns   = kotel_now_ns();
         p->rk         = rk;
         p->client     = kotel_client_ref(c);
-        p->topic      = topic_of(rkm);
+        p->topic      = topic_of(rkm, &p->topic_owned);
         p->tracestate = ctx.ts_len ? strndup(ctx.tracestate, ctx.ts_len) : NULL;
         if (kotel_inflight_put(rkm, p) < 0) {
                 kotel_pending_free(p);
@@ -261,9 +266,11 @@ static void fill_span(struct kotel_span *s, struct kotel_pending *p,
         s->end_ns     = kotel_now_ns();
         s->client     = p->client;
         s->tracestate = p->tracestate;
-        p->client     = NULL;
-        p->tracestate = NULL;
-        kotel_span_set_topic(s, p->topic);
+        s->topic       = p->topic;
+        s->topic_owned = p->topic_owned;
+        p->client      = NULL;
+        p->tracestate  = NULL;
+        p->topic_owned = false;
         if (m)
                 kotel_span_set_message(s, m);
         if (err) {

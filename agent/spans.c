@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "ids.h"
+#include "inflight.h"
 #include "propagation.h"
 #include "symbols.h"
 
@@ -200,21 +201,21 @@ bool kotel_key_printable(const void *key, size_t len)
         return true;
 }
 
-/* Copies at most @size - 1 bytes of @src and a NUL: the span's text
- * arrays are not zeroed beforehand (kotel_span_new), so nothing is padded
- * and only what is copied is written. */
-static void copy_text(char *dst, size_t size, const char *src)
-{
-        size_t n = strnlen(src, size - 1);
-
-        memcpy(dst, src, n);
-        dst[n] = '\0';
-}
-
 void kotel_span_set_topic(struct kotel_span *s, const char *topic)
 {
-        if (topic)
-                copy_text(s->topic, sizeof(s->topic), topic);
+        static __thread const char *cached;
+        bool owned;
+
+        if (!topic)
+                return;
+        if (cached && !strcmp(cached, topic)) {
+                s->topic = cached;
+                return;
+        }
+        s->topic       = kotel_topic_hold(topic, &owned);
+        s->topic_owned = owned;
+        if (s->topic && !owned)
+                cached = s->topic;
 }
 
 void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m)
@@ -237,18 +238,48 @@ void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m)
         s->body_size     = m->payload ? m->len : 0;
 }
 
+/* @src cut to @size - 1 bytes, interned (NULL: the table is full). */
+static const char *intern_cut(const char *src, size_t size)
+{
+        char b[KOTEL_STATUS_MSG_MAX];
+        size_t n = strnlen(src, size - 1);
+
+        memcpy(b, src, n);
+        b[n] = '\0';
+        return kotel_topic_intern(b);
+}
+
 void kotel_span_set_error(struct kotel_span *s, rd_kafka_resp_err_t err,
                           const char *msg)
 {
-        const char *name = real_rd_kafka_err2name(err);
+        static __thread int cached_err;
+        static __thread const char *cached_type, *cached_msg;
+        const char *name, *str, *t, *m = NULL;
 
         s->status = KOTEL_STATUS_ERROR;
-        copy_text(s->error_type, sizeof(s->error_type),
-                  name ? name : "_UNKNOWN");
-        if (!msg)
-                msg = real_rd_kafka_err2str(err);
-        if (msg)
-                copy_text(s->status_msg, sizeof(s->status_msg), msg);
+        if (!msg && cached_type && (int)err == cached_err) {
+                s->error_type = cached_type;
+                s->status_msg = cached_msg;
+                return;
+        }
+        name = real_rd_kafka_err2name(err);
+        if (!name)
+                name = "_UNKNOWN";
+        if (msg) { /* the agent's own words: rare, not interned */
+                kotel_span_set_error_text(s, name, msg);
+                return;
+        }
+        str = real_rd_kafka_err2str(err);
+        t   = intern_cut(name, KOTEL_ERROR_MAX);
+        if (str)
+                m = intern_cut(str, KOTEL_STATUS_MSG_MAX);
+        if (!t || (str && !m)) { /* the intern table is full */
+                kotel_span_set_error_text(s, name, str);
+                return;
+        }
+        s->error_type = cached_type = t;
+        s->status_msg = cached_msg = m;
+        cached_err                 = (int)err;
 }
 
 void kotel_span_set_tracestate(struct kotel_span *s, const struct kotel_ctx *c)

@@ -52,7 +52,14 @@ int kotel_headers_inject(rd_kafka_message_t *rkm, rd_kafka_headers_t **hdrs,
 /* Partition, offset, key (printable UTF-8 only), tombstone and body size of
  * @m into @s. */
 void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m);
+/* Points @s at @topic interned (a one-entry per-thread cache makes the
+ * common case, the same topic again, a string compare), or at a copy of
+ * its own when the intern table is full. @topic NULL: no topic. */
 void kotel_span_set_topic(struct kotel_span *s, const char *topic);
+/* Marks @s failed with @err: its name, and @msg or else librdkafka's text
+ * for it. Without @msg both point at interned copies (a per-thread cache
+ * of the last code makes a repeat two stores); with @msg, or once the
+ * intern table is full, they are the span's own (error_owned). */
 void kotel_span_set_error(struct kotel_span *s, rd_kafka_resp_err_t err,
                           const char *msg);
 /* Copies @c's tracestate onto @s (allocates). */

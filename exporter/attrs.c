@@ -34,9 +34,9 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
         add_str(out, &n, "messaging.system", "kafka", 5);
         add_str(out, &n, "messaging.operation.name", op, strlen(op));
         add_str(out, &n, "messaging.operation.type", type, strlen(type));
-        if (s->topic[0])
+        if (s->topic && s->topic[0])
                 add_str(out, &n, "messaging.destination.name", s->topic,
-                        strnlen(s->topic, sizeof(s->topic)));
+                        strnlen(s->topic, KOTEL_TOPIC_MAX - 1));
         if (s->has_partition && s->partition >= 0) {
                 int len = snprintf(scratch->partition,
                                    sizeof(scratch->partition), "%d",
@@ -72,9 +72,9 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
                         add_int(out, &n, "server.port", c->server_port,
                                 KOTEL_ATTR_INT);
         }
-        if (s->error_type[0])
+        if (s->error_type && s->error_type[0])
                 add_str(out, &n, "error.type", s->error_type,
-                        strnlen(s->error_type, sizeof(s->error_type)));
+                        strlen(s->error_type));
         if (s->ts_type) {
                 const char *t = kotel_ts_type_name(s->ts_type);
 
@@ -89,9 +89,10 @@ size_t kotel_span_name(const struct kotel_span *s, char *buf, size_t size)
 {
         int n;
 
-        if (s->topic[0])
+        if (s->topic && s->topic[0])
                 n = snprintf(buf, size, "%s %.*s", kotel_op_name(s->op),
-                             (int)strnlen(s->topic, sizeof(s->topic)), s->topic);
+                             (int)strnlen(s->topic, KOTEL_TOPIC_MAX - 1),
+                             s->topic);
         else
                 n = snprintf(buf, size, "%s", kotel_op_name(s->op));
         if (n < 0)

@@ -93,11 +93,10 @@ static void json_span(struct kotel_buf *b, const struct kotel_span *s)
         }
         if (s->status == KOTEL_STATUS_ERROR) {
                 kotel_buf_puts(b, ",\"status\":{\"code\":2");
-                if (s->status_msg[0]) {
+                if (s->status_msg && s->status_msg[0]) {
                         kotel_buf_puts(b, ",\"message\":");
                         kotel_buf_json_str(b, s->status_msg,
-                                           strnlen(s->status_msg,
-                                                   sizeof(s->status_msg)));
+                                           strlen(s->status_msg));
                 }
                 kotel_buf_puts(b, "}");
         }

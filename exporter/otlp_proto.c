@@ -152,8 +152,8 @@ static void set_resource_kv(KeyValue *kv, AnyValue *av,
 static size_t attr_bytes(const struct kotel_span *s)
 {
         const struct kotel_client *c = s->client;
-        size_t b = 64 + sizeof(s->topic) + sizeof(s->key) + sizeof(s->error_type) +
-                   16 * 4;
+        size_t b =
+            64 + KOTEL_TOPIC_MAX + sizeof(s->key) + KOTEL_ERROR_MAX + 16 * 4;
 
         if (c) {
                 b += c->client_id ? strlen(c->client_id) + 1 : 0;
@@ -209,7 +209,7 @@ static void fill_span(Span *ps, const struct kotel_span *s, char *name,
         if (s->status == KOTEL_STATUS_ERROR) {
                 st->code =
                     OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
-                if (s->status_msg[0])
+                if (s->status_msg && s->status_msg[0])
                         st->message = (char *)s->status_msg;
                 ps->status = st;
         }

@@ -19,9 +19,10 @@
  * attribute's value) always, a sub-message whenever it is set.
  *
  * Invariants of struct kotel_span relied on (the agent keeps them): key
- * holds key_len bytes and no NUL (kotel_key_printable), status_msg and
- * tracestate are NUL-terminated, topic and error_type are NUL-terminated
- * or fill their array. */
+ * holds key_len bytes and no NUL (kotel_key_printable), error_type,
+ * status_msg and tracestate are NULL or NUL-terminated (the first two
+ * bounded by kotel_span_set_error_text), topic is NULL or NUL-terminated
+ * (read up to KOTEL_TOPIC_MAX - 1 bytes). */
 #include "otlp_trace_enc.h"
 
 #include <stdlib.h>
@@ -184,10 +185,10 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
         unsigned op = s->op <= KOTEL_OP_COMMIT ? s->op : KOTEL_OP_COMMIT + 1;
         const char *opn = kotel_op_name((enum kotel_op)s->op);
         size_t opn_len  = strlen(opn);
-        size_t topic    = strnlen(s->topic, sizeof(s->topic));
-        size_t err      = strnlen(s->error_type, sizeof(s->error_type));
-        size_t msg      = s->status == KOTEL_STATUS_ERROR
-                              ? strnlen(s->status_msg, sizeof(s->status_msg))
+        size_t topic    = s->topic ? strnlen(s->topic, KOTEL_TOPIC_MAX - 1) : 0;
+        size_t err      = s->error_type ? strlen(s->error_type) : 0;
+        size_t msg      = s->status == KOTEL_STATUS_ERROR && s->status_msg
+                              ? strlen(s->status_msg)
                               : 0;
         size_t ts       = s->tracestate ? strlen(s->tracestate) : 0;
         size_t name_len = opn_len + (topic ? 1 + topic : 0);

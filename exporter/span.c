@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pool.h"
 
@@ -17,20 +18,11 @@ size_t kotel_span_bytes(void)
         return kotel_pool_slot_size(sizeof(struct kotel_span));
 }
 
-/* A pooled span is zeroed up to its text fields only, which are made
- * empty: the ~500 bytes of text arrays are written as they are filled
- * (encoders read them up to their NUL or key_len), not zeroed first. */
+/* A pooled span is zeroed up to its key only: the key is written as it is
+ * filled (encoders read key_len bytes of it), not zeroed first. */
 static struct kotel_span *from_pool(void)
 {
-        struct kotel_span *s =
-            kotel_pool_get_head(&pool, offsetof(struct kotel_span, topic));
-
-        if (s) {
-                s->topic[0]      = '\0';
-                s->error_type[0] = '\0';
-                s->status_msg[0] = '\0';
-        }
-        return s;
+        return kotel_pool_get_head(&pool, offsetof(struct kotel_span, key));
 }
 
 struct kotel_span *kotel_span_new(void)
@@ -47,6 +39,30 @@ struct kotel_span *kotel_span_new_pooled(void)
         if (!__atomic_load_n(&pool.base, __ATOMIC_ACQUIRE))
                 return calloc(1, sizeof(struct kotel_span));
         return from_pool();
+}
+
+int kotel_span_set_error_text(struct kotel_span *s, const char *type,
+                              const char *msg)
+{
+        size_t tn = type ? strnlen(type, KOTEL_ERROR_MAX - 1) : 0;
+        size_t mn = msg ? strnlen(msg, KOTEL_STATUS_MSG_MAX - 1) : 0;
+        char *b   = malloc(tn + 1 + (msg ? mn + 1 : 0));
+
+        if (s->error_owned)
+                free((char *)s->error_type);
+        s->error_type  = b;
+        s->error_owned = b != NULL;
+        s->status_msg  = NULL;
+        if (!b)
+                return -1;
+        memcpy(b, type, tn);
+        b[tn] = '\0';
+        if (msg) {
+                memcpy(b + tn + 1, msg, mn);
+                b[tn + 1 + mn] = '\0';
+                s->status_msg  = b + tn + 1;
+        }
+        return 0;
 }
 
 int kotel_span_reserve_links(struct kotel_span *s, uint32_t n)
@@ -71,6 +87,10 @@ void kotel_span_free(struct kotel_span *s)
         if (s->links && s->links != &s->link0)
                 free(s->links);
         free(s->tracestate);
+        if (s->error_owned)
+                free((char *)s->error_type);
+        if (s->topic_owned)
+                free((char *)s->topic);
         kotel_client_unref(s->client);
         if (!kotel_pool_put(&pool, s))
                 free(s);

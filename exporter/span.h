@@ -1,12 +1,13 @@
 /* The span model shared by agent/ (which fills spans) and exporter/ (which
  * encodes them).
  *
- * A span is one fixed-size record with its strings inline, so that the hot
- * path fills it without further allocation; the text arrays come last and
- * are not cleared when a span is reused, only made empty. Only the rare
- * variable parts (more than one link, a tracestate) are allocated. Ownership: whoever
- * holds the pointer owns it until it hands it to kotel_exporter_submit(),
- * which takes it on every path. */
+ * A span is one fixed-size record, so that the hot path fills it without
+ * further allocation: its topic points at an interned name, its key is
+ * inline, last, and not cleared when a span is reused. Only the rare
+ * variable parts (more than one link, a tracestate, an error's type and
+ * message, a topic past the intern table's bound) are allocated. Ownership:
+ * whoever holds the pointer owns it until it hands it to
+ * kotel_exporter_submit(), which takes it on every path. */
 #ifndef KOTEL_SPAN_H
 #define KOTEL_SPAN_H
 
@@ -81,6 +82,9 @@ struct kotel_span {
         bool has_key;
         bool tombstone;
         bool has_body_size;
+        uint8_t ts_type;  /* see age_ms */
+        bool topic_owned; /* see topic */
+        bool error_owned; /* see error_type */
         uint16_t key_len;
         int32_t partition;
         uint32_t batch_count; /* > 0 only on batch (poll) spans */
@@ -90,7 +94,6 @@ struct kotel_span {
          * (kotel.message.age_ms), and its timestamp's type (1: create
          * time, 2: log-append time, librdkafka's values; 0: no age). */
         int64_t age_ms;
-        uint8_t ts_type;
         uint64_t start_ns;
         uint64_t end_ns;
         struct kotel_client *client; /* a reference, or NULL */
@@ -98,9 +101,17 @@ struct kotel_span {
         uint32_t n_links;
         struct kotel_link *links; /* == &link0 when n_links == 1 */
         struct kotel_link link0;
-        char topic[KOTEL_TOPIC_MAX];
-        char error_type[KOTEL_ERROR_MAX];
-        char status_msg[KOTEL_STATUS_MSG_MAX];
+        /* NUL-terminated, at most KOTEL_TOPIC_MAX - 1 bytes, or NULL: an
+         * interned name (immortal, never freed), or, when topic_owned, the
+         * span's own malloc'd copy (the intern table was full). */
+        const char *topic;
+        /* Only when there is an error, else NULL; both NUL-terminated,
+         * under KOTEL_ERROR_MAX and KOTEL_STATUS_MSG_MAX bytes: interned
+         * names (immortal, never freed), or, when error_owned, one
+         * malloc'd block with the type and, after its NUL, the status
+         * message (kotel_span_set_error_text). */
+        const char *error_type;
+        const char *status_msg; /* or NULL: no message */
         char key[KOTEL_KEY_MAX];
 };
 
@@ -112,9 +123,8 @@ void kotel_span_pool_init(uint32_t n);
  * calloc takes a little less). */
 size_t kotel_span_bytes(void);
 /* Any thread. A span (from the pool, else calloc), or NULL on allocation
- * failure: zeroed up to its text arrays, which hold empty strings (the
- * rest of each array is not cleared: write them NUL-terminated; key holds
- * key_len bytes). */
+ * failure: zeroed up to its key, which is not cleared (it holds key_len
+ * bytes). */
 struct kotel_span *kotel_span_new(void);
 /* The same from the pool only, or NULL: for exit, where malloc may wait on
  * a lock the exiting thread holds. Without a pool (AddressSanitizer
@@ -125,6 +135,12 @@ void kotel_span_free(struct kotel_span *s);
 /* Any thread; lock-free. */
 struct kotel_client *kotel_client_ref(struct kotel_client *c);
 void kotel_client_unref(struct kotel_client *c);
+/* Gives @s the error type @type and status message @msg (NULL: none), in
+ * one allocation freed with the span, replacing any it had; each is cut to
+ * its limit (KOTEL_ERROR_MAX - 1, KOTEL_STATUS_MSG_MAX - 1 bytes). Returns
+ * 0 or -1 (out of memory: then the span has neither). */
+int kotel_span_set_error_text(struct kotel_span *s, const char *type,
+                              const char *msg);
 /* Room for @n links on @s; returns 0 or -1 (then the span keeps none). */
 int kotel_span_reserve_links(struct kotel_span *s, uint32_t n);
 

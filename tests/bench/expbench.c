@@ -100,7 +100,7 @@ static struct kotel_span **make_batch(size_t n, struct kotel_client *c)
                     (uint16_t)snprintf(s->key, sizeof(s->key), "k%07zu", i);
                 s->has_body_size = true;
                 s->body_size     = 100;
-                strcpy(s->topic, "orders");
+                s->topic         = "orders";
                 b[i] = s;
         }
         return b;
@@ -138,7 +138,7 @@ static struct kotel_span **make_mixed_batch(size_t n, struct kotel_client *p,
                 s->flags    = 1;
                 s->start_ns = 1700000000000000000ull + i * 7919 + r % 5000;
                 s->end_ns   = s->start_ns + 100000 + rnd(&x) % 20000000;
-                strcpy(s->topic, topics[r % 3]);
+                s->topic         = topics[r % 3];
                 s->has_partition = true;
                 s->partition     = (int32_t)(rnd(&x) % 12);
                 if (i % 25 == 24) {
@@ -185,9 +185,9 @@ static struct kotel_span **make_mixed_batch(size_t n, struct kotel_client *p,
                         if (i % 50 == 0) {
                                 s->has_offset = false;
                                 s->status     = KOTEL_STATUS_ERROR;
-                                strcpy(s->error_type, "msg_timed_out");
-                                strcpy(s->status_msg,
-                                       "Local: Message timed out");
+                                kotel_span_set_error_text(
+                                    s, "msg_timed_out",
+                                    "Local: Message timed out");
                         }
                 }
                 b[i] = s;

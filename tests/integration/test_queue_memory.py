@@ -50,11 +50,14 @@ def test_queue_capped_by_memory_budget_drops_and_counts():
             "OTEL_BSP_MAX_QUEUE_SIZE": "16777216", "KOTEL_QUEUE_MEMORY_LIMIT": "1048576",
             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "100", "OTEL_BSP_SCHEDULE_DELAY": "50",
             "KOTEL_SHUTDOWN_TIMEOUT": "60000"})
-        m = re.search(r"OTEL_BSP_MAX_QUEUE_SIZE=16777216 .*KOTEL_QUEUE_MEMORY_LIMIT=1048576"
-                      r".* the queue holds (\d+) spans", p.stderr)
+        m = re.search(r"OTEL_BSP_MAX_QUEUE_SIZE=16777216 .*\((\d+) a span\), over "
+                      r"KOTEL_QUEUE_MEMORY_LIMIT=1048576; the queue holds (\d+) spans",
+                      p.stderr)
         assert m, p.stderr
-        cap = int(m.group(1))
-        assert 700 < cap < 1500, cap
+        per, cap = int(m.group(1)), int(m.group(2))
+        # A span's pool slot and two ring cells (exporter/span.h).
+        assert 256 <= per <= 1024, per
+        assert cap == 1048576 // per, (per, cap)
         assert "span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%d)" % cap in p.stderr, p.stderr
         assert st["started"] == 5000, st
         assert st["dropped"] > 0 and st["failed"] == 0, st

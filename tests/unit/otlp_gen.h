@@ -181,20 +181,35 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
         s->ts_type       = gen_u8(g) % 3;
         s->age_ms =
             s->ts_type ? (int64_t)(gen_u64(g, 1 + gen_u8(g) % 6) >> 1) : 0;
-        /* A topic or error type may fill its array, without a NUL; the
-         * arrays of a span from the pool are not cleared, so a shorter one
-         * ends with its NUL. */
-        len = gen_len(g, sizeof(s->topic));
-        gen_text(g, s->topic, len);
-        if (len < sizeof(s->topic))
-                s->topic[len] = '\0';
-        len = gen_len(g, sizeof(s->error_type));
-        gen_text(g, s->error_type, len);
-        if (len < sizeof(s->error_type))
-                s->error_type[len] = '\0';
-        len = gen_len(g, sizeof(s->status_msg) - 1);
-        gen_text(g, s->status_msg, len);
-        s->status_msg[len] = '\0';
+        /* A topic may be longer than the encoders read (KOTEL_TOPIC_MAX -
+         * 1 bytes) or absent (NULL); an error type may fill its array,
+         * without a NUL; the arrays of a span from the pool are not
+         * cleared, so a shorter one ends with its NUL. */
+        s->topic       = gen_strdup(g, KOTEL_TOPIC_MAX + 8);
+        s->topic_owned = true;
+        if (!s->topic[0]) {
+                free((char *)s->topic);
+                s->topic       = NULL;
+                s->topic_owned = false;
+        }
+        {
+                /* Longer than the span keeps (it cuts them), or empty, or
+                 * no text at all. */
+                char type[KOTEL_ERROR_MAX + 8], msg[KOTEL_STATUS_MSG_MAX + 8];
+                size_t mlen;
+
+                len = gen_len(g, sizeof(type) - 1);
+                gen_text(g, type, len);
+                type[len] = '\0';
+                mlen      = gen_len(g, sizeof(msg) - 1);
+                gen_text(g, msg, mlen);
+                msg[mlen] = '\0';
+                if (len || mlen)
+                        kotel_span_set_error_text(s, type,
+                                                  mlen      ? msg
+                                                  : len & 1 ? ""
+                                                            : NULL);
+        }
         if (f2 & 32)
                 s->tracestate = gen_strdup(g, 512);
         c = gen_u8(g);

@@ -26,7 +26,7 @@ static void *submitter(void *arg)
                 memset(s->trace_id, 1, 16);
                 memset(s->span_id, 2, 8);
                 s->kind = KOTEL_KIND_PRODUCER;
-                strcpy(s->topic, "t");
+                s->topic = "t";
                 kotel_exporter_count_started();
                 kotel_exporter_submit(s);
         }

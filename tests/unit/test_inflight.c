@@ -3,12 +3,15 @@
  * the reaper that frees a large take off the calling thread, and the exit
  * path: shards closed without waiting, a shard whose lock the exiting
  * thread holds left alone and counted, closed shards taking nothing in or
- * out. */
+ * out. Topic names: past the intern table's bound a span or a pending
+ * record still keeps its topic, as a copy of its own, counted and freed
+ * with it. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "agent/inflight.h"
+#include "agent/spans.h"
 #include "tap.h"
 
 #define N 20000
@@ -48,6 +51,48 @@ static bool refs_settle_to(int want)
                 nanosleep(&(struct timespec){0, 1000000}, NULL);
         }
         return false;
+}
+
+static void topics_past_the_bound(void)
+{
+        char name[32];
+        const char *a, *b, *t;
+        bool owned, kept = true, interned = true;
+        struct kotel_span *s;
+        struct kotel_pending *p;
+
+        a = kotel_topic_intern("orders");
+        b = kotel_topic_intern("orders");
+        CHECK(a && a == b && !strcmp(a, "orders"), "a name is interned once");
+        for (int i = 0; i < 5000; i++) {
+                snprintf(name, sizeof(name), "topic-%d", i);
+                t = kotel_topic_hold(name, &owned);
+                kept &= t && !strcmp(t, name);
+                if (i < 4000)
+                        interned &= !owned;
+                if (owned)
+                        free((char *)t);
+        }
+        CHECK(kept, "5000 distinct names each held, past the table's bound");
+        CHECK(interned, "the first 4000 interned");
+        CHECK(kotel_topic_copies() > 0 && kotel_topic_copies() <= 1000,
+              "the ones past the bound copied and counted");
+        t = kotel_topic_hold("orders", &owned);
+        CHECK(t == a && !owned, "a name interned before stays interned");
+
+        s = kotel_span_new();
+        kotel_span_set_topic(s, "late-topic");
+        CHECK(s->topic && !strcmp(s->topic, "late-topic") && s->topic_owned,
+              "a span past the bound keeps its topic, its own copy");
+        kotel_span_free(s); /* frees the copy: ASan/valgrind check */
+        s = kotel_span_new();
+        kotel_span_set_topic(s, "orders");
+        CHECK(s->topic == a && !s->topic_owned, "an interned topic is shared");
+        kotel_span_free(s);
+        p        = kotel_pending_new();
+        p->topic = kotel_topic_hold("late-pending", &p->topic_owned);
+        CHECK(p->topic && p->topic_owned, "a pending record too");
+        kotel_pending_free(p);
 }
 
 int main(void)
@@ -136,5 +181,6 @@ int main(void)
               "and gives none out");
         n = kotel_inflight_close_at_exit(false, &t);
         CHECK(n == 0, "closing twice counts nothing twice");
+        topics_past_the_bound();
         TAP_DONE();
 }

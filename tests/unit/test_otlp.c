@@ -46,7 +46,12 @@ static struct kotel_span *span(struct kotel_client *c, uint8_t id, enum kotel_op
         s->kind   = op == KOTEL_OP_SEND ? KOTEL_KIND_PRODUCER : KOTEL_KIND_CONSUMER;
         s->op     = op;
         s->client = kotel_client_ref(c);
-        snprintf(s->topic, sizeof(s->topic), "topic-%u", id);
+        {
+                static char names[256][16]; /* a span points at its topic */
+
+                snprintf(names[id], sizeof(names[id]), "topic-%u", id);
+                s->topic = names[id];
+        }
         s->has_partition = true;
         s->partition     = id;
         s->has_offset    = true;
@@ -365,7 +370,7 @@ int main(void)
         memset(s[1]->links[2].span_id, 0x77, 8);
         memset(s[1]->links[2].trace_id, 0x78, 16);
         s[2]->status = KOTEL_STATUS_ERROR;
-        strcpy(s[2]->status_msg, "boom");
+        kotel_span_set_error_text(s[2], "", "boom");
         s[2]->tracestate = strdup("k=v");
         s[2]->has_parent = true;
         memset(s[2]->parent_span_id, 9, 8);

@@ -189,11 +189,16 @@ static struct kotel_span *full_span(struct kotel_client *c, size_t topic,
         s->batch_count   = 3;
         s->start_ns      = 1700000000000000000ull;
         s->end_ns        = s->start_ns + 5;
-        memset(s->topic, 't', topic);
-        if (topic < sizeof(s->topic)) /* the pool does not clear it */
-                s->topic[topic] = '\0';
-        strcpy(s->error_type, "broker_not_available");
-        strcpy(s->status_msg, "Local: Broker transport failure");
+        {
+                char *t = malloc(topic + 1);
+
+                memset(t, 't', topic);
+                t[topic]       = '\0';
+                s->topic       = t;
+                s->topic_owned = true;
+        }
+        kotel_span_set_error_text(s, "broker_not_available",
+                                  "Local: Broker transport failure");
         s->tracestate = strdup("vendor=value");
         s->client     = kotel_client_ref(c);
         if (kotel_span_reserve_links(s, links) == 0 && links) {

@@ -6,13 +6,16 @@
  * Linked with the agent's objects; librdkafka is loaded at run time. The
  * producer has no broker: messages stay queued and are purged at the end.
  * The agent's real_* pointers for the header calls are swapped for
- * counting shims around each produce call. */
+ * counting shims around each produce call. An acknowledged error's name
+ * and text are interned and shared by the spans of the same error, not
+ * allocated per span; text of the agent's own is the span's. */
 #include <dlfcn.h>
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/spans.h"
 #include "agent/symbols.h"
 #include "hdr_count.h"
 #include "tap.h"
@@ -30,6 +33,35 @@ static rd_kafka_resp_err_t count_headers(const rd_kafka_message_t *m,
 {
         n_headers++;
         return orig_headers(m, out);
+}
+
+static void error_text(void)
+{
+        struct kotel_span *a = kotel_span_new(), *b = kotel_span_new();
+        struct kotel_span *c = kotel_span_new(), *d = kotel_span_new();
+
+        kotel_span_set_error(a, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, NULL);
+        CHECK(a->status == KOTEL_STATUS_ERROR && a->error_type &&
+                  !strcmp(a->error_type, "_MSG_TIMED_OUT") && a->status_msg &&
+                  !strcmp(a->status_msg, "Local: Message timed out"),
+              "error: librdkafka's name and text");
+        CHECK(!a->error_owned, "interned, not allocated");
+        kotel_span_set_error(b, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, NULL);
+        CHECK(b->error_type == a->error_type &&
+                  b->status_msg == a->status_msg && !b->error_owned,
+              "the same error again: the same strings");
+        kotel_span_set_error(c, RD_KAFKA_RESP_ERR__PURGE_QUEUE, NULL);
+        CHECK(!strcmp(c->error_type, "_PURGE_QUEUE") && !c->error_owned &&
+                  c->error_type != a->error_type,
+              "another error: its own name");
+        kotel_span_set_error(d, RD_KAFKA_RESP_ERR__DESTROY, "client destroyed");
+        CHECK(!strcmp(d->error_type, "_DESTROY") &&
+                  !strcmp(d->status_msg, "client destroyed") && d->error_owned,
+              "the agent's own text: the span's copy");
+        kotel_span_free(a);
+        kotel_span_free(b);
+        kotel_span_free(c);
+        kotel_span_free(d);
 }
 
 static void counting(bool on)
@@ -99,5 +131,6 @@ int main(void)
         ((__typeof__(rd_kafka_purge) *)dlsym(RTLD_DEFAULT, "rd_kafka_purge"))(
             rk, RD_KAFKA_PURGE_F_QUEUE);
         rd_kafka_destroy(rk);
+        error_text();
         TAP_DONE();
 }

@@ -1,6 +1,7 @@
 /* exporter/span.c: a span taken from the pool again after use has every
- * field before its text arrays zeroed and empty text (topic, error type,
- * status message), though the arrays' tails are not cleared. */
+ * field before its key zeroed (no topic, no error text), though the key's
+ * bytes are not cleared; an error's type and status message are cut to
+ * their limits, and replaced (not leaked) when set again. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 int main(void)
 {
         struct kotel_span *s, *t;
+        char long_text[300];
         int head = 1;
 
         kotel_span_pool_init(2);
@@ -20,23 +22,38 @@ int main(void)
                 return 1;
         }
         memset(s, 0x5a, sizeof(*s));
-        s->client     = NULL; /* what kotel_span_free releases */
-        s->tracestate = NULL;
-        s->links      = NULL;
-        strcpy(s->topic, "orders");
-        strcpy(s->error_type, "msg_timed_out");
-        strcpy(s->status_msg, "Local: Message timed out");
+        s->client      = NULL; /* what kotel_span_free releases */
+        s->tracestate  = NULL;
+        s->links       = NULL;
+        s->error_type  = NULL;
+        s->error_owned = false;
+        s->topic       = strdup("orders");
+        s->topic_owned = true;
+        CHECK(kotel_span_set_error_text(s, "msg_timed_out",
+                                        "Local: Message timed out") == 0 &&
+                  !strcmp(s->error_type, "msg_timed_out") &&
+                  !strcmp(s->status_msg, "Local: Message timed out"),
+              "error type and status message set");
         kotel_span_free(s);
         t = kotel_span_new();
-        for (size_t b = 0; b < offsetof(struct kotel_span, topic); b++)
+        for (size_t b = 0; b < offsetof(struct kotel_span, key); b++)
                 head &= ((unsigned char *)t)[b] == 0;
-        CHECK(head, "every field before the text arrays is zero");
-        CHECK(t->topic[0] == '\0' && t->error_type[0] == '\0' &&
-                  t->status_msg[0] == '\0',
-              "topic, error type and status message are empty");
+        CHECK(head, "every field before the key is zero");
+        CHECK(!t->topic && !t->topic_owned, "no topic");
+        CHECK(!t->error_type && !t->status_msg, "no error type or message");
         CHECK(!t->has_key && t->key_len == 0 && t->n_links == 0 && !t->client &&
                   !t->tracestate,
               "no key, links, client or tracestate");
+
+        memset(long_text, 'x', sizeof(long_text) - 1);
+        long_text[sizeof(long_text) - 1] = '\0';
+        kotel_span_set_error_text(t, long_text, long_text);
+        CHECK(strlen(t->error_type) == KOTEL_ERROR_MAX - 1 &&
+                  strlen(t->status_msg) == KOTEL_STATUS_MSG_MAX - 1,
+              "error type and message cut to their limits");
+        kotel_span_set_error_text(t, "broker_not_available", NULL);
+        CHECK(!strcmp(t->error_type, "broker_not_available") && !t->status_msg,
+              "set again: the new type, no message (the old block freed)");
         kotel_span_free(t);
         TAP_DONE();
 }
