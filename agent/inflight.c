@@ -344,28 +344,30 @@ struct topic {
         char name[];
 };
 
-static uint64_t str_hash(const char *s)
+/* The hash of @s's first @len bytes (never 0: the map's empty key). */
+static uint64_t str_hash(const char *s, size_t len)
 {
         uint64_t h = 1469598103934665603ull;
 
-        while (*s)
-                h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+        for (size_t i = 0; i < len; i++)
+                h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
         return h ? h : 1;
 }
 
 const char *kotel_topic_intern(const char *name)
 {
         static size_t n_topics;
-        uint64_t h = str_hash(name);
+        /* A name is kept cut to KOTEL_TOPIC_MAX - 1 bytes, so it is looked
+         * up cut too: a longer one finds its own entry again. */
+        size_t len = strnlen(name, KOTEL_TOPIC_MAX - 1);
+        uint64_t h = str_hash(name, len);
         struct topic *t, *head;
-        size_t len;
 
         pthread_mutex_lock(&topics_lock);
         head = kotel_ptrmap_get(&topics, h);
         for (t = head; t; t = t->next)
-                if (!strcmp(t->name, name))
+                if (!strncmp(t->name, name, len) && t->name[len] == '\0')
                         goto out;
-        len = strnlen(name, KOTEL_TOPIC_MAX - 1);
         t   = n_topics < TOPICS_MAX ? malloc(sizeof(*t) + len + 1) : NULL;
         if (t) {
                 memcpy(t->name, name, len);

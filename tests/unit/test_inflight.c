@@ -61,6 +61,18 @@ static void topics_past_the_bound(void)
         struct kotel_span *s;
         struct kotel_pending *p;
 
+        /* A name past KOTEL_TOPIC_MAX - 1 bytes is kept cut, and found
+         * again (it used to be added anew each time, filling the table). */
+        {
+                char long_name[300];
+
+                memset(long_name, 'x', sizeof(long_name) - 1);
+                long_name[sizeof(long_name) - 1] = '\0';
+                a = kotel_topic_intern(long_name);
+                b = kotel_topic_intern(long_name);
+                CHECK(a && a == b && strlen(a) == KOTEL_TOPIC_MAX - 1,
+                      "a name too long is interned cut, once");
+        }
         a = kotel_topic_intern("orders");
         b = kotel_topic_intern("orders");
         CHECK(a && a == b && !strcmp(a, "orders"), "a name is interned once");
