@@ -267,12 +267,15 @@ static void put_exemplar(struct ex_cell *c, uint64_t value_ns,
                 memcpy(t, trace_id, 16);
                 memcpy(&sp, span_id, 8);
         }
-        __atomic_store_n(&c->tid[0], t[0], __ATOMIC_RELAXED);
-        __atomic_store_n(&c->tid[1], t[1], __ATOMIC_RELAXED);
-        __atomic_store_n(&c->sid, sp, __ATOMIC_RELAXED);
-        __atomic_store_n(&c->has_ids, trace_id != NULL, __ATOMIC_RELAXED);
-        __atomic_store_n(&c->value_ns, value_ns, __ATOMIC_RELAXED);
-        __atomic_store_n(&c->time_ns, wall_ns(), __ATOMIC_RELAXED);
+        /* Release: a reader whose acquire load sees one of these values
+         * then sees the odd sequence too, and retries (without it, on a
+         * weakly ordered CPU a new value could pass with old ids). */
+        __atomic_store_n(&c->tid[0], t[0], __ATOMIC_RELEASE);
+        __atomic_store_n(&c->tid[1], t[1], __ATOMIC_RELEASE);
+        __atomic_store_n(&c->sid, sp, __ATOMIC_RELEASE);
+        __atomic_store_n(&c->has_ids, trace_id != NULL, __ATOMIC_RELEASE);
+        __atomic_store_n(&c->value_ns, value_ns, __ATOMIC_RELEASE);
+        __atomic_store_n(&c->time_ns, wall_ns(), __ATOMIC_RELEASE);
         __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
