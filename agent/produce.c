@@ -485,7 +485,7 @@ _Static_assert(sizeof(void *) == 8 && sizeof(long) == 8 &&
                    sizeof(int64_t) == 8 && sizeof(size_t) == 8,
                "rd_kafka_producev forwarding assumes an LP64 ABI");
 
-#define WORDS_MAX 1024 /* 340 headers; beyond, see rd_kafka_producev */
+#define WORDS_MAX 1024 /* ~250 VTYPE_HEADERs (4 words each); see below */
 
 struct args {
         uintptr_t *w, small[64];
@@ -585,8 +585,9 @@ static rd_kafka_resp_err_t call_producev(rd_kafka_t *rk, struct args *a)
 }
 
 /* Any app thread; borrows everything producev borrows. More than
- * WORDS_MAX words of arguments (over 340 headers) cannot be forwarded:
- * RD_KAFKA_RESP_ERR__INVALID_ARG, the message not produced. */
+ * WORDS_MAX words of arguments (over ~250 VTYPE_HEADERs, 4 words each)
+ * cannot be forwarded: RD_KAFKA_RESP_ERR__INVALID_ARG, the message not
+ * produced. */
 KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
 {
         struct kotel_tls *t = &kotel_tls;
