@@ -344,8 +344,12 @@ static bool read_exemplar(struct ex_cell *c, struct kotel_mexemplar *e)
         return true;
 }
 
-/* Snapshots @s into @p; false when delta and nothing new. */
-static bool snap(struct series *s, struct kotel_mpoint *p, uint64_t now)
+/* Snapshots @s into @p; false when delta and nothing new. @hist: every
+ * measurement of the instrument lands in a bucket, so the point's count is
+ * the sum of its buckets as read (the count read apart would differ from
+ * it while threads record, and OTLP requires them equal). */
+static bool snap(struct series *s, struct kotel_mpoint *p, uint64_t now,
+                 bool hist)
 {
         bool delta     = m.cfg.temporality == KOTEL_TEMPORALITY_DELTA;
         uint64_t count = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
@@ -375,6 +379,11 @@ static bool snap(struct series *s, struct kotel_mpoint *p, uint64_t now)
                         p->ex[b].valid =
                             !delta || p->ex[b].time_ns > s->last_time_ns;
         }
+        if (hist) {
+                p->count = 0;
+                for (int b = 0; b < KOTEL_M_BUCKETS; b++)
+                        p->count += p->buckets[b];
+        }
         if (delta) {
                 s->last_count   = count;
                 s->last_time_ns = now;
@@ -387,6 +396,9 @@ size_t kotel_metrics_collect(enum kotel_minst i, struct kotel_mpoint *out,
 {
         struct inst *in = &m.inst[i];
         size_t n        = 0;
+        /* kotel_metrics_record puts every other instrument's measurement
+         * in a bucket; the consumed series' buckets hold only ages. */
+        bool hist = i != KOTEL_M_CONSUMED && i != KOTEL_M_AGE_NEGATIVE;
 
         if (!kotel_metrics_enabled() || (unsigned)i >= KOTEL_M_N)
                 return 0;
@@ -397,11 +409,11 @@ size_t kotel_metrics_collect(enum kotel_minst i, struct kotel_mpoint *out,
                         SLOT_READY ||
                     s->topic[0] == '\1')
                         continue;
-                if (snap(s, &out[n], now_ns))
+                if (snap(s, &out[n], now_ns, hist))
                         n++;
         }
         if (n < cap && __atomic_load_n(&in->overflow.count, __ATOMIC_RELAXED) &&
-            snap(&in->overflow, &out[n], now_ns))
+            snap(&in->overflow, &out[n], now_ns, hist))
                 n++;
         return n;
 }

@@ -63,7 +63,7 @@ static void test_threads(void)
         pthread_t th[THREADS];
         size_t n;
         uint64_t count = 0, b0 = 0, b4 = 0, sum = 0, cons = 0;
-        bool ok = true;
+        bool ok = true, counts_match = true;
 
         setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 2000);
         for (long i = 0; i < THREADS; i++)
@@ -74,6 +74,13 @@ static void test_threads(void)
                 size_t m =
                     kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1000);
 
+                for (size_t i = 0; i < m; i++) {
+                        uint64_t in_buckets = 0;
+
+                        for (int b = 0; b < KOTEL_M_BUCKETS; b++)
+                                in_buckets += pts[i].buckets[b];
+                        counts_match &= in_buckets == pts[i].count;
+                }
                 for (size_t i = 0; i < m; i++)
                         for (int b = 0; b < KOTEL_M_BUCKETS; b++)
                                 ok &= !pts[i].ex[b].valid ||
@@ -85,6 +92,8 @@ static void test_threads(void)
         }
         CHECK(ok, "exemplars read while written are whole: ids and value "
                   "of one measurement, in its bucket");
+        CHECK(counts_match, "every point collected while threads record has "
+                            "its count equal to the sum of its buckets");
         for (int i = 0; i < THREADS; i++)
                 pthread_join(th[i], NULL);
         n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1000);
