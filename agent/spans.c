@@ -265,8 +265,21 @@ void kotel_span_set_error(struct kotel_span *s, rd_kafka_resp_err_t err,
         name = real_rd_kafka_err2name(err);
         if (!name)
                 name = "_UNKNOWN";
-        if (msg) { /* the agent's own words: rare, not interned */
-                kotel_span_set_error_text(s, name, msg);
+        if (msg) {
+                /* The agent's own words, a literal; librdkafka's names are
+                 * static too: both are pointed at, never copied, since the
+                 * exit path (which allocates nothing and takes no lock it
+                 * may wait on) settles spans with them. */
+                if (strlen(name) < KOTEL_ERROR_MAX &&
+                    strlen(msg) < KOTEL_STATUS_MSG_MAX) {
+                        if (s->error_owned)
+                                free((char *)s->error_type);
+                        s->error_owned = false;
+                        s->error_type  = name;
+                        s->status_msg  = msg;
+                } else {
+                        kotel_span_set_error_text(s, name, msg);
+                }
                 return;
         }
         str = real_rd_kafka_err2str(err);

@@ -58,8 +58,10 @@ void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m);
 void kotel_span_set_topic(struct kotel_span *s, const char *topic);
 /* Marks @s failed with @err: its name, and @msg or else librdkafka's text
  * for it. Without @msg both point at interned copies (a per-thread cache
- * of the last code makes a repeat two stores); with @msg, or once the
- * intern table is full, they are the span's own (error_owned). */
+ * of the last code makes a repeat two stores), or, once the intern table
+ * is full, at the span's own (error_owned). @msg must outlive the span (the
+ * agent's own words are literals): it and librdkafka's static name are
+ * pointed at, with no allocation and no lock (the exit path uses it). */
 void kotel_span_set_error(struct kotel_span *s, rd_kafka_resp_err_t err,
                           const char *msg);
 /* Copies @c's tracestate onto @s (allocates). */
