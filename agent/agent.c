@@ -274,7 +274,7 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
                                        const rd_kafka_conf_t *conf,
                                        rd_kafka_type_t type)
 {
-        struct kotel_client *c = calloc(1, sizeof(*c));
+        struct kotel_client *c = calloc(1, sizeof(*c)), *old;
         char *servers;
 
         if (!c)
@@ -293,9 +293,15 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
          * client is never removed and this reference simply stays. */
         kotel_client_ref(c);
         pthread_mutex_lock(&reg_lock);
+        /* An entry already at @rk is a destroyed client whose memory
+         * librdkafka gave to this one before the destroy wrapper could
+         * take its entry out: this one replaces it, and that wrapper's
+         * remove, which names its own entry, leaves this one alone. */
+        old = kotel_ptrmap_del(&clients, (uint64_t)(uintptr_t)rk);
         kotel_ptrmap_put(&clients, (uint64_t)(uintptr_t)rk, c);
         __atomic_add_fetch(&clients_gen, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&reg_lock);
+        kotel_client_unref(old);
         return c;
 }
 
@@ -340,11 +346,27 @@ struct kotel_client *kotel_clients_get(const void *rk)
         return c ? c : default_client();
 }
 
-void kotel_clients_remove(const void *rk)
+struct kotel_client *kotel_clients_peek(const void *rk)
 {
         struct kotel_client *c;
 
         pthread_mutex_lock(&reg_lock);
+        c = kotel_ptrmap_get(&clients, (uint64_t)(uintptr_t)rk);
+        pthread_mutex_unlock(&reg_lock);
+        return c;
+}
+
+void kotel_clients_remove(const void *rk, const struct kotel_client *which)
+{
+        struct kotel_client *c = NULL;
+
+        pthread_mutex_lock(&reg_lock);
+        if (!which ||
+            kotel_ptrmap_get(&clients, (uint64_t)(uintptr_t)rk) != which) {
+                /* Not registered, or already another client's entry. */
+                pthread_mutex_unlock(&reg_lock);
+                return;
+        }
         c = kotel_ptrmap_del(&clients, (uint64_t)(uintptr_t)rk);
         __atomic_add_fetch(&clients_gen, 1, __ATOMIC_RELEASE);
         for (size_t i = 0; handles.slots && i <= handles.mask;) {

@@ -35,7 +35,13 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
 struct kotel_client *kotel_clients_get(const void *rk);
 /* Lock-free: changes whenever a client is added or removed. */
 uint64_t kotel_clients_gen(void);
-void kotel_clients_remove(const void *rk);
+/* The entry of @rk, or NULL (no default); any thread, registry lock. */
+struct kotel_client *kotel_clients_peek(const void *rk);
+/* Removes @rk's entry, with its handles, only while it is still @which
+ * (what kotel_clients_peek() gave before the client was destroyed): once
+ * librdkafka frees a client, a new one may be created at the same address
+ * and registered before this runs. */
+void kotel_clients_remove(const void *rk, const struct kotel_client *which);
 /* Handles created from a client (queues, topics) -> that client's rk. */
 void kotel_handles_put(const void *handle, const void *rk);
 const void *kotel_handles_rk(const void *handle);

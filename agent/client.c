@@ -75,6 +75,7 @@ static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static __thread struct creating {
         rd_kafka_type_t type;
         rd_kafka_t *rk; /* set by on_new: librdkafka copied the conf */
+        const struct kotel_client *client; /* what on_new registered */
 } creating;
 
 static rd_kafka_resp_err_t probe_on_new(rd_kafka_t *rk,
@@ -143,8 +144,9 @@ static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf,
         (void)ic_opaque;
         (void)errstr;
         (void)errstr_size;
-        creating.rk = rk;
-        c           = kotel_clients_add(rk, conf, creating.type);
+        creating.rk     = rk;
+        c               = kotel_clients_add(rk, conf, creating.type);
+        creating.client = c;
         if (c && creating.type == RD_KAFKA_PRODUCER)
                 kotel_produce_install(rk, c);
         /* The registry holds its own reference; interceptors borrow it
@@ -177,12 +179,12 @@ static void forget_on_new(rd_kafka_conf_t *conf, bool copied)
 
 /* After the real destroy every librdkafka thread of @rk is gone: what is
  * still open will never be settled by librdkafka. */
-static void settle_client(const void *rk)
+static void settle_client(const void *rk, const struct kotel_client *which)
 {
         kotel_produce_finish_unacked(rk, "client destroyed before the "
                                          "delivery report");
         kotel_msgtab_end_client(rk);
-        kotel_clients_remove(rk);
+        kotel_clients_remove(rk, which);
 }
 
 /* The app thread; takes @conf on success only, as the real one does. */
@@ -220,14 +222,15 @@ KOTEL_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type,
                               RD_KAFKA_RESP_ERR_NO_ERROR &&
                           empty;
         }
-        creating.type = type;
-        creating.rk   = NULL;
+        creating.type   = type;
+        creating.rk     = NULL;
+        creating.client = NULL;
         rk            = real_rd_kafka_new(type, conf, errstr, errstr_size);
         saved         = errno;
         if (!rk) {
                 /* The failed client is gone: forget it (by address). */
                 if (creating.rk)
-                        settle_client(creating.rk);
+                        settle_client(creating.rk, creating.client);
                 if (restore)
                         forget_on_new(conf, creating.rk != NULL);
                 /* rd_kafka_new owns the conf only on success. */
@@ -242,6 +245,7 @@ KOTEL_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type,
 KOTEL_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
 {
         struct kotel_tls *t = &kotel_tls;
+        const struct kotel_client *which;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_destroy))
@@ -252,9 +256,10 @@ KOTEL_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
         }
         t->in_hook++;
         kotel_agent_move_on();
+        which = kotel_clients_peek(rk);
         real_rd_kafka_destroy(rk);
         saved = errno;
-        settle_client(rk);
+        settle_client(rk, which);
         t->in_hook--;
         errno = saved;
 }
@@ -262,6 +267,7 @@ KOTEL_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
 KOTEL_EXPORT void rd_kafka_destroy_flags(rd_kafka_t *rk, int flags)
 {
         struct kotel_tls *t = &kotel_tls;
+        const struct kotel_client *which;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_destroy_flags))
@@ -272,9 +278,10 @@ KOTEL_EXPORT void rd_kafka_destroy_flags(rd_kafka_t *rk, int flags)
         }
         t->in_hook++;
         kotel_agent_move_on();
+        which = kotel_clients_peek(rk);
         real_rd_kafka_destroy_flags(rk, flags);
         saved = errno;
-        settle_client(rk);
+        settle_client(rk, which);
         t->in_hook--;
         errno = saved;
 }
