@@ -288,7 +288,7 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
                 servers = conf_str(conf, "metadata.broker.list");
         first_broker(servers, &c->server_address, &c->server_port);
         free(servers);
-        c->resource = kotel_resource_get();
+        c->resource = kotel_resource_for_client(c->client_id, c->group_id);
         /* The registry's reference; if the registry cannot hold it, the
          * client is never removed and this reference simply stays. */
         kotel_client_ref(c);
