@@ -186,6 +186,7 @@ static void init(void)
         }
         pthread_key_create(&tls_key, on_thread_exit);
         kotel_exporter_start();
+        kotel_metrics_set_resource(kotel_resource_get());
         kotel_metrics_start();
         pthread_atfork(kotel_agent_atfork_prepare, kotel_agent_atfork_parent,
                        kotel_agent_atfork_child);

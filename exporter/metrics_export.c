@@ -43,7 +43,13 @@ static struct {
         struct kotel_mpoint *age; /* kotel.message.age's points */
         uint64_t overflow_logged[KOTEL_M_N];
         uint64_t exports, failures;
+        const struct kotel_resource *resource; /* the process's */
 } mx;
+
+void kotel_metrics_set_resource(const struct kotel_resource *r)
+{
+        __atomic_store_n(&mx.resource, r, __ATOMIC_RELEASE);
+}
 
 static uint64_t mono_ns(void)
 {
@@ -308,7 +314,9 @@ static void export_once(uint64_t deadline)
                         fflush(stderr);
                         return;
                 }
-                if (kotel_metrics_enc_encode(&mx.out, d, D_N) < 0) {
+                if (kotel_metrics_enc_encode(
+                        &mx.out, d, D_N,
+                        __atomic_load_n(&mx.resource, __ATOMIC_ACQUIRE)) < 0) {
                         kotel_log(KOTEL_LOG_ERROR, "metrics export: out of "
                                                    "memory while encoding");
                         return;

@@ -223,22 +223,88 @@ static void put_sum_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
         close_msg(w, b);
 }
 
-static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d)
+/* The resource of @p: its client's, else @fallback. */
+static const struct kotel_resource *
+point_res(const struct kotel_mpoint *p, const struct kotel_resource *fallback)
 {
-        size_t b = open_msg(w, T_SM_METRIC), data;
+        return p->client && p->client->resource ? p->client->resource
+                                                : fallback;
+}
+
+size_t kotel_metrics_enc_resources(const struct kotel_metric_desc *ms,
+                                   size_t n,
+                                   const struct kotel_resource *fallback,
+                                   struct kotel_metrics_groups *g)
+{
+        g->n      = 0;
+        g->capped = false;
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < ms[i].n; j++) {
+                        const struct kotel_resource *r =
+                            point_res(&ms[i].pts[j], fallback);
+                        size_t k;
+
+                        for (k = 0; k < g->n; k++)
+                                if (g->res[k] == r)
+                                        break;
+                        if (k < g->n)
+                                continue;
+                        if (g->n == KOTEL_METRICS_ENC_GROUPS) {
+                                g->capped = true;
+                                continue;
+                        }
+                        g->res[g->n++] = r;
+                }
+        if (!g->n)
+                g->res[g->n++] = fallback;
+        return g->n;
+}
+
+bool kotel_metrics_enc_in_group(const struct kotel_metrics_groups *g,
+                                size_t k, const struct kotel_mpoint *p,
+                                const struct kotel_resource *fallback)
+{
+        const struct kotel_resource *r = point_res(p, fallback);
+
+        if (g->res[k] == r)
+                return true;
+        if (!g->capped || k != g->n - 1)
+                return false;
+        /* Past the groups a request tells apart: the last group takes the
+         * rest rather than the export failing. */
+        for (size_t i = 0; i < g->n; i++)
+                if (g->res[i] == r)
+                        return false;
+        return true;
+}
+
+static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
+                       const struct kotel_metrics_groups *g, size_t k,
+                       const struct kotel_resource *fallback)
+{
+        size_t b, data, i;
         uint8_t *o;
 
+        for (i = 0; i < d->n; i++)
+                if (kotel_metrics_enc_in_group(g, k, &d->pts[i], fallback))
+                        break;
+        if (i == d->n)
+                return;
+        b = open_msg(w, T_SM_METRIC);
         put_str(w, T_M_NAME, d->name);
         put_str(w, T_M_DESC, d->description);
         put_str(w, T_M_UNIT, d->unit);
         data =
             open_msg(w, d->shape == KOTEL_SHAPE_HISTOGRAM ? T_M_HIST : T_M_SUM);
-        for (size_t i = 0; i < d->n; i++)
+        for (; i < d->n; i++) {
+                if (!kotel_metrics_enc_in_group(g, k, &d->pts[i], fallback))
+                        continue;
                 if (d->shape == KOTEL_SHAPE_HISTOGRAM)
                         put_hist_point(w, &d->pts[i], d->no_op);
                 else
                         put_sum_point(w, &d->pts[i], !d->no_op,
                                       !d->no_op && !d->no_op_type);
+        }
         if ((o = kotel_pbw_room(w, 4))) {
                 *o++ = T_TEMPORALITY;
                 *o++ = (uint8_t)d->temporality;
@@ -253,29 +319,29 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d)
 }
 
 int kotel_metrics_enc_encode(struct kotel_pbw *w,
-                             const struct kotel_metric_desc *ms, size_t n)
+                             const struct kotel_metric_desc *ms, size_t n,
+                             const struct kotel_resource *fallback)
 {
-        const struct kotel_resource *res = NULL;
-        size_t rm, sm, scope;
+        struct kotel_metrics_groups g;
 
         w->len = 0;
         w->oom = false;
-        for (size_t i = 0; i < n && !res; i++)
-                for (size_t j = 0; j < ms[i].n && !res; j++)
-                        if (ms[i].pts[j].client)
-                                res = ms[i].pts[j].client->resource;
-        rm = open_msg(w, T_REQ_RM);
-        if (kotel_otlp_put_resource(w, T_RM_RESOURCE, res) < 0)
-                return -1;
-        sm    = open_msg(w, T_RM_SM);
-        scope = open_msg(w, T_SM_SCOPE);
-        put_str(w, T_SCOPE_NAME, KOTEL_SCOPE_NAME);
-        put_str(w, T_SCOPE_VERSION, KOTEL_VERSION);
-        close_msg(w, scope);
-        for (size_t i = 0; i < n; i++)
-                if (ms[i].n)
-                        put_metric(w, &ms[i]);
-        close_msg(w, sm);
-        close_msg(w, rm);
+        kotel_metrics_enc_resources(ms, n, fallback, &g);
+        for (size_t k = 0; k < g.n && !w->oom; k++) {
+                size_t rm, sm, scope;
+
+                rm = open_msg(w, T_REQ_RM);
+                if (kotel_otlp_put_resource(w, T_RM_RESOURCE, g.res[k]) < 0)
+                        return -1;
+                sm    = open_msg(w, T_RM_SM);
+                scope = open_msg(w, T_SM_SCOPE);
+                put_str(w, T_SCOPE_NAME, KOTEL_SCOPE_NAME);
+                put_str(w, T_SCOPE_VERSION, KOTEL_VERSION);
+                close_msg(w, scope);
+                for (size_t i = 0; i < n; i++)
+                        put_metric(w, &ms[i], &g, k, fallback);
+                close_msg(w, sm);
+                close_msg(w, rm);
+        }
         return w->oom ? -1 : 0;
 }

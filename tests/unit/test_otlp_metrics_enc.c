@@ -4,7 +4,10 @@
  * counters, overflow points, points with and without client, topic,
  * partition, error), both temporalities, a metric with no points, and a
  * request large enough (over 2 MiB) that the reserved length prefixes
- * must grow; one buffer reused across all of it. */
+ * must grow; one buffer reused across all of it. Clients with resources
+ * of their own (KOTEL_SERVICE_NAME_FROM) make one ResourceMetrics each,
+ * first seen first, points without a client going with the fallback
+ * resource; past 64 resources the last group takes the rest. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,41 +225,93 @@ static PB(Metric) * metric(const struct kotel_metric_desc *d)
         return m;
 }
 
+/* The resource of point @p, and its group as the encoder documents it:
+ * resources first seen first, at most 64 groups, the last taking the
+ * points of any resource past them. */
+#define GROUPS 64
+
+static const struct kotel_resource *res_of(const struct kotel_mpoint *p,
+                                           const struct kotel_resource *fb)
+{
+        return p->client && p->client->resource ? p->client->resource : fb;
+}
+
+static size_t group_of(const struct kotel_resource **seen, size_t n_seen,
+                       const struct kotel_resource *r)
+{
+        for (size_t g = 0; g < n_seen; g++)
+                if (seen[g] == r)
+                        return g;
+        return GROUPS - 1;
+}
+
 static uint8_t *reference(const struct kotel_metric_desc *ms, size_t n,
-                          const struct kotel_resource *r, size_t *len)
+                          const struct kotel_resource *fb, size_t *len)
 {
         Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest
             req =
                 OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
-        PB(ResourceMetrics)
-        rm = OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT;
-        PB(ScopeMetrics)
-        sm = OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
-        Opentelemetry__Proto__Resource__V1__Resource res =
-            OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
         Opentelemetry__Proto__Common__V1__InstrumentationScope scope =
             OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
-        PB(ResourceMetrics) *rmp = &rm;
-        PB(ScopeMetrics) *smp    = &sm;
+        const struct kotel_resource *seen[GROUPS];
+        size_t n_seen = 0;
         uint8_t *out;
 
-        res.attributes = calloc(r ? r->n + 1 : 1, sizeof(void *));
-        for (size_t i = 0; r && i < r->n; i++)
-                res.attributes[res.n_attributes++] =
-                    r->attrs[i].str ? kv_str(r->attrs[i].key, r->attrs[i].str)
-                                    : kv_int(r->attrs[i].key, r->attrs[i].i);
-        scope.name    = KOTEL_SCOPE_NAME;
-        scope.version = KOTEL_VERSION;
-        sm.scope      = &scope;
-        sm.metrics    = calloc(n + 1, sizeof(void *));
         for (size_t i = 0; i < n; i++)
-                if (ms[i].n)
-                        sm.metrics[sm.n_metrics++] = metric(&ms[i]);
-        rm.resource            = &res;
-        rm.n_scope_metrics     = 1;
-        rm.scope_metrics       = &smp;
-        req.n_resource_metrics = 1;
-        req.resource_metrics   = &rmp;
+                for (size_t j = 0; j < ms[i].n; j++) {
+                        const struct kotel_resource *r =
+                            res_of(&ms[i].pts[j], fb);
+                        size_t g;
+
+                        for (g = 0; g < n_seen && seen[g] != r; g++)
+                                ;
+                        if (g == n_seen && n_seen < GROUPS)
+                                seen[n_seen++] = r;
+                }
+        if (!n_seen)
+                seen[n_seen++] = fb;
+        scope.name           = KOTEL_SCOPE_NAME;
+        scope.version        = KOTEL_VERSION;
+        req.resource_metrics = calloc(n_seen, sizeof(void *));
+        for (size_t g = 0; g < n_seen; g++) {
+                const struct kotel_resource *r = seen[g];
+                PB(ResourceMetrics) *rm        = calloc(1, sizeof(*rm));
+                PB(ScopeMetrics) *sm           = calloc(1, sizeof(*sm));
+                Opentelemetry__Proto__Resource__V1__Resource *res =
+                    calloc(1, sizeof(*res));
+
+                opentelemetry__proto__metrics__v1__resource_metrics__init(rm);
+                opentelemetry__proto__metrics__v1__scope_metrics__init(sm);
+                opentelemetry__proto__resource__v1__resource__init(res);
+                res->attributes = calloc(r ? r->n + 1 : 1, sizeof(void *));
+                for (size_t i = 0; r && i < r->n; i++)
+                        res->attributes[res->n_attributes++] =
+                            r->attrs[i].str
+                                ? kv_str(r->attrs[i].key, r->attrs[i].str)
+                                : kv_int(r->attrs[i].key, r->attrs[i].i);
+                sm->scope   = &scope;
+                sm->metrics = calloc(n + 1, sizeof(void *));
+                for (size_t i = 0; i < n; i++) {
+                        /* Metric i restricted to this group's points. */
+                        struct kotel_metric_desc d = ms[i];
+                        struct kotel_mpoint *pts =
+                            calloc(ms[i].n + 1, sizeof(*pts));
+
+                        d.n   = 0;
+                        d.pts = pts;
+                        for (size_t j = 0; j < ms[i].n; j++)
+                                if (group_of(seen, n_seen,
+                                             res_of(&ms[i].pts[j], fb)) == g)
+                                        pts[d.n++] = ms[i].pts[j];
+                        if (d.n)
+                                sm->metrics[sm->n_metrics++] = metric(&d);
+                }
+                rm->resource        = res;
+                rm->n_scope_metrics = 1;
+                rm->scope_metrics   = calloc(1, sizeof(void *));
+                rm->scope_metrics[0] = sm;
+                req.resource_metrics[req.n_resource_metrics++] = rm;
+        }
         *len =
             opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__get_packed_size(
                 &req);
@@ -276,11 +331,32 @@ static struct kotel_kv res_attrs[] = {
     {"telemetry.sdk.name", "kotel", 0},
 };
 static struct kotel_resource resource = {3, res_attrs};
+/* KOTEL_SERVICE_NAME_FROM's per-client resources. */
+static struct kotel_kv res_a_attrs[] = {
+    {"service.name", "c1", 0},
+    {"process.pid", NULL, 4242},
+    {"telemetry.sdk.name", "kotel", 0},
+};
+static struct kotel_kv res_b_attrs[] = {
+    {"service.name", "orders-group", 0},
+    {"process.pid", NULL, 4242},
+    {"telemetry.sdk.name", "kotel", 0},
+};
+static struct kotel_resource res_a = {3, res_a_attrs};
+static struct kotel_resource res_b = {3, res_b_attrs};
 static struct kotel_client clients[3] = {
     {1, "c1", NULL, "broker-1.example", 9092, &resource},
     {1, "c2", "orders-group", "10.0.0.7", 19092, &resource},
     {1, "c3", "g", NULL, 0, &resource},
 };
+
+/* One resource for every client (KOTEL_SERVICE_NAME_FROM off), or two of
+ * three clients with a resource of their own. */
+static void per_client_resources(bool on)
+{
+        clients[0].resource = on ? &res_a : &resource;
+        clients[1].resource = on ? &res_b : &resource;
+}
 static const char *topics[] = {"", "orders", "a-much-longer-topic-name.v2"};
 static const char *errs[]   = {NULL, "_MSG_TIMED_OUT", "UNKNOWN_TOPIC_OR_PART"};
 
@@ -317,7 +393,7 @@ static bool same_bytes(struct kotel_pbw *w, const struct kotel_metric_desc *ms,
 {
         size_t len;
         uint8_t *ref = reference(ms, n, r, &len);
-        bool ok = kotel_metrics_enc_encode(w, ms, n) == 0 && w->len == len &&
+        bool ok = kotel_metrics_enc_encode(w, ms, n, r) == 0 && w->len == len &&
                   !memcmp(w->p, ref, len);
 
         if (!ok)
@@ -331,7 +407,8 @@ int main(void)
 {
         struct kotel_pbw w = {0};
         static struct kotel_mpoint pts[5][12000];
-        bool all = true;
+        bool all  = true;
+        int multi = 0;
 
         for (int round = 0; round < 300; round++) {
                 size_t n[5]      = {rnd(6), rnd(6), rnd(6), rnd(6), rnd(6)};
@@ -353,16 +430,26 @@ int main(void)
                      true},
                 };
 
+                per_client_resources(round % 3 == 1);
                 for (int k = 0; k < 5; k++)
                         for (size_t i = 0; i < n[k]; i++)
                                 gen_point(&pts[k][i], with_client);
-                all &=
-                    same_bytes(&w, ms, 5,
-                               with_client && (n[0] + n[1] + n[2] + n[3] + n[4])
-                                   ? &resource
-                                   : NULL);
+                /* The fallback (for points without a client) is the
+                 * process resource, or none. */
+                all &= same_bytes(&w, ms, 5, round % 7 ? &resource : NULL);
+                if (round % 3 == 1 && n[0] + n[1] + n[2] + n[3] + n[4] > 4 &&
+                    with_client) {
+                        struct kotel_metrics_groups g;
+
+                        kotel_metrics_enc_resources(ms, 5, &resource, &g);
+                        multi += g.n > 1;
+                }
         }
-        CHECK(all, "300 random requests: the same bytes as protobuf-c");
+        per_client_resources(false);
+        CHECK(all, "300 random requests, a third of them with per-client "
+                   "resources: the same bytes as protobuf-c");
+        CHECK(multi > 50, "over 50 of them have more than one "
+                          "ResourceMetrics");
         {
                 struct kotel_metric_desc ms[2] = {
                     {"h", "", "s", KOTEL_SHAPE_HISTOGRAM, 2, false, pts[0],
@@ -380,6 +467,40 @@ int main(void)
         }
         CHECK(same_bytes(&w, NULL, 0, NULL),
               "no metrics: the same bytes as protobuf-c");
+        CHECK(same_bytes(&w, NULL, 0, &resource),
+              "no metrics, a fallback resource: the same bytes as protobuf-c");
+        {
+                /* More resources than a request tells apart (64): the
+                 * last group takes the rest, and stays byte-identical. */
+                enum { N = 70 };
+                static struct kotel_kv kv[N];
+                static struct kotel_resource res[N];
+                static struct kotel_client many[N];
+                static char names[N][16];
+                struct kotel_metric_desc ms[1] = {
+                    {"c", "", "", KOTEL_SHAPE_COUNTER, 2, false, pts[0],
+                     2 * N, false},
+                };
+                struct kotel_metrics_groups g;
+
+                for (int i = 0; i < N; i++) {
+                        snprintf(names[i], sizeof(names[i]), "svc-%d", i);
+                        kv[i]   = (struct kotel_kv){"service.name", names[i], 0};
+                        res[i]  = (struct kotel_resource){1, &kv[i]};
+                        many[i] = (struct kotel_client){1, names[i], NULL,
+                                                        NULL, 0, &res[i]};
+                }
+                for (int i = 0; i < 2 * N; i++) {
+                        gen_point(&pts[0][i], true);
+                        pts[0][i].client = &many[(i * 3) % N];
+                }
+                CHECK(same_bytes(&w, ms, 1, &resource),
+                      "70 resources in one request: the same bytes as "
+                      "protobuf-c");
+                kotel_metrics_enc_resources(ms, 1, &resource, &g);
+                CHECK(g.n == 64 && g.capped,
+                      "they make 64 ResourceMetrics, the last taking the rest");
+        }
         kotel_pbw_free(&w);
         free(tree);
         TAP_DONE();
