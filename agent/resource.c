@@ -228,11 +228,13 @@ static int mode(void)
         v         = kotel_env_str("KOTEL_SERVICE_NAME_FROM");
         from_mode = kotel_resource_parse_from(v);
         if (from_mode < 0) {
+                struct kotel_log_value q;
+
                 kotel_log(KOTEL_LOG_ERROR,
-                          "KOTEL_SERVICE_NAME_FROM=%s: not client.id, "
+                          "KOTEL_SERVICE_NAME_FROM='%s': not client.id, "
                           "group.id or none; every client has the process "
                           "resource",
-                          v);
+                          kotel_log_value(&q, v));
                 from_mode = KOTEL_SVCNAME_OFF;
         }
         return from_mode;
@@ -281,6 +283,7 @@ const struct kotel_resource *kotel_resource_for_client(const char *client_id,
         const struct kotel_resource *r    = base;
         const char *name                  = NULL;
         bool full                         = false;
+        struct kotel_log_value q;
 
         if (!base)
                 return NULL;
@@ -321,7 +324,7 @@ const struct kotel_resource *kotel_resource_for_client(const char *client_id,
                           "KOTEL_SERVICE_NAME_FROM: more than %d service "
                           "names; clients past them (\"%s\" is the first) "
                           "have the process resource",
-                          KOTEL_RESOURCE_CLIENT_MAX, name);
+                          KOTEL_RESOURCE_CLIENT_MAX, kotel_log_value(&q, name));
         return r;
 }
 
