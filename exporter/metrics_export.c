@@ -17,6 +17,7 @@
 #include "gzip.h"
 #include "log.h"
 #include "metrics.h"
+#include "otlp_common.h"
 #include "otlp_metrics_enc.h"
 #include "settings.h"
 #include "transport.h"
@@ -79,6 +80,9 @@ static void sem_wait_until(sem_t *sem, uint64_t until)
 static void console_point(const char *name, const struct kotel_mpoint *p,
                           bool hist)
 {
+        struct kotel_log_value q;
+        const char *svc;
+
         fprintf(stderr,
                 "kotel: metric '%s'%s topic=%s partition=%d op=%s%s%s "
                 "count=%" PRIu64,
@@ -88,6 +92,9 @@ static void console_point(const char *name, const struct kotel_mpoint *p,
                 p->error_type ? p->error_type : "", p->count);
         if (hist)
                 fprintf(stderr, " sum_s=%.6f", (double)p->sum_ns / 1e9);
+        if (p->client &&
+            (svc = kotel_resource_service_name(p->client->resource)))
+                fprintf(stderr, " service.name=%s", kotel_log_value(&q, svc));
         fputc('\n', stderr);
 }
 

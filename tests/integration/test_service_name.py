@@ -127,3 +127,18 @@ def test_invalid_value_logged_once_and_off():
         assert len(lines) == 1 and "transactional.id" in lines[0], p.stderr
         spans = r.wait_for(lambda s: len(named(s, "send svc")) >= 2 * N)
         assert {s["resource"]["service.name"] for s in spans} == {HOST}
+
+
+def test_console_lines_name_the_service():
+    with Broker(["svc:2"]) as b:
+        env = agent_env(None, HOST, OTEL_TRACES_EXPORTER="console",
+                        OTEL_METRICS_EXPORTER="console", KOTEL_SERVICE_NAME_FROM="client.id")
+        p = run([MULTICLIENT, "-b", b.bootstrap, "-t", "svc", "-n", str(N)], env)
+    sends = [l for l in p.stderr.splitlines() if l.startswith("kotel: span 'send svc'")]
+    assert len(sends) == 2 * N, p.stderr[-3000:]
+    for l in sends:
+        svc = "orders-svc" if " messaging.kafka.message.key=a" in l else "billing-svc"
+        assert l.endswith(" service.name=" + svc), l
+    sent = [l for l in p.stderr.splitlines()
+            if l.startswith("kotel: metric 'messaging.client.sent.messages'")]
+    assert {l.rsplit(" service.name=", 1)[1] for l in sent} == {"orders-svc", "billing-svc"}
