@@ -95,57 +95,76 @@ static void put_double(struct kotel_pbw *w, uint32_t tag, double d)
         kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
 }
 
-static void put_kv_str(struct kotel_pbw *w, uint32_t tag, const char *k,
-                       const char *v)
+static void add_str(struct kotel_attr *out, size_t *n, const char *k,
+                    const char *v)
 {
-        size_t kl = strlen(k), vl = strlen(v);
-        uint8_t *o;
+        out[(*n)++] = (struct kotel_attr){k, KOTEL_ATTR_STR, v, strlen(v), 0};
+}
 
-        if ((o = kotel_pbw_room(w, 24 + kl + vl)))
-                kotel_pbw_commit(w, kotel_otlp_kv_str(o, tag, k, kl, v, vl));
+size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
+                          bool op_type, struct kotel_attr *out,
+                          struct kotel_attr_scratch *scratch)
+{
+        const struct kotel_client *c = p->client;
+        size_t n                     = 0;
+
+        if (p->overflow) {
+                out[n++] = (struct kotel_attr){"otel.metric.overflow",
+                                               KOTEL_ATTR_BOOL, NULL, 0, 1};
+                return n;
+        }
+        add_str(out, &n, "messaging.system", "kafka");
+        if (op_name)
+                add_str(out, &n, "messaging.operation.name",
+                        kotel_op_name(p->op));
+        if (op_type)
+                add_str(out, &n, "messaging.operation.type",
+                        kotel_op_type(p->op));
+        if (p->topic && p->topic[0])
+                add_str(out, &n, "messaging.destination.name", p->topic);
+        if (p->partition >= 0) {
+                scratch->partition[kotel_fmt_u64(scratch->partition,
+                                                 (uint64_t)p->partition)] =
+                    '\0';
+                add_str(out, &n, "messaging.destination.partition.id",
+                        scratch->partition);
+        }
+        if (c && c->group_id && p->op != KOTEL_OP_SEND)
+                add_str(out, &n, "messaging.consumer.group.name", c->group_id);
+        if (c && c->server_address) {
+                add_str(out, &n, "server.address", c->server_address);
+                if (c->server_port > 0)
+                        out[n++] = (struct kotel_attr){
+                            "server.port", KOTEL_ATTR_INT, NULL, 0,
+                            c->server_port};
+        }
+        if (p->error_type)
+                add_str(out, &n, "error.type", p->error_type);
+        return n;
 }
 
 static void put_attrs(struct kotel_pbw *w, uint32_t tag,
                       const struct kotel_mpoint *p, bool op_name, bool op_type)
 {
-        const struct kotel_client *c = p->client;
-        uint8_t *o;
+        struct kotel_attr a[KOTEL_MPOINT_ATTRS_MAX];
+        struct kotel_attr_scratch scratch;
+        size_t n = kotel_mpoint_attrs(p, op_name, op_type, a, &scratch);
 
-        if (p->overflow) {
-                if ((o = kotel_pbw_room(w, 64)))
-                        kotel_pbw_commit(
-                            w, kotel_otlp_kv_bool(
-                                   o, tag, "otel.metric.overflow", 20, true));
-                return;
-        }
-        put_kv_str(w, tag, "messaging.system", "kafka");
-        if (op_name)
-                put_kv_str(w, tag, "messaging.operation.name",
-                           kotel_op_name(p->op));
-        if (op_type)
-                put_kv_str(w, tag, "messaging.operation.type",
-                           kotel_op_type(p->op));
-        if (p->topic && p->topic[0])
-                put_kv_str(w, tag, "messaging.destination.name", p->topic);
-        if (p->partition >= 0) {
-                char d[24];
+        for (size_t i = 0; i < n; i++) {
+                size_t kl  = strlen(a[i].key);
+                uint8_t *o = kotel_pbw_room(w, 32 + kl + a[i].slen);
 
-                d[kotel_fmt_u64(d, (uint64_t)p->partition)] = '\0';
-                put_kv_str(w, tag, "messaging.destination.partition.id", d);
+                if (!o)
+                        return;
+                if (a[i].type == KOTEL_ATTR_STR)
+                        o = kotel_otlp_kv_str(o, tag, a[i].key, kl, a[i].s,
+                                              a[i].slen);
+                else if (a[i].type == KOTEL_ATTR_INT)
+                        o = kotel_otlp_kv_int(o, tag, a[i].key, kl, a[i].i);
+                else
+                        o = kotel_otlp_kv_bool(o, tag, a[i].key, kl, a[i].i);
+                kotel_pbw_commit(w, o);
         }
-        if (c && c->group_id && p->op != KOTEL_OP_SEND)
-                put_kv_str(w, tag, "messaging.consumer.group.name",
-                           c->group_id);
-        if (c && c->server_address) {
-                put_kv_str(w, tag, "server.address", c->server_address);
-                if (c->server_port > 0 &&
-                    (o = kotel_pbw_room(w, 29 + sizeof("server.port"))))
-                        kotel_pbw_commit(w, kotel_otlp_kv_int(o, tag,
-                                                              "server.port", 11,
-                                                              c->server_port));
-        }
-        if (p->error_type)
-                put_kv_str(w, tag, "error.type", p->error_type);
 }
 
 static void put_exemplar(struct kotel_pbw *w, const struct kotel_mexemplar *e)

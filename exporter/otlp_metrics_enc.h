@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "attrs.h"
 #include "metrics.h"
 #include "pbwire.h"
 
@@ -32,6 +33,15 @@ struct kotel_metric_desc {
         /* Leave both messaging.operation.* out (kotel's own metrics). */
         bool no_op;
 };
+
+/* A point's attributes, for every encoder (protobuf, JSON): fills @out
+ * (KOTEL_MPOINT_ATTRS_MAX entries), borrowing from @p and @scratch;
+ * returns the count. @op_name, @op_type: whether messaging.operation.name
+ * and .type are among them. */
+#define KOTEL_MPOINT_ATTRS_MAX 10
+size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
+                          bool op_type, struct kotel_attr *out,
+                          struct kotel_attr_scratch *scratch);
 
 /* Writes the request into @w (emptied first): points without a client go
  * with @fallback's resource (NULL: an empty one). 0, or -1 out of
