@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "otlp_common.h"
 #include "otlp_metrics_enc.h"
+#include "otlp_metrics_json.h"
 #include "settings.h"
 #include "transport.h"
 
@@ -38,6 +39,7 @@ static struct {
         uint64_t deadline_ns; /* shutdown's, 0 before */
         struct kotel_transport *t;
         struct kotel_pbw out;
+        struct kotel_buf json; /* http/json's request */
         struct kotel_gzip gz;
         struct kotel_mpoint *pts[KOTEL_M_N];
         struct kotel_mpoint *dur; /* sends' and polls' durations */
@@ -250,6 +252,27 @@ static size_t ages(size_t n_consumed)
         return n;
 }
 
+/* The request for @d in the configured protocol, in mx's buffers. */
+static int encode(const struct kotel_metric_desc *d, const uint8_t **body,
+                  size_t *len)
+{
+        const struct kotel_resource *res =
+            __atomic_load_n(&mx.resource, __ATOMIC_ACQUIRE);
+
+        if (mx.set.protocol == KOTEL_PROTO_HTTP_JSON) {
+                if (kotel_metrics_json_encode(&mx.json, d, D_N, res) < 0)
+                        return -1;
+                *body = (const uint8_t *)mx.json.p;
+                *len  = mx.json.len;
+                return 0;
+        }
+        if (kotel_metrics_enc_encode(&mx.out, d, D_N, res) < 0)
+                return -1;
+        *body = mx.out.p;
+        *len  = mx.out.len;
+        return 0;
+}
+
 /* One collection and export, bounded by @deadline (mono). */
 static void export_once(uint64_t deadline)
 {
@@ -321,16 +344,12 @@ static void export_once(uint64_t deadline)
                         fflush(stderr);
                         return;
                 }
-                if (kotel_metrics_enc_encode(
-                        &mx.out, d, D_N,
-                        __atomic_load_n(&mx.resource, __ATOMIC_ACQUIRE)) < 0) {
+                if (encode(d, &body, &len) < 0) {
                         kotel_log(KOTEL_LOG_ERROR, "metrics export: out of "
                                                    "memory while encoding");
                         return;
                 }
         }
-        body = mx.out.p;
-        len  = mx.out.len;
         if (mx.set.gzip && kotel_gzip_compress(&mx.gz, body, len, &body, &len))
                 return;
         if (!mx.t)
@@ -397,11 +416,6 @@ void kotel_metrics_start(void)
         kotel_settings_load_signal(&mx.set, KOTEL_SIGNAL_METRICS);
         if (mx.set.kind == KOTEL_EXPORTER_NONE)
                 return;
-        if (mx.set.protocol == KOTEL_PROTO_HTTP_JSON) {
-                kotel_log(KOTEL_LOG_ERROR, "metrics: http/json is not "
-                                           "supported; using http/protobuf");
-                mx.set.protocol = KOTEL_PROTO_HTTP_PROTOBUF;
-        }
         kotel_metrics_config_load(&mx.cfg);
         mx.interval_ms = (long)kotel_env_int("OTEL_METRIC_EXPORT_INTERVAL",
                                              60000, 1, 24L * 3600 * 1000);
