@@ -128,3 +128,19 @@ def test_json_groups_per_client_resources():
                 svc = q["resource"]["service.name"]
                 sent[svc] = sent.get(svc, 0) + q["value"]
         assert sent == {"orders-svc": 4, "billing-svc": 4}, sent
+
+
+def test_json_escapes_a_client_id_service_name():
+    """A client.id is the app's text: quotes, a backslash, a tab and
+    non-ASCII reach the JSON bodies of both signals escaped, and come back
+    intact."""
+    weird = 'we"ird\\svc\tname-\u540d'
+    with Broker(["w:1"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "w", "-n", "3", "-X", "client.id=" + weird,
+                  receiver=r, env=dict(METRICS, OTEL_EXPORTER_OTLP_PROTOCOL="http/json",
+                                       KOTEL_SERVICE_NAME_FROM="client.id"))
+        spans = r.wait_for(lambda s: len(named(s, "send w")) >= 3)
+        pts = r.wait_metrics(lambda m: total(m, "messaging.client.sent.messages") >= 3)
+        assert {s["resource"]["service.name"] for s in spans} == {weird}
+        assert {q["resource"]["service.name"] for q in pts
+                if q["name"] == "messaging.client.sent.messages"} == {weird}
