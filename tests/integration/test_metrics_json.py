@@ -144,3 +144,42 @@ def test_json_escapes_a_client_id_service_name():
         assert {s["resource"]["service.name"] for s in spans} == {weird}
         assert {q["resource"]["service.name"] for q in pts
                 if q["name"] == "messaging.client.sent.messages"} == {weird}
+
+
+def _records(out):
+    """metrics_enc_dump's output -> [(protobuf bytes, json bytes)]."""
+    pairs, i, cur = [], 0, {}
+    while i < len(out):
+        nl = out.index(b"\n", i)
+        kind, n = out[i:nl].split()
+        body = out[nl + 1:nl + 1 + int(n)]
+        i = nl + 1 + int(n)
+        cur[kind] = body
+        if kind == b"J":
+            pairs.append((cur[b"P"], body))
+    return pairs
+
+
+def test_json_encoder_says_what_the_protobuf_encoder_says():
+    """Random requests (several resources, points without a client,
+    overflow, exemplars, quotes, control bytes and non-ASCII text in
+    names): each JSON body, parsed strictly, is the same message as the
+    protobuf body of the same request."""
+    import subprocess
+
+    from google.protobuf import json_format  # noqa: F401 (the parser used)
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+    from otlp_receiver import metrics_json_to_request
+
+    out = subprocess.run([os.path.join(BUILD, "tests", "metrics_enc_dump"), "7", "300"],
+                         stdout=subprocess.PIPE, check=True, timeout=120).stdout
+    pairs = _records(out)
+    assert len(pairs) == 300
+    groups = 0
+    for pb, js in pairs:
+        want = metrics_service_pb2.ExportMetricsServiceRequest()
+        want.ParseFromString(pb)
+        got = metrics_json_to_request(js)
+        assert got == want, (str(want)[:2000], str(got)[:2000])
+        groups = max(groups, len(want.resource_metrics))
+    assert groups >= 4, groups

@@ -108,10 +108,16 @@ def metrics_from_proto(body):
 
 
 def metrics_from_json(body):
-    """The same for an OTLP/JSON request, parsed strictly: protobuf's own
-    JSON parser (unknown fields, wrong types and malformed numbers raise),
-    after the one difference of OTLP/JSON from protobuf's JSON mapping,
-    trace and span ids in hex rather than base64, is undone."""
+    """The same for an OTLP/JSON request (metrics_json_to_request)."""
+    return metrics_from_proto(metrics_json_to_request(body).SerializeToString())
+
+
+def metrics_json_to_request(body):
+    """An OTLP/JSON metrics request as an ExportMetricsServiceRequest,
+    parsed strictly: protobuf's own JSON parser (unknown fields, wrong
+    types and malformed numbers raise), after the one difference of
+    OTLP/JSON from protobuf's JSON mapping, trace and span ids in hex
+    rather than base64, is undone."""
     from google.protobuf import json_format
 
     doc = json.loads(body)
@@ -125,7 +131,7 @@ def metrics_from_json(body):
                                 e[k] = base64.b64encode(bytes.fromhex(e[k])).decode()
     req = metrics_service_pb2.ExportMetricsServiceRequest()
     json_format.Parse(json.dumps(doc), req)
-    return metrics_from_proto(req.SerializeToString())
+    return req
 
 
 def _json_value(v):
