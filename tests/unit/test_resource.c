@@ -4,13 +4,25 @@
  * attributes, interned (the same name gives the same pointer); the
  * process resource for no client.id, an empty one or librdkafka's default
  * "rdkafka"; past KOTEL_RESOURCE_CLIENT_MAX names, the process resource,
- * counted. */
+ * counted; a real librdkafka client created through kotel's rd_kafka_new
+ * gets the resource of its client.id, which kotel_resource_of(rk) (the
+ * logs' way to it) returns. */
+#include <dlfcn.h>
+#include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/agent.h"
 #include "agent/resource.h"
+#include "agent/symbols.h"
 #include "tap.h"
+
+#define BAIL(why)                                                              \
+        do {                                                                   \
+                printf("Bail out! %s\n", why);                                 \
+                return 1;                                                      \
+        } while (0)
 
 static const char *attr(const struct kotel_resource *r, const char *key)
 {
@@ -82,6 +94,34 @@ int main(void)
               "no client.id, an empty one or librdkafka's default: the "
               "process resource");
         CHECK(kotel_resource_client_count() == 2, "two resources interned");
+        {
+                rd_kafka_conf_res_t (*conf_set)(rd_kafka_conf_t *, const char *,
+                                                const char *, char *, size_t);
+                void *h = dlopen("librdkafka.so.1", RTLD_NOW | RTLD_GLOBAL);
+                rd_kafka_conf_t *conf;
+                char errstr[256];
+                rd_kafka_t *rk;
+
+                setenv("OTEL_TRACES_EXPORTER", "none", 1);
+                setenv("OTEL_METRICS_EXPORTER", "none", 1);
+                if (!h || !kotel_agent_ready())
+                        BAIL("librdkafka not loadable or agent not ready");
+                *(void **)&conf_set = dlsym(h, "rd_kafka_conf_set");
+                conf                = real_rd_kafka_conf_new();
+                if (!conf_set || conf_set(conf, "client.id", "billing-job",
+                                          errstr, sizeof(errstr)))
+                        BAIL("rd_kafka_conf_set");
+                rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
+                                  sizeof(errstr));
+                if (!rk)
+                        BAIL(errstr);
+                CHECK(kotel_resource_of(rk) == b,
+                      "a client created with client.id billing-job has "
+                      "that resource (kotel_resource_of)");
+                CHECK(kotel_resource_of(NULL) == proc,
+                      "a handle kotel does not know: the process resource");
+                rd_kafka_destroy(rk);
+        }
         all = true;
         for (int i = 2; i < KOTEL_RESOURCE_CLIENT_MAX; i++) {
                 snprintf(name, sizeof(name), "svc-%d", i);
