@@ -2,7 +2,13 @@
  * OTEL_RESOURCE_ATTRIBUTES' service.name, else unknown_service:<exe>),
  * OTEL_RESOURCE_ATTRIBUTES, process.pid, process.executable.name,
  * host.name and telemetry.sdk.*. Built once (again in a fork child, for
- * its pid) and never freed: spans of every client point at it. */
+ * its pid) and never freed: spans of every client point at it.
+ *
+ * With KOTEL_SERVICE_NAME_FROM, per-client resources beside it: the same
+ * attributes with the client's own service.name, interned by name, never
+ * freed either. A client's resource is chosen once, when it is created;
+ * spans and metric series reach it through their client, so the hot path
+ * looks nothing up. */
 #ifndef KOTEL_RESOURCE_H
 #define KOTEL_RESOURCE_H
 
@@ -42,6 +48,9 @@ const struct kotel_resource *kotel_resource_of(const void *rk);
 size_t kotel_resource_client_count(void);
 uint64_t kotel_resource_overflowed(void);
 
+/* Well under the 64 resources one export request tells apart
+ * (kotel_otlp_group, kotel_metrics_enc_resources), leaving room for the
+ * process resource and, in a fork child, the parent's. */
 #define KOTEL_RESOURCE_CLIENT_MAX 32
 
 /* Pure parser for OTEL_RESOURCE_ATTRIBUTES: appends to @kv (capacity @cap)
