@@ -186,6 +186,7 @@ static void init(void)
         }
         pthread_key_create(&tls_key, on_thread_exit);
         kotel_exporter_start();
+        kotel_metrics_set_resource(kotel_resource_get());
         kotel_metrics_start();
         pthread_atfork(kotel_agent_atfork_prepare, kotel_agent_atfork_parent,
                        kotel_agent_atfork_child);
@@ -288,7 +289,7 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
                 servers = conf_str(conf, "metadata.broker.list");
         first_broker(servers, &c->server_address, &c->server_port);
         free(servers);
-        c->resource = kotel_resource_get();
+        c->resource = kotel_resource_for_client(c->client_id, c->group_id);
         /* The registry's reference; if the registry cannot hold it, the
          * client is never removed and this reference simply stays. */
         kotel_client_ref(c);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "exporter/env.h"
 #include "exporter/version.h"
 
@@ -14,6 +15,24 @@
 
 static const struct kotel_resource *current;
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Per-client resources (KOTEL_SERVICE_NAME_FROM): interned by service
+ * name under build_lock, built from the process resource of their time
+ * and never freed. Every one ever built stays on the `all` list, so that
+ * a fork child, which starts a table of its own (for its pid), still
+ * reaches those its inherited clients and spans point at. */
+struct client_res {
+        struct kotel_resource r;
+        const struct kotel_resource *base; /* the process resource used */
+        char *name;
+        struct client_res *next_all;
+};
+
+static struct client_res *table[KOTEL_RESOURCE_CLIENT_MAX];
+static size_t n_table;
+static struct client_res *all;
+static uint64_t overflowed;
+static int from_mode = -2; /* -2: KOTEL_SERVICE_NAME_FROM not read yet */
 
 int kotel_resource_parse(const char *v, struct kotel_kv *kv, size_t cap,
                          size_t *n)
@@ -179,6 +198,163 @@ const struct kotel_resource *kotel_resource_get(void)
         return r;
 }
 
+int kotel_resource_parse_from(const char *v)
+{
+        size_t n;
+
+        if (!v)
+                return KOTEL_SVCNAME_OFF;
+        while (kotel_env_isspace((unsigned char)*v))
+                v++;
+        n = strlen(v);
+        while (n && kotel_env_isspace((unsigned char)v[n - 1]))
+                n--;
+        if (!n || (n == 4 && !kotel_env_ncasecmp(v, "none", 4)))
+                return KOTEL_SVCNAME_OFF;
+        if (n == 9 && !kotel_env_ncasecmp(v, "client.id", 9))
+                return KOTEL_SVCNAME_CLIENT_ID;
+        if (n == 8 && !kotel_env_ncasecmp(v, "group.id", 8))
+                return KOTEL_SVCNAME_GROUP_ID;
+        return -1;
+}
+
+/* build_lock held. */
+static int mode(void)
+{
+        const char *v;
+
+        if (from_mode != -2)
+                return from_mode;
+        v         = kotel_env_str("KOTEL_SERVICE_NAME_FROM");
+        from_mode = kotel_resource_parse_from(v);
+        if (from_mode < 0) {
+                struct kotel_log_value q;
+
+                kotel_log(KOTEL_LOG_ERROR,
+                          "KOTEL_SERVICE_NAME_FROM='%s': not client.id, "
+                          "group.id or none; every client has the process "
+                          "resource",
+                          kotel_log_value(&q, v));
+                from_mode = KOTEL_SVCNAME_OFF;
+        }
+        return from_mode;
+}
+
+/* build_lock held. The process resource with service.name = @name: a new
+ * attribute array whose other entries share the process resource's
+ * (immortal) strings. */
+static struct client_res *build_client(const struct kotel_resource *base,
+                                       const char *name)
+{
+        struct client_res *e = calloc(1, sizeof(*e));
+        struct kotel_kv *kv  = calloc(base->n + 1, sizeof(*kv));
+        size_t n             = 0;
+        bool named           = false;
+
+        if (!e || !kv || !(e->name = strdup(name))) {
+                free(e ? e->name : NULL);
+                free(e);
+                free(kv);
+                return NULL;
+        }
+        for (size_t i = 0; i < base->n; i++) {
+                kv[n] = base->attrs[i];
+                if (!strcmp(kv[n].key, "service.name")) {
+                        kv[n].str = e->name;
+                        kv[n].i   = 0;
+                        named     = true;
+                }
+                n++;
+        }
+        if (!named)
+                kv[n++] = (struct kotel_kv){"service.name", e->name, 0};
+        e->r.n      = n;
+        e->r.attrs  = kv;
+        e->base     = base;
+        e->next_all = all;
+        all         = e;
+        return e;
+}
+
+const struct kotel_resource *kotel_resource_for_client(const char *client_id,
+                                                       const char *group_id)
+{
+        const struct kotel_resource *base = kotel_resource_get();
+        const struct kotel_resource *r    = base;
+        const char *name                  = NULL;
+        bool full                         = false;
+        struct kotel_log_value q;
+
+        if (!base)
+                return NULL;
+        pthread_mutex_lock(&build_lock);
+        switch (mode()) {
+        case KOTEL_SVCNAME_CLIENT_ID:
+                /* librdkafka's default client.id names no one service. */
+                if (client_id && strcmp(client_id, "rdkafka"))
+                        name = client_id;
+                break;
+        case KOTEL_SVCNAME_GROUP_ID:
+                name = group_id;
+                break;
+        }
+        if (name && *name) {
+                size_t i;
+
+                for (i = 0; i < n_table; i++)
+                        if (table[i]->base == base &&
+                            !strcmp(table[i]->name, name))
+                                break;
+                if (i < n_table) {
+                        r = &table[i]->r;
+                } else if (n_table < KOTEL_RESOURCE_CLIENT_MAX) {
+                        struct client_res *e = build_client(base, name);
+
+                        if (e) {
+                                table[n_table++] = e;
+                                r                = &e->r;
+                        }
+                } else {
+                        full = ++overflowed == 1;
+                }
+        }
+        pthread_mutex_unlock(&build_lock);
+        if (full)
+                kotel_log(KOTEL_LOG_WARN,
+                          "KOTEL_SERVICE_NAME_FROM: more than %d service "
+                          "names; clients past them (\"%s\" is the first) "
+                          "have the process resource",
+                          KOTEL_RESOURCE_CLIENT_MAX, kotel_log_value(&q, name));
+        return r;
+}
+
+const struct kotel_resource *kotel_resource_of(const void *rk)
+{
+        const struct kotel_client *c = kotel_clients_get(rk);
+
+        return c && c->resource ? c->resource : kotel_resource_get();
+}
+
+size_t kotel_resource_client_count(void)
+{
+        size_t n;
+
+        pthread_mutex_lock(&build_lock);
+        n = n_table;
+        pthread_mutex_unlock(&build_lock);
+        return n;
+}
+
+uint64_t kotel_resource_overflowed(void)
+{
+        uint64_t n;
+
+        pthread_mutex_lock(&build_lock);
+        n = overflowed;
+        pthread_mutex_unlock(&build_lock);
+        return n;
+}
+
 /* In a fork child: the parent's resource. Spans and clients inherited from
  * the parent may still point to it: it is never freed, and stays reachable
  * from here. */
@@ -202,4 +378,8 @@ void kotel_resource_atfork_child(void)
         pthread_mutex_init(&build_lock, NULL);
         inherited = current;
         __atomic_store_n(&current, NULL, __ATOMIC_RELEASE);
+        /* The child's clients get resources with its pid; the parent's
+         * stay on `all`. */
+        n_table    = 0;
+        overflowed = 0;
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 
 #include "attrs.h"
+#include "log.h"
+#include "otlp_common.h"
 
 /* Exporter thread; borrows @spans. */
 void kotel_console_export(struct kotel_span *const *spans, size_t n)
@@ -24,6 +26,8 @@ void kotel_console_export(struct kotel_span *const *spans, size_t n)
                                               "SERVER",      "CLIENT",
                                               "PRODUCER",    "CONSUMER"};
                 int o                      = 0;
+                struct kotel_log_value q;
+                const char *svc;
 
                 kotel_span_name(s, name, sizeof(name));
 #define P(...)                                                                 \
@@ -61,6 +65,11 @@ void kotel_console_export(struct kotel_span *const *spans, size_t n)
                         else
                                 P(" %s=%" PRId64, attrs[a].key, attrs[a].i);
                 }
+                /* Which service: with KOTEL_SERVICE_NAME_FROM, clients of
+                 * one process have different ones. */
+                if (s->client &&
+                    (svc = kotel_resource_service_name(s->client->resource)))
+                        P(" service.name=%s", kotel_log_value(&q, svc));
 #undef P
                 if (o >= (int)sizeof(line) - 1)
                         o = (int)sizeof(line) - 2;

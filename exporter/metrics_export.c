@@ -17,7 +17,9 @@
 #include "gzip.h"
 #include "log.h"
 #include "metrics.h"
+#include "otlp_common.h"
 #include "otlp_metrics_enc.h"
+#include "otlp_metrics_json.h"
 #include "settings.h"
 #include "transport.h"
 
@@ -37,13 +39,20 @@ static struct {
         uint64_t deadline_ns; /* shutdown's, 0 before */
         struct kotel_transport *t;
         struct kotel_pbw out;
+        struct kotel_buf json; /* http/json's request */
         struct kotel_gzip gz;
         struct kotel_mpoint *pts[KOTEL_M_N];
         struct kotel_mpoint *dur; /* sends' and polls' durations */
         struct kotel_mpoint *age; /* kotel.message.age's points */
         uint64_t overflow_logged[KOTEL_M_N];
         uint64_t exports, failures;
+        const struct kotel_resource *resource; /* the process's */
 } mx;
+
+void kotel_metrics_set_resource(const struct kotel_resource *r)
+{
+        __atomic_store_n(&mx.resource, r, __ATOMIC_RELEASE);
+}
 
 static uint64_t mono_ns(void)
 {
@@ -73,6 +82,9 @@ static void sem_wait_until(sem_t *sem, uint64_t until)
 static void console_point(const char *name, const struct kotel_mpoint *p,
                           bool hist)
 {
+        struct kotel_log_value q;
+        const char *svc;
+
         fprintf(stderr,
                 "kotel: metric '%s'%s topic=%s partition=%d op=%s%s%s "
                 "count=%" PRIu64,
@@ -82,6 +94,9 @@ static void console_point(const char *name, const struct kotel_mpoint *p,
                 p->error_type ? p->error_type : "", p->count);
         if (hist)
                 fprintf(stderr, " sum_s=%.6f", (double)p->sum_ns / 1e9);
+        if (p->client &&
+            (svc = kotel_resource_service_name(p->client->resource)))
+                fprintf(stderr, " service.name=%s", kotel_log_value(&q, svc));
         fputc('\n', stderr);
 }
 
@@ -237,6 +252,27 @@ static size_t ages(size_t n_consumed)
         return n;
 }
 
+/* The request for @d in the configured protocol, in mx's buffers. */
+static int encode(const struct kotel_metric_desc *d, const uint8_t **body,
+                  size_t *len)
+{
+        const struct kotel_resource *res =
+            __atomic_load_n(&mx.resource, __ATOMIC_ACQUIRE);
+
+        if (mx.set.protocol == KOTEL_PROTO_HTTP_JSON) {
+                if (kotel_metrics_json_encode(&mx.json, d, D_N, res) < 0)
+                        return -1;
+                *body = (const uint8_t *)mx.json.p;
+                *len  = mx.json.len;
+                return 0;
+        }
+        if (kotel_metrics_enc_encode(&mx.out, d, D_N, res) < 0)
+                return -1;
+        *body = mx.out.p;
+        *len  = mx.out.len;
+        return 0;
+}
+
 /* One collection and export, bounded by @deadline (mono). */
 static void export_once(uint64_t deadline)
 {
@@ -308,14 +344,12 @@ static void export_once(uint64_t deadline)
                         fflush(stderr);
                         return;
                 }
-                if (kotel_metrics_enc_encode(&mx.out, d, D_N) < 0) {
+                if (encode(d, &body, &len) < 0) {
                         kotel_log(KOTEL_LOG_ERROR, "metrics export: out of "
                                                    "memory while encoding");
                         return;
                 }
         }
-        body = mx.out.p;
-        len  = mx.out.len;
         if (mx.set.gzip && kotel_gzip_compress(&mx.gz, body, len, &body, &len))
                 return;
         if (!mx.t)
@@ -382,11 +416,6 @@ void kotel_metrics_start(void)
         kotel_settings_load_signal(&mx.set, KOTEL_SIGNAL_METRICS);
         if (mx.set.kind == KOTEL_EXPORTER_NONE)
                 return;
-        if (mx.set.protocol == KOTEL_PROTO_HTTP_JSON) {
-                kotel_log(KOTEL_LOG_ERROR, "metrics: http/json is not "
-                                           "supported; using http/protobuf");
-                mx.set.protocol = KOTEL_PROTO_HTTP_PROTOBUF;
-        }
         kotel_metrics_config_load(&mx.cfg);
         mx.interval_ms = (long)kotel_env_int("OTEL_METRIC_EXPORT_INTERVAL",
                                              60000, 1, 24L * 3600 * 1000);

@@ -9,6 +9,12 @@
 
 #include <stdint.h>
 
+#include "span.h"
+
+/* From the agent's initialisation, before kotel_metrics_start: the
+ * process resource, for the points no client claims (the overflow
+ * series). Borrows @r, which is immortal. */
+void kotel_metrics_set_resource(const struct kotel_resource *r);
 /* Once, from the agent's initialisation; reads the environment. */
 void kotel_metrics_start(void);
 /* At exit: asks for the last export (not waiting), then waits for it until

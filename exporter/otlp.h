@@ -19,6 +19,12 @@ int kotel_otlp_encode_proto(struct kotel_span *const *spans, size_t n,
 int kotel_otlp_encode_json(struct kotel_span *const *spans, size_t n,
                            uint8_t **out, size_t *len);
 
+/* "resource":{"attributes":[...]} for @r (NULL: none), appended to @b;
+ * for the JSON encoders of every signal. */
+struct kotel_buf;
+void kotel_otlp_json_resource(struct kotel_buf *b,
+                              const struct kotel_resource *r);
+
 /* ExportTraceServiceResponse (protobuf): the partial_success it carries,
  * the message cut to @msg_size and its control bytes made spaces (it is
  * logged). Returns 0 when the body parsed (rejected may be 0), -1 when

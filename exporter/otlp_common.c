@@ -40,3 +40,11 @@ long kotel_otlp_put_resource(struct kotel_pbw *w, uint32_t tag,
         kotel_pbw_commit(w, o);
         return (long)off;
 }
+
+const char *kotel_resource_service_name(const struct kotel_resource *r)
+{
+        for (size_t i = 0; r && i < r->n; i++)
+                if (r->attrs[i].str && !strcmp(r->attrs[i].key, "service.name"))
+                        return r->attrs[i].str;
+        return NULL;
+}

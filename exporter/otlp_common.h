@@ -80,4 +80,7 @@ static inline uint8_t *kotel_otlp_kv_bool(uint8_t *o, uint32_t tag,
 long kotel_otlp_put_resource(struct kotel_pbw *w, uint32_t tag,
                              const struct kotel_resource *r);
 
+/* @r's service.name, or NULL. Any thread; borrows @r. */
+const char *kotel_resource_service_name(const struct kotel_resource *r);
+
 #endif

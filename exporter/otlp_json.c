@@ -103,7 +103,8 @@ static void json_span(struct kotel_buf *b, const struct kotel_span *s)
         kotel_buf_puts(b, "}");
 }
 
-static void json_resource(struct kotel_buf *b, const struct kotel_resource *r)
+void kotel_otlp_json_resource(struct kotel_buf *b,
+                              const struct kotel_resource *r)
 {
         kotel_buf_puts(b, "\"resource\":{\"attributes\":[");
         for (size_t i = 0; r && i < r->n; i++) {
@@ -142,7 +143,7 @@ int kotel_otlp_encode_json(struct kotel_span *const *spans, size_t n,
                         if (group[i] != g)
                                 continue;
                         if (first) {
-                                json_resource(&b, spans[i]->client
+                                kotel_otlp_json_resource(&b, spans[i]->client
                                                       ? spans[i]->client->resource
                                                       : NULL);
                                 kotel_buf_puts(&b,

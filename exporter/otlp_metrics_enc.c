@@ -95,57 +95,76 @@ static void put_double(struct kotel_pbw *w, uint32_t tag, double d)
         kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
 }
 
-static void put_kv_str(struct kotel_pbw *w, uint32_t tag, const char *k,
-                       const char *v)
+static void add_str(struct kotel_attr *out, size_t *n, const char *k,
+                    const char *v)
 {
-        size_t kl = strlen(k), vl = strlen(v);
-        uint8_t *o;
+        out[(*n)++] = (struct kotel_attr){k, KOTEL_ATTR_STR, v, strlen(v), 0};
+}
 
-        if ((o = kotel_pbw_room(w, 24 + kl + vl)))
-                kotel_pbw_commit(w, kotel_otlp_kv_str(o, tag, k, kl, v, vl));
+size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
+                          bool op_type, struct kotel_attr *out,
+                          struct kotel_attr_scratch *scratch)
+{
+        const struct kotel_client *c = p->client;
+        size_t n                     = 0;
+
+        if (p->overflow) {
+                out[n++] = (struct kotel_attr){"otel.metric.overflow",
+                                               KOTEL_ATTR_BOOL, NULL, 0, 1};
+                return n;
+        }
+        add_str(out, &n, "messaging.system", "kafka");
+        if (op_name)
+                add_str(out, &n, "messaging.operation.name",
+                        kotel_op_name(p->op));
+        if (op_type)
+                add_str(out, &n, "messaging.operation.type",
+                        kotel_op_type(p->op));
+        if (p->topic && p->topic[0])
+                add_str(out, &n, "messaging.destination.name", p->topic);
+        if (p->partition >= 0) {
+                scratch->partition[kotel_fmt_u64(scratch->partition,
+                                                 (uint64_t)p->partition)] =
+                    '\0';
+                add_str(out, &n, "messaging.destination.partition.id",
+                        scratch->partition);
+        }
+        if (c && c->group_id && p->op != KOTEL_OP_SEND)
+                add_str(out, &n, "messaging.consumer.group.name", c->group_id);
+        if (c && c->server_address) {
+                add_str(out, &n, "server.address", c->server_address);
+                if (c->server_port > 0)
+                        out[n++] = (struct kotel_attr){
+                            "server.port", KOTEL_ATTR_INT, NULL, 0,
+                            c->server_port};
+        }
+        if (p->error_type)
+                add_str(out, &n, "error.type", p->error_type);
+        return n;
 }
 
 static void put_attrs(struct kotel_pbw *w, uint32_t tag,
                       const struct kotel_mpoint *p, bool op_name, bool op_type)
 {
-        const struct kotel_client *c = p->client;
-        uint8_t *o;
+        struct kotel_attr a[KOTEL_MPOINT_ATTRS_MAX];
+        struct kotel_attr_scratch scratch;
+        size_t n = kotel_mpoint_attrs(p, op_name, op_type, a, &scratch);
 
-        if (p->overflow) {
-                if ((o = kotel_pbw_room(w, 64)))
-                        kotel_pbw_commit(
-                            w, kotel_otlp_kv_bool(
-                                   o, tag, "otel.metric.overflow", 20, true));
-                return;
-        }
-        put_kv_str(w, tag, "messaging.system", "kafka");
-        if (op_name)
-                put_kv_str(w, tag, "messaging.operation.name",
-                           kotel_op_name(p->op));
-        if (op_type)
-                put_kv_str(w, tag, "messaging.operation.type",
-                           kotel_op_type(p->op));
-        if (p->topic && p->topic[0])
-                put_kv_str(w, tag, "messaging.destination.name", p->topic);
-        if (p->partition >= 0) {
-                char d[24];
+        for (size_t i = 0; i < n; i++) {
+                size_t kl  = strlen(a[i].key);
+                uint8_t *o = kotel_pbw_room(w, 32 + kl + a[i].slen);
 
-                d[kotel_fmt_u64(d, (uint64_t)p->partition)] = '\0';
-                put_kv_str(w, tag, "messaging.destination.partition.id", d);
+                if (!o)
+                        return;
+                if (a[i].type == KOTEL_ATTR_STR)
+                        o = kotel_otlp_kv_str(o, tag, a[i].key, kl, a[i].s,
+                                              a[i].slen);
+                else if (a[i].type == KOTEL_ATTR_INT)
+                        o = kotel_otlp_kv_int(o, tag, a[i].key, kl, a[i].i);
+                else
+                        o = kotel_otlp_kv_bool(o, tag, a[i].key, kl, a[i].i);
+                kotel_pbw_commit(w, o);
         }
-        if (c && c->group_id && p->op != KOTEL_OP_SEND)
-                put_kv_str(w, tag, "messaging.consumer.group.name",
-                           c->group_id);
-        if (c && c->server_address) {
-                put_kv_str(w, tag, "server.address", c->server_address);
-                if (c->server_port > 0 &&
-                    (o = kotel_pbw_room(w, 29 + sizeof("server.port"))))
-                        kotel_pbw_commit(w, kotel_otlp_kv_int(o, tag,
-                                                              "server.port", 11,
-                                                              c->server_port));
-        }
-        if (p->error_type)
-                put_kv_str(w, tag, "error.type", p->error_type);
 }
 
 static void put_exemplar(struct kotel_pbw *w, const struct kotel_mexemplar *e)
@@ -223,22 +242,88 @@ static void put_sum_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
         close_msg(w, b);
 }
 
-static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d)
+/* The resource of @p: its client's, else @fallback. */
+static const struct kotel_resource *
+point_res(const struct kotel_mpoint *p, const struct kotel_resource *fallback)
 {
-        size_t b = open_msg(w, T_SM_METRIC), data;
+        return p->client && p->client->resource ? p->client->resource
+                                                : fallback;
+}
+
+size_t kotel_metrics_enc_resources(const struct kotel_metric_desc *ms,
+                                   size_t n,
+                                   const struct kotel_resource *fallback,
+                                   struct kotel_metrics_groups *g)
+{
+        g->n      = 0;
+        g->capped = false;
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < ms[i].n; j++) {
+                        const struct kotel_resource *r =
+                            point_res(&ms[i].pts[j], fallback);
+                        size_t k;
+
+                        for (k = 0; k < g->n; k++)
+                                if (g->res[k] == r)
+                                        break;
+                        if (k < g->n)
+                                continue;
+                        if (g->n == KOTEL_METRICS_ENC_GROUPS) {
+                                g->capped = true;
+                                continue;
+                        }
+                        g->res[g->n++] = r;
+                }
+        if (!g->n)
+                g->res[g->n++] = fallback;
+        return g->n;
+}
+
+bool kotel_metrics_enc_in_group(const struct kotel_metrics_groups *g,
+                                size_t k, const struct kotel_mpoint *p,
+                                const struct kotel_resource *fallback)
+{
+        const struct kotel_resource *r = point_res(p, fallback);
+
+        if (g->res[k] == r)
+                return true;
+        if (!g->capped || k != g->n - 1)
+                return false;
+        /* Past the groups a request tells apart: the last group takes the
+         * rest rather than the export failing. */
+        for (size_t i = 0; i < g->n; i++)
+                if (g->res[i] == r)
+                        return false;
+        return true;
+}
+
+static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
+                       const struct kotel_metrics_groups *g, size_t k,
+                       const struct kotel_resource *fallback)
+{
+        size_t b, data, i;
         uint8_t *o;
 
+        for (i = 0; i < d->n; i++)
+                if (kotel_metrics_enc_in_group(g, k, &d->pts[i], fallback))
+                        break;
+        if (i == d->n)
+                return;
+        b = open_msg(w, T_SM_METRIC);
         put_str(w, T_M_NAME, d->name);
         put_str(w, T_M_DESC, d->description);
         put_str(w, T_M_UNIT, d->unit);
         data =
             open_msg(w, d->shape == KOTEL_SHAPE_HISTOGRAM ? T_M_HIST : T_M_SUM);
-        for (size_t i = 0; i < d->n; i++)
+        for (; i < d->n; i++) {
+                if (!kotel_metrics_enc_in_group(g, k, &d->pts[i], fallback))
+                        continue;
                 if (d->shape == KOTEL_SHAPE_HISTOGRAM)
                         put_hist_point(w, &d->pts[i], d->no_op);
                 else
                         put_sum_point(w, &d->pts[i], !d->no_op,
                                       !d->no_op && !d->no_op_type);
+        }
         if ((o = kotel_pbw_room(w, 4))) {
                 *o++ = T_TEMPORALITY;
                 *o++ = (uint8_t)d->temporality;
@@ -253,29 +338,29 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d)
 }
 
 int kotel_metrics_enc_encode(struct kotel_pbw *w,
-                             const struct kotel_metric_desc *ms, size_t n)
+                             const struct kotel_metric_desc *ms, size_t n,
+                             const struct kotel_resource *fallback)
 {
-        const struct kotel_resource *res = NULL;
-        size_t rm, sm, scope;
+        struct kotel_metrics_groups g;
 
         w->len = 0;
         w->oom = false;
-        for (size_t i = 0; i < n && !res; i++)
-                for (size_t j = 0; j < ms[i].n && !res; j++)
-                        if (ms[i].pts[j].client)
-                                res = ms[i].pts[j].client->resource;
-        rm = open_msg(w, T_REQ_RM);
-        if (kotel_otlp_put_resource(w, T_RM_RESOURCE, res) < 0)
-                return -1;
-        sm    = open_msg(w, T_RM_SM);
-        scope = open_msg(w, T_SM_SCOPE);
-        put_str(w, T_SCOPE_NAME, KOTEL_SCOPE_NAME);
-        put_str(w, T_SCOPE_VERSION, KOTEL_VERSION);
-        close_msg(w, scope);
-        for (size_t i = 0; i < n; i++)
-                if (ms[i].n)
-                        put_metric(w, &ms[i]);
-        close_msg(w, sm);
-        close_msg(w, rm);
+        kotel_metrics_enc_resources(ms, n, fallback, &g);
+        for (size_t k = 0; k < g.n && !w->oom; k++) {
+                size_t rm, sm, scope;
+
+                rm = open_msg(w, T_REQ_RM);
+                if (kotel_otlp_put_resource(w, T_RM_RESOURCE, g.res[k]) < 0)
+                        return -1;
+                sm    = open_msg(w, T_RM_SM);
+                scope = open_msg(w, T_SM_SCOPE);
+                put_str(w, T_SCOPE_NAME, KOTEL_SCOPE_NAME);
+                put_str(w, T_SCOPE_VERSION, KOTEL_VERSION);
+                close_msg(w, scope);
+                for (size_t i = 0; i < n; i++)
+                        put_metric(w, &ms[i], &g, k, fallback);
+                close_msg(w, sm);
+                close_msg(w, rm);
+        }
         return w->oom ? -1 : 0;
 }

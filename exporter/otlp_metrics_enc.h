@@ -1,15 +1,18 @@
 /* The OTLP/protobuf metrics encoder: kotel's metrics into one
  * ExportMetricsServiceRequest, on the protobuf writer (pbwire.h), byte for
  * byte what protobuf-c writes for the same request (tests/unit/
- * test_otlp_metrics_enc.c checks it). One ResourceMetrics (the resource
- * of the first point with a client), one ScopeMetrics ("kotel"), a Metric
- * per descriptor with points. */
+ * test_otlp_metrics_enc.c checks it). One ResourceMetrics per resource
+ * (a point's client's, else the fallback: the process resource), in the
+ * order first seen, each with one ScopeMetrics ("kotel") and a Metric per
+ * descriptor with points of that resource. With KOTEL_SERVICE_NAME_FROM
+ * off every client has the process resource: one ResourceMetrics. */
 #ifndef KOTEL_OTLP_METRICS_ENC_H
 #define KOTEL_OTLP_METRICS_ENC_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "attrs.h"
 #include "metrics.h"
 #include "pbwire.h"
 
@@ -31,8 +34,39 @@ struct kotel_metric_desc {
         bool no_op;
 };
 
-/* Writes the request into @w (emptied first). 0, or -1 out of memory. */
+/* A point's attributes, for every encoder (protobuf, JSON): fills @out
+ * (KOTEL_MPOINT_ATTRS_MAX entries), borrowing from @p and @scratch;
+ * returns the count. @op_name, @op_type: whether messaging.operation.name
+ * and .type are among them. */
+#define KOTEL_MPOINT_ATTRS_MAX 10
+size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
+                          bool op_type, struct kotel_attr *out,
+                          struct kotel_attr_scratch *scratch);
+
+/* Writes the request into @w (emptied first): points without a client go
+ * with @fallback's resource (NULL: an empty one). 0, or -1 out of
+ * memory. */
 int kotel_metrics_enc_encode(struct kotel_pbw *w,
-                             const struct kotel_metric_desc *ms, size_t n);
+                             const struct kotel_metric_desc *ms, size_t n,
+                             const struct kotel_resource *fallback);
+
+/* The resources of a request, first seen first; at least one (@fallback
+ * when there are no points). Past KOTEL_METRICS_ENC_GROUPS resources
+ * (more than kotel ever builds: agent/resource.h) the last group takes
+ * the points of the others. Shared by the protobuf and JSON encoders. */
+#define KOTEL_METRICS_ENC_GROUPS 64
+struct kotel_metrics_groups {
+        size_t n;
+        bool capped;
+        const struct kotel_resource *res[KOTEL_METRICS_ENC_GROUPS];
+};
+size_t kotel_metrics_enc_resources(const struct kotel_metric_desc *ms,
+                                   size_t n,
+                                   const struct kotel_resource *fallback,
+                                   struct kotel_metrics_groups *g);
+/* Whether point @p goes in group @k. */
+bool kotel_metrics_enc_in_group(const struct kotel_metrics_groups *g,
+                                size_t k, const struct kotel_mpoint *p,
+                                const struct kotel_resource *fallback);
 
 #endif

@@ -108,6 +108,9 @@ def agent_env(service, endpoint, preload, extra):
         "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
         # Export within 100 ms rather than the default 5 s.
         "OTEL_BSP_SCHEDULE_DELAY": "100",
+        # Metrics every second rather than every minute, so that they reach
+        # the receiver while the demo runs, not only in the exit flush.
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
     })
     env.update(extra)
     return env

@@ -410,6 +410,27 @@ ote = [
 for n, v in ote:
     seed("otlp_trace_enc", n, v)
 
+# --- otlp_metrics_enc --------------------------------------------------------
+# Byte streams for tests/fuzz/otlp_metrics_enc.c's request generator: the
+# resource count and resources, 8 clients, the fallback, then five metrics'
+# point counts and points. No points at all; one resource, every client on
+# it; five resources with clients spread and points on every metric; and
+# longer runs of 0x01, 0xff and a ramp.
+omt = [
+    ("empty", b""),
+    ("one-resource", bytes([1, 3]) + b"svc" + bytes([0, 0, 0, 0, 0]) + bytes([0, 1]) * 8
+     + bytes([0]) + bytes([1, 0, 0]) * 5),
+    ("five-resources", bytes([5]) + b"".join(bytes([64 + 2]) + b"s%d" % i + bytes([i, 0, 0, 0, 1])
+                                             for i in range(5))
+     + b"".join(bytes([i, 1, 1, 0, 0]) for i in range(8)) + bytes([0x81])
+     + bytes([3] + [7, 0x37, 70, 1, 2, 3, 4] * 3) * 5),
+    ("ones", b"\x01" * 800),
+    ("ff", b"\xff" * 5000),
+    ("ramp", bytes(i % 256 for i in range(8000))),
+]
+for n, v in omt:
+    seed("otlp_metrics_enc", n, v)
+
 
 def main():
     for target, seeds in corpora.items():

@@ -11,6 +11,7 @@ Run standalone: otlp_receiver.py --port 4318 --out spans.jsonl
 """
 
 import argparse
+import base64
 import gzip
 import json
 import os
@@ -104,6 +105,33 @@ def metrics_from_proto(body):
                         d["value"] = getattr(p, p.WhichOneof("value"))
                     out.append(d)
     return out
+
+
+def metrics_from_json(body):
+    """The same for an OTLP/JSON request (metrics_json_to_request)."""
+    return metrics_from_proto(metrics_json_to_request(body).SerializeToString())
+
+
+def metrics_json_to_request(body):
+    """An OTLP/JSON metrics request as an ExportMetricsServiceRequest,
+    parsed strictly: protobuf's own JSON parser (unknown fields, wrong
+    types and malformed numbers raise), after the one difference of
+    OTLP/JSON from protobuf's JSON mapping, trace and span ids in hex
+    rather than base64, is undone."""
+    from google.protobuf import json_format
+
+    doc = json.loads(body)
+    for rm in doc.get("resourceMetrics", []):
+        for sm in rm.get("scopeMetrics", []):
+            for m in sm.get("metrics", []):
+                for p in m.get("histogram", {}).get("dataPoints", []):
+                    for e in p.get("exemplars", []):
+                        for k in ("spanId", "traceId"):
+                            if k in e:
+                                e[k] = base64.b64encode(bytes.fromhex(e[k])).decode()
+    req = metrics_service_pb2.ExportMetricsServiceRequest()
+    json_format.Parse(json.dumps(doc), req)
+    return req
 
 
 def _json_value(v):
@@ -262,7 +290,10 @@ class Receiver:
             try:
                 if h.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                points = metrics_from_proto(body)
+                if h.headers.get("Content-Type", "").startswith("application/json"):
+                    points = metrics_from_json(body)
+                else:
+                    points = metrics_from_proto(body)
             except Exception as e:
                 error, status = repr(e), 400
         with self.cond:

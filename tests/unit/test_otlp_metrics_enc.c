@@ -4,21 +4,16 @@
  * counters, overflow points, points with and without client, topic,
  * partition, error), both temporalities, a metric with no points, and a
  * request large enough (over 2 MiB) that the reserved length prefixes
- * must grow; one buffer reused across all of it. */
+ * must grow; one buffer reused across all of it. Clients with resources
+ * of their own (KOTEL_SERVICE_NAME_FROM) make one ResourceMetrics each,
+ * first seen first, points without a client going with the fallback
+ * resource; past 64 resources the last group takes the rest. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "otlp.h"
-#include "otlp_metrics_enc.h"
+#include "otlp_metrics_ref.h"
 #include "tap.h"
-#include "version.h"
-
-#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
-
-#define PB(x) Opentelemetry__Proto__Metrics__V1__##x
-#define KV Opentelemetry__Proto__Common__V1__KeyValue
-#define AV Opentelemetry__Proto__Common__V1__AnyValue
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -30,257 +25,38 @@ static uint64_t rnd(uint64_t n)
         return n ? rng % n : rng;
 }
 
-/* The protobuf-c message tree reference() builds: every node allocated
- * below (up to reference()) is recorded and freed once the request is
- * packed. */
-static void **tree;
-static size_t tree_n, tree_cap;
-
-static void *tree_keep(void *p)
-{
-        if (tree_n == tree_cap) {
-                tree_cap = tree_cap ? 2 * tree_cap : 1024;
-                tree     = realloc(tree, tree_cap * sizeof(*tree));
-        }
-        tree[tree_n++] = p;
-        return p;
-}
-
-static void tree_free(void)
-{
-        while (tree_n)
-                free(tree[--tree_n]);
-}
-
-#define calloc(n, s) tree_keep(calloc(n, s))
-#define strdup(s) tree_keep(strdup(s))
-
-static KV *kv_str(const char *k, const char *v)
-{
-        KV *kv = calloc(1, sizeof(*kv));
-        AV *av = calloc(1, sizeof(*av));
-
-        opentelemetry__proto__common__v1__key_value__init(kv);
-        opentelemetry__proto__common__v1__any_value__init(av);
-        av->value_case =
-            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        av->string_value = strdup(v);
-        kv->key          = strdup(k);
-        kv->value        = av;
-        return kv;
-}
-
-static KV *kv_int(const char *k, int64_t v)
-{
-        KV *kv = kv_str(k, "");
-
-        kv->value->value_case =
-            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-        kv->value->int_value = v;
-        return kv;
-}
-
-static KV *kv_bool(const char *k, bool v)
-{
-        KV *kv = kv_str(k, "");
-
-        kv->value->value_case =
-            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-        kv->value->bool_value = v;
-        return kv;
-}
-
-/* The attributes the encoder documents, built independently. */
-static KV **attrs(const struct kotel_mpoint *p, bool op_name, bool op_type,
-                  size_t *n)
-{
-        KV **a = calloc(12, sizeof(*a));
-        char d[24];
-
-        *n = 0;
-        if (p->overflow) {
-                a[(*n)++] = kv_bool("otel.metric.overflow", true);
-                return a;
-        }
-        a[(*n)++] = kv_str("messaging.system", "kafka");
-        if (op_name)
-                a[(*n)++] =
-                    kv_str("messaging.operation.name", kotel_op_name(p->op));
-        if (op_type)
-                a[(*n)++] =
-                    kv_str("messaging.operation.type", kotel_op_type(p->op));
-        if (p->topic && p->topic[0])
-                a[(*n)++] = kv_str("messaging.destination.name", p->topic);
-        if (p->partition >= 0) {
-                snprintf(d, sizeof(d), "%d", p->partition);
-                a[(*n)++] = kv_str("messaging.destination.partition.id", d);
-        }
-        if (p->client && p->client->group_id && p->op != KOTEL_OP_SEND)
-                a[(*n)++] = kv_str("messaging.consumer.group.name",
-                                   p->client->group_id);
-        if (p->client && p->client->server_address) {
-                a[(*n)++] = kv_str("server.address", p->client->server_address);
-                if (p->client->server_port > 0)
-                        a[(*n)++] =
-                            kv_int("server.port", p->client->server_port);
-        }
-        if (p->error_type)
-                a[(*n)++] = kv_str("error.type", p->error_type);
-        return a;
-}
-
-static PB(Exemplar) * exemplar(const struct kotel_mexemplar *e)
-{
-        PB(Exemplar) *x = calloc(1, sizeof(*x));
-
-        opentelemetry__proto__metrics__v1__exemplar__init(x);
-        x->time_unix_nano = e->time_ns;
-        x->value_case =
-            OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_DOUBLE;
-        x->as_double = (double)e->value_ns / 1e9;
-        if (e->has_ids) {
-                x->span_id.len   = 8;
-                x->span_id.data  = (uint8_t *)e->span_id;
-                x->trace_id.len  = 16;
-                x->trace_id.data = (uint8_t *)e->trace_id;
-        }
-        return x;
-}
-
-static PB(Metric) * metric(const struct kotel_metric_desc *d)
-{
-        PB(Metric) *m = calloc(1, sizeof(*m));
-
-        opentelemetry__proto__metrics__v1__metric__init(m);
-        m->name        = (char *)d->name;
-        m->description = (char *)d->description;
-        m->unit        = (char *)d->unit;
-        if (d->shape == KOTEL_SHAPE_HISTOGRAM) {
-                PB(Histogram) *h = calloc(1, sizeof(*h));
-
-                opentelemetry__proto__metrics__v1__histogram__init(h);
-                h->aggregation_temporality = (int)d->temporality;
-                h->n_data_points           = d->n;
-                h->data_points             = calloc(d->n + 1, sizeof(void *));
-                for (size_t i = 0; i < d->n; i++) {
-                        const struct kotel_mpoint *p = &d->pts[i];
-                        PB(HistogramDataPoint) *q    = calloc(1, sizeof(*q));
-
-                        opentelemetry__proto__metrics__v1__histogram_data_point__init(
-                            q);
-                        q->start_time_unix_nano = p->start_ns;
-                        q->time_unix_nano       = p->time_ns;
-                        q->count                = p->count;
-                        q->sum                  = (double)p->sum_ns / 1e9;
-                        q->n_bucket_counts      = KOTEL_M_BUCKETS;
-                        q->bucket_counts        = (uint64_t *)p->buckets;
-                        q->n_explicit_bounds    = KOTEL_M_BOUNDS;
-                        q->explicit_bounds =
-                            calloc(KOTEL_M_BOUNDS, sizeof(double));
-                        for (int b = 0; b < KOTEL_M_BOUNDS; b++)
-                                q->explicit_bounds[b] =
-                                    (double)kotel_m_bounds_ns[b] / 1e9;
-                        q->exemplars = calloc(KOTEL_M_BUCKETS, sizeof(void *));
-                        for (int b = 0; b < KOTEL_M_BUCKETS; b++)
-                                if (p->ex[b].valid)
-                                        q->exemplars[q->n_exemplars++] =
-                                            exemplar(&p->ex[b]);
-                        q->attributes =
-                            attrs(p, !d->no_op, !d->no_op, &q->n_attributes);
-                        h->data_points[i] = q;
-                }
-                m->data_case =
-                    OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM;
-                m->histogram = h;
-        } else {
-                PB(Sum) *s = calloc(1, sizeof(*s));
-
-                opentelemetry__proto__metrics__v1__sum__init(s);
-                s->aggregation_temporality = (int)d->temporality;
-                s->is_monotonic            = 1;
-                s->n_data_points           = d->n;
-                s->data_points             = calloc(d->n + 1, sizeof(void *));
-                for (size_t i = 0; i < d->n; i++) {
-                        PB(NumberDataPoint) *q = calloc(1, sizeof(*q));
-
-                        opentelemetry__proto__metrics__v1__number_data_point__init(
-                            q);
-                        q->start_time_unix_nano = d->pts[i].start_ns;
-                        q->time_unix_nano       = d->pts[i].time_ns;
-                        q->value_case =
-                            OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
-                        q->as_int         = (int64_t)d->pts[i].count;
-                        q->attributes     = attrs(&d->pts[i], !d->no_op,
-                                                  !d->no_op && !d->no_op_type,
-                                                  &q->n_attributes);
-                        s->data_points[i] = q;
-                }
-                m->data_case =
-                    OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
-                m->sum = s;
-        }
-        return m;
-}
-
-static uint8_t *reference(const struct kotel_metric_desc *ms, size_t n,
-                          const struct kotel_resource *r, size_t *len)
-{
-        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest
-            req =
-                OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
-        PB(ResourceMetrics)
-        rm = OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT;
-        PB(ScopeMetrics)
-        sm = OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
-        Opentelemetry__Proto__Resource__V1__Resource res =
-            OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-        Opentelemetry__Proto__Common__V1__InstrumentationScope scope =
-            OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
-        PB(ResourceMetrics) *rmp = &rm;
-        PB(ScopeMetrics) *smp    = &sm;
-        uint8_t *out;
-
-        res.attributes = calloc(r ? r->n + 1 : 1, sizeof(void *));
-        for (size_t i = 0; r && i < r->n; i++)
-                res.attributes[res.n_attributes++] =
-                    r->attrs[i].str ? kv_str(r->attrs[i].key, r->attrs[i].str)
-                                    : kv_int(r->attrs[i].key, r->attrs[i].i);
-        scope.name    = KOTEL_SCOPE_NAME;
-        scope.version = KOTEL_VERSION;
-        sm.scope      = &scope;
-        sm.metrics    = calloc(n + 1, sizeof(void *));
-        for (size_t i = 0; i < n; i++)
-                if (ms[i].n)
-                        sm.metrics[sm.n_metrics++] = metric(&ms[i]);
-        rm.resource            = &res;
-        rm.n_scope_metrics     = 1;
-        rm.scope_metrics       = &smp;
-        req.n_resource_metrics = 1;
-        req.resource_metrics   = &rmp;
-        *len =
-            opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__get_packed_size(
-                &req);
-        out = malloc(*len + 1);
-        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__pack(
-            &req, out);
-        tree_free();
-        return out;
-}
-
-#undef calloc
-#undef strdup
-
 static struct kotel_kv res_attrs[] = {
     {"service.name", "billing", 0},
     {"process.pid", NULL, 4242},
     {"telemetry.sdk.name", "kotel", 0},
 };
 static struct kotel_resource resource = {3, res_attrs};
+/* KOTEL_SERVICE_NAME_FROM's per-client resources. */
+static struct kotel_kv res_a_attrs[] = {
+    {"service.name", "c1", 0},
+    {"process.pid", NULL, 4242},
+    {"telemetry.sdk.name", "kotel", 0},
+};
+static struct kotel_kv res_b_attrs[] = {
+    {"service.name", "orders-group", 0},
+    {"process.pid", NULL, 4242},
+    {"telemetry.sdk.name", "kotel", 0},
+};
+static struct kotel_resource res_a = {3, res_a_attrs};
+static struct kotel_resource res_b = {3, res_b_attrs};
 static struct kotel_client clients[3] = {
     {1, "c1", NULL, "broker-1.example", 9092, &resource},
     {1, "c2", "orders-group", "10.0.0.7", 19092, &resource},
     {1, "c3", "g", NULL, 0, &resource},
 };
+
+/* One resource for every client (KOTEL_SERVICE_NAME_FROM off), or two of
+ * three clients with a resource of their own. */
+static void per_client_resources(bool on)
+{
+        clients[0].resource = on ? &res_a : &resource;
+        clients[1].resource = on ? &res_b : &resource;
+}
 static const char *topics[] = {"", "orders", "a-much-longer-topic-name.v2"};
 static const char *errs[]   = {NULL, "_MSG_TIMED_OUT", "UNKNOWN_TOPIC_OR_PART"};
 
@@ -315,15 +91,11 @@ static void gen_point(struct kotel_mpoint *p, bool with_client)
 static bool same_bytes(struct kotel_pbw *w, const struct kotel_metric_desc *ms,
                        size_t n, const struct kotel_resource *r)
 {
-        size_t len;
-        uint8_t *ref = reference(ms, n, r, &len);
-        bool ok = kotel_metrics_enc_encode(w, ms, n) == 0 && w->len == len &&
-                  !memcmp(w->p, ref, len);
+        bool ok = ref_same_bytes(w, ms, n, r);
 
         if (!ok)
-                fprintf(stderr, "# mine %zu bytes, protobuf-c %zu\n", w->len,
-                        len);
-        free(ref);
+                fprintf(stderr, "# mine %zu bytes differ from protobuf-c's\n",
+                        w->len);
         return ok;
 }
 
@@ -331,7 +103,8 @@ int main(void)
 {
         struct kotel_pbw w = {0};
         static struct kotel_mpoint pts[5][12000];
-        bool all = true;
+        bool all  = true;
+        int multi = 0;
 
         for (int round = 0; round < 300; round++) {
                 size_t n[5]      = {rnd(6), rnd(6), rnd(6), rnd(6), rnd(6)};
@@ -353,16 +126,26 @@ int main(void)
                      true},
                 };
 
+                per_client_resources(round % 3 == 1);
                 for (int k = 0; k < 5; k++)
                         for (size_t i = 0; i < n[k]; i++)
                                 gen_point(&pts[k][i], with_client);
-                all &=
-                    same_bytes(&w, ms, 5,
-                               with_client && (n[0] + n[1] + n[2] + n[3] + n[4])
-                                   ? &resource
-                                   : NULL);
+                /* The fallback (for points without a client) is the
+                 * process resource, or none. */
+                all &= same_bytes(&w, ms, 5, round % 7 ? &resource : NULL);
+                if (round % 3 == 1 && n[0] + n[1] + n[2] + n[3] + n[4] > 4 &&
+                    with_client) {
+                        struct kotel_metrics_groups g;
+
+                        kotel_metrics_enc_resources(ms, 5, &resource, &g);
+                        multi += g.n > 1;
+                }
         }
-        CHECK(all, "300 random requests: the same bytes as protobuf-c");
+        per_client_resources(false);
+        CHECK(all, "300 random requests, a third of them with per-client "
+                   "resources: the same bytes as protobuf-c");
+        CHECK(multi > 50, "over 50 of them have more than one "
+                          "ResourceMetrics");
         {
                 struct kotel_metric_desc ms[2] = {
                     {"h", "", "s", KOTEL_SHAPE_HISTOGRAM, 2, false, pts[0],
@@ -380,6 +163,40 @@ int main(void)
         }
         CHECK(same_bytes(&w, NULL, 0, NULL),
               "no metrics: the same bytes as protobuf-c");
+        CHECK(same_bytes(&w, NULL, 0, &resource),
+              "no metrics, a fallback resource: the same bytes as protobuf-c");
+        {
+                /* More resources than a request tells apart (64): the
+                 * last group takes the rest, and stays byte-identical. */
+                enum { N = 70 };
+                static struct kotel_kv kv[N];
+                static struct kotel_resource res[N];
+                static struct kotel_client many[N];
+                static char names[N][16];
+                struct kotel_metric_desc ms[1] = {
+                    {"c", "", "", KOTEL_SHAPE_COUNTER, 2, false, pts[0],
+                     2 * N, false},
+                };
+                struct kotel_metrics_groups g;
+
+                for (int i = 0; i < N; i++) {
+                        snprintf(names[i], sizeof(names[i]), "svc-%d", i);
+                        kv[i]   = (struct kotel_kv){"service.name", names[i], 0};
+                        res[i]  = (struct kotel_resource){1, &kv[i]};
+                        many[i] = (struct kotel_client){1, names[i], NULL,
+                                                        NULL, 0, &res[i]};
+                }
+                for (int i = 0; i < 2 * N; i++) {
+                        gen_point(&pts[0][i], true);
+                        pts[0][i].client = &many[(i * 3) % N];
+                }
+                CHECK(same_bytes(&w, ms, 1, &resource),
+                      "70 resources in one request: the same bytes as "
+                      "protobuf-c");
+                kotel_metrics_enc_resources(ms, 1, &resource, &g);
+                CHECK(g.n == 64 && g.capped,
+                      "they make 64 ResourceMetrics, the last taking the rest");
+        }
         kotel_pbw_free(&w);
         free(tree);
         TAP_DONE();
