@@ -85,7 +85,7 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
         if (s->code && s->code->function) {
                 add_str(out, &n, "code.function.name", s->code->function,
                         strlen(s->code->function));
-                if (s->code->file && s->code->line) {
+                if (s->code->file && s->code->file[0] && s->code->line) {
                         add_str(out, &n, "code.file.path", s->code->file,
                                 strlen(s->code->file));
                         add_int(out, &n, "code.line.number", s->code->line,
