@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callsite.h"
 #include "config.h"
 #include "ids.h"
 #include "inflight.h"
@@ -188,6 +189,7 @@ static void init(void)
         kotel_exporter_start();
         kotel_metrics_set_resource(kotel_resource_get());
         kotel_metrics_start();
+        kotel_callsite_init();
         pthread_atfork(kotel_agent_atfork_prepare, kotel_agent_atfork_parent,
                        kotel_agent_atfork_child);
         atexit(at_exit);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "callsite.h"
 #include "config.h"
 #include "metrics_hooks.h"
 #include "msgtab.h"
@@ -97,6 +98,7 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
                 span->kind     = KOTEL_KIND_CONSUMER;
                 span->op       = KOTEL_OP_PROCESS;
                 span->start_ns = kotel_now_ns();
+                span->code_ip  = kotel_callsite_capture();
                 span->client   = kotel_client_ref(kotel_clients_get(rk));
                 if (as_parent) {
                         memcpy(span->parent_span_id, creation.span_id, 8);
@@ -207,6 +209,7 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
                         poll->op          = KOTEL_OP_POLL;
                         poll->start_ns    = start_ns;
                         poll->batch_count = (uint32_t)good;
+                        poll->code_ip     = kotel_callsite_capture();
                         poll->client      = kotel_client_ref(kotel_clients_get(rk));
                         if (one_topic)
                                 kotel_span_set_topic(poll, topic);
@@ -239,9 +242,12 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
 
 /* Common entry of every consume wrapper: the thread moves on from its
  * previous message, which is settled with the next message's table entry
- * (one lock for both), or by leave() when no message comes. */
-static void enter(struct kotel_tls *t)
+ * (one lock for both), or by leave() when no message comes. Only ever
+ * called from the exported wrappers themselves. */
+static inline __attribute__((always_inline)) void enter(struct kotel_tls *t)
 {
+        /* Inlined, so this is the wrapper's own return address. */
+        KOTEL_CALLSITE_MARK(t);
         t->in_hook++;
         t->defer_end = true;
         kotel_agent_move_on();

@@ -29,6 +29,7 @@ struct kotel_pending {
         bool has_parent;
         bool topic_owned; /* topic is malloc'd: free it */
         uint64_t start_ns;
+        uintptr_t code_ip; /* see kotel_span.code_ip */
         const void *rk;
         struct kotel_client *client; /* a reference */
         const char *topic;           /* interned, or owned */

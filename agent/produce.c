@@ -20,6 +20,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "callsite.h"
 #include "inflight.h"
 #include "msgtab.h"
 #include "metrics_hooks.h"
@@ -233,6 +234,7 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         }
         p->flags      = ctx.flags;
         p->start_ns   = kotel_now_ns();
+        p->code_ip    = kotel_callsite_capture();
         p->rk         = rk;
         p->client     = kotel_client_ref(c);
         p->topic      = topic_of(rkm, &p->topic_owned);
@@ -263,6 +265,7 @@ static void fill_span(struct kotel_span *s, struct kotel_pending *p,
         s->kind       = KOTEL_KIND_PRODUCER;
         s->op         = KOTEL_OP_SEND;
         s->start_ns   = p->start_ns;
+        s->code_ip    = p->code_ip;
         s->end_ns     = kotel_now_ns();
         s->client     = p->client;
         s->tracestate = p->tracestate;
@@ -426,6 +429,7 @@ KOTEL_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_produce(rkt, partition, msgflags, payload,
                                              len, key, keylen, msg_opaque);
+        KOTEL_CALLSITE_MARK(t);
         t->in_hook++;
         t->have_app_ptrs = true;
         t->app_payload   = payload;
@@ -449,6 +453,7 @@ KOTEL_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk,
                 return NULL;
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_produceva(rk, vus, cnt);
+        KOTEL_CALLSITE_MARK(t);
         t->in_hook++;
         t->have_app_ptrs = true;
         t->app_payload   = NULL;
@@ -614,6 +619,7 @@ KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
         }
         traced = kotel_agent_ready() && !t->in_hook;
         if (traced) {
+                KOTEL_CALLSITE_MARK(t);
                 t->in_hook++;
                 t->have_app_ptrs = true;
                 t->app_payload   = a.payload;
@@ -646,6 +652,7 @@ KOTEL_EXPORT int rd_kafka_produce_batch(rd_kafka_topic_t *rkt,
         if (!kotel_agent_ready() || message_cnt <= 0 || t->in_hook)
                 return real_rd_kafka_produce_batch(rkt, partition, msgflags,
                                                    rkmessages, message_cnt);
+        KOTEL_CALLSITE_MARK(t);
         t->in_hook++;
         t->batch        = rkmessages;
         t->batch_cnt    = message_cnt;

@@ -13,6 +13,9 @@
 struct kotel_tls {
         int in_hook; /* > 0 while inside a wrapper: nested calls pass through */
         bool armed;
+        /* Where the app called the outermost wrapper (a return address;
+         * KOTEL_CALLSITE_MARK), for the code.* attributes. */
+        void *caller;
 
         /* The message being produced: the app's own buffers (before any
          * RD_KAFKA_MSG_F_COPY), for finding the consumed message they

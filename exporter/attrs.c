@@ -82,6 +82,16 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
                         KOTEL_ATTR_INT);
                 add_str(out, &n, "kotel.message.timestamp_type", t, strlen(t));
         }
+        if (s->code && s->code->function) {
+                add_str(out, &n, "code.function.name", s->code->function,
+                        strlen(s->code->function));
+                if (s->code->file && s->code->file[0] && s->code->line) {
+                        add_str(out, &n, "code.file.path", s->code->file,
+                                strlen(s->code->file));
+                        add_int(out, &n, "code.line.number", s->code->line,
+                                KOTEL_ATTR_INT);
+                }
+        }
         return n;
 }
 

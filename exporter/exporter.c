@@ -35,6 +35,7 @@
  * Fork: the child has no worker. Its queue forgets the parent's spans (the
  * parent exports them), counters restart at zero, and the exporter starts
  * again with the child's first span. */
+#include "symbolize.h"
 #include "exporter.h"
 
 #include <curl/curl.h>
@@ -210,6 +211,7 @@ static void export_batch(struct kotel_transport *t, struct kotel_span **spans,
 {
         size_t exported = 0, failed = 0;
 
+        kotel_symbolize_spans(spans, n);
         if (ex.set.kind == KOTEL_EXPORTER_CONSOLE) {
                 kotel_console_export(spans, n);
                 exported = n;

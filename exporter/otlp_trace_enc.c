@@ -191,14 +191,21 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                               ? strlen(s->status_msg)
                               : 0;
         size_t ts       = s->tracestate ? strlen(s->tracestate) : 0;
+        const struct kotel_code_loc *code =
+            s->code && s->code->function ? s->code : NULL;
+        size_t fn   = code ? strlen(code->function) : 0;
+        size_t file = code && code->file && code->line ? strlen(code->file)
+                                                       : 0;
         size_t name_len = opn_len + (topic ? 1 + topic : 0);
         size_t bound;
         uint8_t *o, *body;
 
         if (c && !(cb = client_block(e, c)))
                 return -1;
-        /* Everything but the variable strings and links fits in 1024. */
-        bound = 1024 + 128 + 2 * topic + s->key_len + err + msg + ts +
+        /* Everything but the variable strings and links fits in 1024,
+         * and the code.* keys and their framing in 96 more. */
+        bound = 1024 + 96 + 128 + 2 * topic + s->key_len + err + msg + ts + fn +
+                file +
                 (size_t)s->n_links * 40 +
                 (cb ? cb->group_len + cb->rest_len : 0);
         if (!(o = kotel_pbw_room(&e->out, bound)))
@@ -293,6 +300,18 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                 o = kotel_otlp_kv_str(o, T_SPAN_ATTR,
                                       K("kotel.message.timestamp_type"), t,
                                       strlen(t));
+        }
+        if (code) {
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR, K("code.function.name"),
+                                      code->function, fn);
+                if (file) {
+                        o = kotel_otlp_kv_str(o, T_SPAN_ATTR,
+                                              K("code.file.path"), code->file,
+                                              file);
+                        o = kotel_otlp_kv_int(o, T_SPAN_ATTR,
+                                              K("code.line.number"),
+                                              code->line);
+                }
         }
         for (uint32_t i = 0; i < s->n_links; i++)
                 o = put_link(o, &s->links[i]);

@@ -62,6 +62,15 @@ struct kotel_client {
         const struct kotel_resource *resource;
 };
 
+/* A call site, as the code.* attributes give it: interned by the exporter
+ * thread's symbolizer (exporter/symbolize.c), immortal. Any part may be
+ * NULL or 0: unknown. */
+struct kotel_code_loc {
+        const char *function; /* code.function.name */
+        const char *file;     /* code.file.path */
+        uint32_t line;        /* code.line.number */
+};
+
 struct kotel_link {
         uint8_t trace_id[16];
         uint8_t span_id[8];
@@ -96,6 +105,11 @@ struct kotel_span {
         int64_t age_ms;
         uint64_t start_ns;
         uint64_t end_ns;
+        /* Where the app produced or consumed the message: a return address
+         * in its code (agent/callsite.c), or 0; the exporter thread turns it
+         * into @code before encoding (NULL: nothing known). */
+        uintptr_t code_ip;
+        const struct kotel_code_loc *code;
         struct kotel_client *client; /* a reference, or NULL */
         char *tracestate;            /* malloc'd, or NULL */
         uint32_t n_links;

@@ -18,6 +18,7 @@ BENCH_CFLAGS       := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parame
                       -D_GNU_SOURCE -I. -I$(BUILD)/gen -Iexporter $(PKG_CFLAGS)
 
 BENCH_PROGS := $(BENCH_BIN)/kbench $(BENCH_BIN)/otlpsink $(BENCH_BIN)/hotpath \
+               $(BENCH_BIN)/callsite \
                $(BENCH_BIN)/expbench
 
 # The test suite runs the driver's quick mode (tests/integration/test_bench.py);
@@ -26,7 +27,7 @@ ifeq ($(SAN),)
 tools: $(BENCH_PROGS)
 endif
 
-.PHONY: bench bench-quick bench-tools bench-run bench-exit
+.PHONY: bench bench-quick bench-tools bench-run bench-exit bench-callsite
 
 bench-tools: $(LIB) $(TEST_BIN)/mockbroker $(TEST_BIN)/exitclient $(PYGEN) $(BENCH_PROGS)
 
@@ -50,6 +51,13 @@ bench-run: bench-tools
 	    --drop-seconds $(BENCH_DROP_SECONDS) --out $(BENCH_OUT) $(if $(BENCH_QUICK),--quick)
 	$(if $(BENCH_QUICK),,KOTEL_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/bench_exit.py \
 	    --runs $(BENCH_RUNS) --out $(BENCH_OUT))
+	$(if $(BENCH_QUICK),,KOTEL_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/bench_callsite.py \
+	    --runs $(BENCH_RUNS) --out $(BENCH_OUT))
+
+# What the call site (code.* attributes) costs a sampled span (~1 minute).
+bench-callsite: $(LIB) $(BENCH_BIN)/callsite
+	KOTEL_BUILD=$(abspath $(BUILD)) $(PYTHON) scripts/bench_callsite.py --runs $(BENCH_RUNS) \
+	    --out $(BENCH_BIN)/callsite.md
 
 # Exit and rd_kafka_destroy with 2 M unacknowledged messages, alone (~2 min).
 bench-exit: $(LIB) $(TEST_BIN)/exitclient
@@ -61,6 +69,10 @@ bench-exit: $(LIB) $(TEST_BIN)/exitclient
 $(BENCH_BIN)/hotpath: tests/bench/hotpath.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_OBJ) $(RDKAFKA_LIBS) $(PKG_LIBS) -lpthread -ldl -lm
+
+$(BENCH_BIN)/callsite: tests/bench/callsite.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -o $@ $< $(RDKAFKACPP_LIBS) $(RDKAFKA_LIBS)
 
 $(BENCH_BIN)/expbench: tests/bench/expbench.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

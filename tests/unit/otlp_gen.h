@@ -23,6 +23,7 @@
 #define GEN_RESOURCES 4
 #define GEN_RES_ATTRS 6
 #define GEN_CLIENTS 12
+#define GEN_CODES 4
 
 struct gen {
         const uint8_t *p;
@@ -34,6 +35,9 @@ struct gen_world {
         struct kotel_resource res[GEN_RESOURCES];
         struct kotel_client *clients[GEN_CLIENTS];
         size_t n_clients;
+        /* Call sites: a function always (the symbolizer names none
+         * without), a file and line or not, across the varint bounds. */
+        struct kotel_code_loc codes[GEN_CODES];
 };
 
 static inline uint8_t gen_u8(struct gen *g)
@@ -125,6 +129,14 @@ static inline void gen_world_init(struct gen *g, struct gen_world *w)
                 c->resource = f & 16 ? NULL : &w->res[(f >> 5) % GEN_RESOURCES];
                 w->clients[i] = c;
         }
+        for (int i = 0; i < GEN_CODES; i++) {
+                struct kotel_code_loc *cl = &w->codes[i];
+                uint8_t f                 = gen_u8(g);
+
+                cl->function = gen_strdup(g, f & 1 ? 300 : 40);
+                cl->file     = f & 2 ? gen_strdup(g, 300) : NULL;
+                cl->line     = f & 4 ? (uint32_t)gen_u64(g, 1 + f % 4) : 0;
+        }
 }
 
 static inline void gen_world_free(struct gen_world *w)
@@ -136,6 +148,10 @@ static inline void gen_world_free(struct gen_world *w)
                 }
         for (size_t i = 0; i < w->n_clients; i++)
                 kotel_client_unref(w->clients[i]);
+        for (int i = 0; i < GEN_CODES; i++) {
+                free((char *)w->codes[i].function);
+                free((char *)w->codes[i].file);
+        }
 }
 
 /* A span of @w's clients (or none), every field from the stream. */
@@ -231,6 +247,9 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
                         }
                 }
         }
+        c = gen_u8(g);
+        if (c % (GEN_CODES + 1))
+                s->code = &w->codes[c % (GEN_CODES + 1) - 1];
         return s;
 }
 

@@ -1,0 +1,19 @@
+/* Names, files and lines for spans' call sites (span.h's code_ip).
+ * Exporter thread only. */
+#ifndef KOTEL_SYMBOLIZE_H
+#define KOTEL_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "span.h"
+
+/* Exporter thread: sets ->code on every span of @spans that has a code_ip
+ * (NULL where nothing is known). Each address is looked up once; what was
+ * found is kept for the life of the process. */
+void kotel_symbolize_spans(struct kotel_span *const *spans, size_t n);
+
+/* The call site of return address @ip, or NULL; same thread and cache. */
+const struct kotel_code_loc *kotel_symbolize(uintptr_t ip);
+
+#endif
