@@ -377,22 +377,13 @@ static void load_protocol(struct kotel_settings *s, const char *const *nm)
  * ("collector:4317") is http:// when OTEL_EXPORTER_OTLP_[SIGNAL_]INSECURE
  * is true, else https://; a scheme decides by itself. NULL when @v is not
  * usable. */
-static char *grpc_url(const char *v, const char *const *nm)
+static char *grpc_url(const char *v, const char *const *nm, bool insecure)
 {
-        const char *which;
-        const char *ins = pick(nm[N_INSECURE], "OTEL_EXPORTER_OTLP_INSECURE",
-                               &which);
-        const char *sep = strstr(v, "://");
+        const char *sep    = strstr(v, "://");
         const char *scheme = "", *auth, *end;
-        bool insecure      = false;
         size_t sl, al, pl = strlen(nm[N_GRPC_PATH]);
         char *u;
 
-        if (ins && kotel_env_parse_bool(ins, &insecure) < 0) {
-                kotel_log(KOTEL_LOG_ERROR,
-                          "%s: not true or false; using false", which);
-                insecure = false;
-        }
         if (sep) {
                 if (!valid_url(v))
                         return NULL;
@@ -420,13 +411,22 @@ static char *grpc_url(const char *v, const char *const *nm)
 static void load_grpc_url(struct kotel_settings *s, const char *const *nm)
 {
         const char *names[2] = {nm[N_ENDPOINT], "OTEL_EXPORTER_OTLP_ENDPOINT"};
+        const char *which;
+        const char *ins = pick(nm[N_INSECURE], "OTEL_EXPORTER_OTLP_INSECURE",
+                               &which);
+        bool insecure   = false;
 
+        if (ins && kotel_env_parse_bool(ins, &insecure) < 0) {
+                kotel_log(KOTEL_LOG_ERROR,
+                          "%s: not true or false; using false", which);
+                insecure = false;
+        }
         for (int i = 0; i < 2; i++) {
                 const char *v = kotel_env_str(names[i]);
 
                 if (!v)
                         continue;
-                s->request_url = grpc_url(v, nm);
+                s->request_url = grpc_url(v, nm, insecure);
                 if (s->request_url)
                         break;
                 kotel_log(KOTEL_LOG_ERROR,
@@ -434,7 +434,7 @@ static void load_grpc_url(struct kotel_settings *s, const char *const *nm)
                           names[i]);
         }
         if (!s->request_url)
-                s->request_url = grpc_url(DEFAULT_GRPC_BASE, nm);
+                s->request_url = grpc_url(DEFAULT_GRPC_BASE, nm, insecure);
         s->tls = s->request_url &&
                  !kotel_env_ncasecmp(s->request_url, "https://", 8);
 }
