@@ -11,6 +11,7 @@
 #include "span.h"
 
 #define DEFAULT_BASE "http://localhost:4318"
+#define DEFAULT_GRPC_BASE "http://localhost:4317"
 /* KOTEL_QUEUE_MEMORY_LIMIT's default: about 360 000 queued spans. */
 #define DEFAULT_QUEUE_MEMORY (INT64_C(256) << 20)
 
@@ -27,10 +28,14 @@ enum {
         N_CLIENT_CERT,
         N_EXPORTER,
         N_PATH,
+        N_INSECURE,
+        N_GRPC_PATH,
         N_MAX
 };
 
-#define SIGNAL_NAMES(S, s, EXP)                                                \
+/* A signal's row: its variables, its OTLP/HTTP path, and its OTLP/gRPC
+ * method (@SVC: "trace.v1.TraceService"). A new signal adds a row. */
+#define SIGNAL_NAMES(S, s, EXP, SVC)                                           \
         {"OTEL_EXPORTER_OTLP_" S "_ENDPOINT",                                  \
          "OTEL_EXPORTER_OTLP_" S "_PROTOCOL",                                  \
          "OTEL_EXPORTER_OTLP_" S "_HEADERS",                                   \
@@ -40,13 +45,17 @@ enum {
          "OTEL_EXPORTER_OTLP_" S "_CLIENT_KEY",                                \
          "OTEL_EXPORTER_OTLP_" S "_CLIENT_CERTIFICATE",                        \
          EXP,                                                                  \
-         "/v1/" s}
+         "/v1/" s,                                                             \
+         "OTEL_EXPORTER_OTLP_" S "_INSECURE",                                  \
+         "/opentelemetry.proto.collector." SVC "/Export"}
 
 static const char *const signal_names[][N_MAX] = {
     [KOTEL_SIGNAL_TRACES] =
-        SIGNAL_NAMES("TRACES", "traces", "OTEL_TRACES_EXPORTER"),
+        SIGNAL_NAMES("TRACES", "traces", "OTEL_TRACES_EXPORTER",
+                     "trace.v1.TraceService"),
     [KOTEL_SIGNAL_METRICS] =
-        SIGNAL_NAMES("METRICS", "metrics", "OTEL_METRICS_EXPORTER"),
+        SIGNAL_NAMES("METRICS", "metrics", "OTEL_METRICS_EXPORTER",
+                     "metrics.v1.MetricsService"),
 };
 
 /* The signal-specific variable if set, else the generic one. */
@@ -354,21 +363,90 @@ static void load_protocol(struct kotel_settings *s, const char *const *nm)
         if (!strcmp(v, "http/json"))
                 s->protocol = KOTEL_PROTO_HTTP_JSON;
         else if (!strcmp(v, "grpc"))
-                kotel_log(KOTEL_LOG_ERROR,
-                          "%s: grpc is not supported by kotel; using "
-                          "http/protobuf (point the endpoint at the "
-                          "collector's OTLP/HTTP port, usually 4318)",
-                          which);
+                s->protocol = KOTEL_PROTO_GRPC;
         else
                 kotel_log(KOTEL_LOG_ERROR,
-                          "%s: '%s' is not http/protobuf or http/json; "
-                          "using http/protobuf",
+                          "%s: '%s' is not http/protobuf, http/json or "
+                          "grpc; using http/protobuf",
                           which, kotel_log_value(&q, v));
+}
+
+/* OTLP/gRPC's URL: the endpoint's scheme, userinfo, host and port with
+ * the signal's method path (gRPC's path is fixed: the endpoint's own path,
+ * query and fragment are dropped). An endpoint without a scheme
+ * ("collector:4317") is http:// when OTEL_EXPORTER_OTLP_[SIGNAL_]INSECURE
+ * is true, else https://; a scheme decides by itself. NULL when @v is not
+ * usable. */
+static char *grpc_url(const char *v, const char *const *nm, bool insecure)
+{
+        const char *sep    = strstr(v, "://");
+        const char *scheme = "", *auth, *end;
+        size_t sl, al, pl = strlen(nm[N_GRPC_PATH]);
+        char *u;
+
+        if (sep) {
+                if (!valid_url(v))
+                        return NULL;
+                auth = sep + 3;
+        } else {
+                scheme = insecure ? "http://" : "https://";
+                auth   = v;
+        }
+        end = auth + strcspn(auth, "/?#");
+        if (end == auth)
+                return NULL;
+        sl = strlen(scheme);
+        al = (size_t)(end - v);
+        u  = malloc(sl + al + pl + 1);
+        if (!u)
+                return NULL;
+        memcpy(u, scheme, sl);
+        memcpy(u + sl, v, al);
+        memcpy(u + sl + al, nm[N_GRPC_PATH], pl + 1);
+        return u;
+}
+
+/* The signal's endpoint if set and usable, else the generic one, else
+ * the default; OTLP/gRPC joins no /v1/ path to either. */
+static void load_grpc_url(struct kotel_settings *s, const char *const *nm)
+{
+        const char *names[2] = {nm[N_ENDPOINT], "OTEL_EXPORTER_OTLP_ENDPOINT"};
+        const char *which;
+        const char *ins = pick(nm[N_INSECURE], "OTEL_EXPORTER_OTLP_INSECURE",
+                               &which);
+        bool insecure   = false;
+
+        if (ins && kotel_env_parse_bool(ins, &insecure) < 0) {
+                kotel_log(KOTEL_LOG_ERROR,
+                          "%s: not true or false; using false", which);
+                insecure = false;
+        }
+        for (int i = 0; i < 2; i++) {
+                const char *v = kotel_env_str(names[i]);
+
+                if (!v)
+                        continue;
+                s->request_url = grpc_url(v, nm, insecure);
+                if (s->request_url)
+                        break;
+                kotel_log(KOTEL_LOG_ERROR,
+                          "%s: not an http(s) URL nor host:port, ignored",
+                          names[i]);
+        }
+        if (!s->request_url)
+                s->request_url = grpc_url(DEFAULT_GRPC_BASE, nm, insecure);
+        s->tls = s->request_url &&
+                 !kotel_env_ncasecmp(s->request_url, "https://", 8);
 }
 
 static void load_url(struct kotel_settings *s, const char *const *nm)
 {
         const char *v = kotel_env_str(nm[N_ENDPOINT]);
+
+        if (s->protocol == KOTEL_PROTO_GRPC) {
+                load_grpc_url(s, nm);
+                return;
+        }
 
         if (v) {
                 if (valid_url(v)) {
@@ -399,6 +477,24 @@ static void refuse_header(const char *name, void *arg)
                   (const char *)arg, kotel_log_value(&q, name));
 }
 
+/* gRPC owns the grpc-* metadata names (grpc-timeout, grpc-encoding...):
+ * refused like the framing headers, one line each. */
+static void refuse_grpc_headers(struct kotel_settings *s, const char *which)
+{
+        size_t o = 0;
+
+        for (size_t i = 0; i < s->n_headers; i++) {
+                if (kotel_env_ncasecmp(s->headers[i], "grpc-", 5)) {
+                        s->headers[o++] = s->headers[i];
+                        continue;
+                }
+                s->headers[i][strcspn(s->headers[i], ":")] = '\0';
+                refuse_header(s->headers[i], (void *)which);
+                free(s->headers[i]);
+        }
+        s->n_headers = o;
+}
+
 static void load_headers(struct kotel_settings *s, const char *const *nm)
 {
         const char *which;
@@ -410,6 +506,8 @@ static void load_headers(struct kotel_settings *s, const char *const *nm)
                 return;
         bad = kotel_settings_parse_headers(v, &s->headers, &s->n_headers,
                                            refuse_header, (void *)which);
+        if (s->protocol == KOTEL_PROTO_GRPC)
+                refuse_grpc_headers(s, which);
         if (bad)
                 kotel_log(KOTEL_LOG_ERROR,
                           "%s: %d malformed entr%s skipped (expected "

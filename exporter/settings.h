@@ -19,6 +19,7 @@ enum kotel_exporter_kind {
 enum kotel_protocol {
         KOTEL_PROTO_HTTP_PROTOBUF = 0,
         KOTEL_PROTO_HTTP_JSON,
+        KOTEL_PROTO_GRPC, /* OTLP/gRPC over libcurl's HTTP/2 (grpc.h) */
 };
 
 struct kotel_settings {
@@ -31,6 +32,9 @@ struct kotel_settings {
          * "?api_key=" query). For libcurl only (transport.c); never log
          * it. */
         char *request_url;
+        /* grpc: the URL is https:// (TLS, ALPN h2), else h2c with prior
+         * knowledge. */
+        bool tls;
         char **headers; /* "Name: value" lines for libcurl */
         size_t n_headers;
         long timeout_ms;

@@ -37,6 +37,16 @@ $(TEST_BIN)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(SAN) -o $@ $< $(UNIT_OBJ) $(PKG_LIBS) -lpthread -ldl -lm
 
+# The OTLP/gRPC test server's npm packages (tests/lib/otlp_grpc_server.js),
+# at the versions tests/package-lock.json pins; no install scripts run.
+NPM_STAMP  := tests/node_modules/.kotel-stamp
+
+tools: $(NPM_STAMP)
+
+$(NPM_STAMP): tests/package.json tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
 $(PYGEN): $(PROTOS)
 	@mkdir -p $(BUILD)/py
 	protoc --python_out=$(BUILD)/py -I$(PROTO_DIR) $(PROTOS)

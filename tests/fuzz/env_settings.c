@@ -1,7 +1,8 @@
 /* The whole environment reading, through getenv() as in the library:
  * kotel_config_load() and kotel_settings_load() over a fuzzed set of OTEL_*
  * and KOTEL_* variables, then the documented bounds on what they chose:
- * among them, "/v1/traces" joined before the generic endpoint's query, a
+ * among them, "/v1/traces" joined before the generic endpoint's query (for
+ * grpc: the method path in place of path, query and fragment), a
  * logged URL that shows no userinfo, query or fragment and no control
  * byte, and no header that HTTP framing or kotel owns.
  * Input: lines "<c><value>", where the byte <c> picks the variable. */
@@ -84,7 +85,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(set.request_url &&
                     (!strncasecmp(set.request_url, "http://", 7) ||
                      !strncasecmp(set.request_url, "https://", 8)));
-        if (!getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+        if (set.protocol == KOTEL_PROTO_GRPC) {
+                /* gRPC's method path, whatever the endpoint had after its
+                 * authority; TLS exactly for https. */
+                static const char m[] =
+                    "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+                size_t n = strlen(set.request_url);
+
+                FUZZ_ASSERT(n > sizeof(m) - 1 &&
+                            !strcmp(set.request_url + n - (sizeof(m) - 1), m));
+                FUZZ_ASSERT(!strpbrk(set.request_url, "?#"));
+                FUZZ_ASSERT(set.tls == !strncasecmp(set.request_url, "https://", 8));
+        } else if (!getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
                 size_t at = strcspn(set.request_url, "?#");
 
                 FUZZ_ASSERT(at >= 10 && !strncmp(set.request_url + at - 10,

@@ -288,6 +288,12 @@ es = [
     ("forged-values", env(OTEL_TRACES_EXPORTER="x\rkotel: error: forged",
                           OTEL_EXPORTER_OTLP_PROTOCOL="\x1b]0;title\x07",
                           OTEL_EXPORTER_OTLP_COMPRESSION="gzip\x1b[0m")),
+    # grpc: the method path replaces path, query and fragment.
+    ("grpc-endpoint", env(OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+                          OTEL_EXPORTER_OTLP_ENDPOINT="https://u:p@h:4317/x?k=v#f")),
+    ("grpc-schemeless", env(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="grpc",
+                            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4317",
+                            OTEL_EXPORTER_OTLP_HEADERS="grpc-timeout=1S,k=v")),
 ]
 for n, v in es:
     seed("env_settings", n, v)
@@ -430,6 +436,33 @@ omt = [
 ]
 for n, v in omt:
     seed("otlp_metrics_enc", n, v)
+
+
+# grpc_status: google.rpc.Status bytes (and, as the target also reads
+# them, header values).
+RETRY_URL = b"type.googleapis.com/google.rpc.RetryInfo"
+
+
+def retry_status(secs, nanos=0, url=RETRY_URL):
+    dur = field(1, 0, secs) + field(2, 0, nanos)
+    anyv = field(1, 2, url) + field(2, 2, field(1, 2, dur))
+    return field(1, 0, 8) + field(2, 2, b"slow down") + field(3, 2, anyv)
+
+
+gs = [
+    ("empty", b""),
+    ("retry-2s", retry_status(2)),
+    ("retry-nanos", retry_status(0, 500000000)),
+    ("retry-negative", retry_status(-1)),
+    ("retry-huge", retry_status((1 << 63) - 1)),
+    ("other-detail", retry_status(1, url=b"type.googleapis.com/google.rpc.DebugInfo")),
+    ("truncated", retry_status(2)[:-3]),
+    ("status-14", b"14"),
+    ("message", b"busy%20now%0A%zz"),
+    ("framed", b"\x00\x00\x00\x00\x02\x0a\x00"),
+]
+for n, v in gs:
+    seed("grpc_status", n, v)
 
 
 def main():

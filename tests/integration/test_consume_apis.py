@@ -2,13 +2,13 @@
 and linked to the producer's send span; batch APIs add one poll span with
 links to every message."""
 
-from kotel_test import Broker, Receiver, kclient, named, of_service, parse_lines
+from kotel_test import Broker, GrpcReceiver, Receiver, kclient, named, of_service, parse_lines
 
 N = 5
 
 
-def check_api(api, batch=False):
-    with Broker(["events:1"]) as b, Receiver() as r:
+def check_api(api, batch=False, R=Receiver):
+    with Broker(["events:1"]) as b, R() as r:
         kclient(b, "produce", "-a", "producev", "-t", "events", "-n", str(N),
                 receiver=r, service="producer")
         c = kclient(b, "consume", "-a", api, "-t", "events", "-n", str(N),
@@ -51,6 +51,15 @@ def check_api(api, batch=False):
 
 def test_consumer_poll():
     check_api("poll")
+
+
+def test_consumer_poll_over_grpc():
+    # Producer and consumer traced end to end, exported over OTLP/gRPC.
+    check_api("poll", R=GrpcReceiver)
+
+
+def test_consume_batch_over_grpc():
+    check_api("batch", batch=True, R=GrpcReceiver)
 
 
 def test_consume():

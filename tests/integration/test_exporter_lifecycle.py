@@ -9,7 +9,7 @@ import time
 from collections import Counter
 
 from exporter_helpers import FORKER, Blackhole, forker, produce, timed_produce
-from kotel_test import PYTHON, Broker, Receiver, agent_env, parse_lines, run, stats
+from kotel_test import PYTHON, Broker, GrpcReceiver, Receiver, agent_env, parse_lines, run, stats
 
 
 def test_full_queue_drops_and_counts():
@@ -141,6 +141,25 @@ def test_fork_while_exporter_mid_request():
     # The parent's worker is inside a stalled request when it forks.
     with Broker() as b, Receiver() as r:
         r.script = [{"delay": 2}]
+        p = forker(b, "fork", "-n", "5", "-c", "4", "-s", "600", receiver=r, timeout=80,
+                   env={"OTEL_BSP_SCHEDULE_DELAY": "50", "KOTEL_SHUTDOWN_TIMEOUT": "30000"})
+        check_fork(b, r, p.stdout, 4, 5)
+
+
+def test_fork_child_does_not_resend_parent_backlog_over_grpc():
+    with Broker() as b, GrpcReceiver() as r:
+        p = forker(b, "fork", "-n", "5", "-c", "3", receiver=r, timeout=80,
+                   env={"OTEL_BSP_SCHEDULE_DELAY": "60000", "KOTEL_SHUTDOWN_TIMEOUT": "30000"})
+        check_fork(b, r, p.stdout, 3, 5)
+        lines = [l for l in p.stderr.splitlines() if "spans started=" in l]
+        assert len(lines) == 4, p.stderr
+        assert stats(lines[-1])["exported"] == 10, lines
+
+
+def test_fork_while_exporter_mid_request_over_grpc():
+    # The parent's worker is inside a gRPC call the server holds for 2 s.
+    with Broker() as b, GrpcReceiver() as r:
+        r.grpc_script([{"delay_ms": 2000}])
         p = forker(b, "fork", "-n", "5", "-c", "4", "-s", "600", receiver=r, timeout=80,
                    env={"OTEL_BSP_SCHEDULE_DELAY": "50", "KOTEL_SHUTDOWN_TIMEOUT": "30000"})
         check_fork(b, r, p.stdout, 4, 5)

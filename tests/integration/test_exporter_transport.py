@@ -1,7 +1,7 @@
 """OTLP/HTTP as the collector sees it: protobuf bytes that protoc decodes,
 http/json, gzip, TLS with a CA made here (verification on by default, client
 certificates), headers from the environment (sent, never logged), endpoint
-precedence, grpc fallback, keep-alive and User-Agent."""
+precedence, keep-alive and User-Agent. OTLP/gRPC: test_exporter_grpc."""
 
 import base64
 import json
@@ -188,15 +188,6 @@ def test_endpoint_credentials_never_logged_and_query_kept():
             "failed" % (N, traces.port) in p.stderr, p.stderr
         for secret in ("s3cret", "k3y", "sig=", "tok", "frag"):
             assert secret not in p.stderr, p.stderr
-
-
-def test_grpc_falls_back_to_http_protobuf():
-    with Broker() as b, Receiver() as r:
-        p, st = produce(b, N, receiver=r,
-                        env=dict(ONE_BATCH, OTEL_EXPORTER_OTLP_PROTOCOL="grpc"))
-        assert "grpc is not supported" in p.stderr, p.stderr
-        assert st["exported"] == N and len(r.spans) == N, st
-        assert r.requests[0]["headers"]["Content-Type"] == "application/x-protobuf"
 
 
 def test_keep_alive_and_user_agent():

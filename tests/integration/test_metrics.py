@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 
-from kotel_test import ROOT, Broker, Receiver, kclient, named, parse_lines
+from kotel_test import ROOT, Broker, GrpcReceiver, Receiver, kclient, named, parse_lines
 from semantics_lib import dead_bootstrap, log_lines, rows, semclient, tp_fields
 
 METRICS = {"OTEL_METRICS_EXPORTER": "otlp", "OTEL_METRIC_EXPORT_INTERVAL": "200"}
@@ -47,8 +47,17 @@ def protoc_sum(text, name):
 
 
 def test_produce_consume_counts_durations_exemplars():
+    produce_consume_counts(Receiver)
+
+
+def test_produce_consume_counts_durations_exemplars_over_grpc():
+    # The same points as @grpc/grpc-js decodes them from OTLP/gRPC.
+    produce_consume_counts(GrpcReceiver)
+
+
+def produce_consume_counts(R):
     n = 25
-    with Broker(["m:2"]) as b, Receiver() as r:
+    with Broker(["m:2"]) as b, R() as r:
         t0 = time.time()
         p = semclient(b, "produce", "-t", "m", "-n", str(n), receiver=r, env=METRICS)
         produce_s = time.time() - t0
@@ -80,6 +89,10 @@ def test_produce_consume_counts_durations_exemplars():
         send_ids = {(s["trace_id"], s["span_id"]) for s in named(spans, "send m")}
         ex = [e for q in sends for e in q["exemplars"]]
         assert ex and all((e["trace_id"], e["span_id"]) in send_ids for e in ex), ex
+        if R is GrpcReceiver:
+            assert all(q["path"] == "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
+                       for q in r.metrics_requests)
+            return
         # protoc decodes the exact bytes of each process's last request,
         # whose cumulative counts are the totals.
         texts = [protoc_decode(q["body"]) for q in r.metrics_requests if q["status"] == 200]
@@ -160,6 +173,17 @@ def test_rejecting_metrics_collector_leaves_traces_alone():
         assert len(named(spans, "send x")) == 5
         assert r.metrics_requests and all(q["status"] == 400 for q in r.metrics_requests)
         assert log_lines(p.stderr, "metrics export to")
+        assert "spans started=5 exported=5 dropped=0 failed=0" in p.stderr, p.stderr
+
+
+def test_rejecting_metrics_collector_leaves_traces_alone_over_grpc():
+    with Broker(["x:1"]) as b, GrpcReceiver() as r:
+        r.grpc_metrics_script([{"code": 3, "message": "no"}] * 100)
+        p = semclient(b, "produce", "-t", "x", "-n", "5", receiver=r, env=METRICS)
+        spans = r.wait_spans(5)
+        assert len(named(spans, "send x")) == 5
+        assert r.metrics_requests and all(q["status"] == 3 for q in r.metrics_requests)
+        assert log_lines(p.stderr, 'failed: gRPC INVALID_ARGUMENT: "no"'), p.stderr
         assert "spans started=5 exported=5 dropped=0 failed=0" in p.stderr, p.stderr
 
 

@@ -1,11 +1,11 @@
 """Every produce API: one PRODUCER span per message, ended at the ack with
 partition and offset, and the span's own context in the message headers."""
 
-from kotel_test import Broker, Receiver, kclient, named, parse_lines
+from kotel_test import Broker, GrpcReceiver, Receiver, kclient, named, parse_lines
 
 
-def check_api(api):
-    with Broker(["orders:1"]) as b, Receiver() as r:
+def check_api(api, R=Receiver):
+    with Broker(["orders:1"]) as b, R() as r:
         p = kclient(b, "produce", "-a", api, "-t", "orders", "-n", "3",
                     receiver=r, service="shop")
         drs = parse_lines(p.stdout, "dr")
@@ -45,6 +45,14 @@ def test_produce():
 
 def test_producev():
     check_api("producev")
+
+
+def test_producev_over_grpc():
+    check_api("producev", R=GrpcReceiver)
+
+
+def test_produce_batch_over_grpc():
+    check_api("batch", R=GrpcReceiver)
 
 
 def test_produceva():

@@ -21,6 +21,7 @@ TIMEOUT_SCALE = float(os.environ.get("KOTEL_TIMEOUT_SCALE", "1") or 1)
 
 sys.path.insert(0, HERE)
 from otlp_receiver import Receiver  # noqa: E402,F401
+from otlp_grpc_receiver import GrpcReceiver  # noqa: E402,F401
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "WARNING: ThreadSanitizer",
                    "runtime error:", "ERROR: LeakSanitizer")
@@ -69,6 +70,8 @@ def agent_env(receiver=None, service="test", preload=True, **extra):
     env["OTEL_METRICS_EXPORTER"] = "none"
     if receiver is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
+        # What the receiver speaks (GrpcReceiver: the grpc protocol).
+        env.update(getattr(receiver, "agent_env", {}))
     for k, v in extra.items():
         if v is None:
             env.pop(k, None)

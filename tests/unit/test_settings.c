@@ -340,7 +340,7 @@ static void test_precedence(void)
 
         clear_env();
         setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://gen:1/base", 1);
-        setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
+        setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", 1);
         setenv("OTEL_EXPORTER_OTLP_HEADERS", "a=generic", 1);
         setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
         setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1234", 1);
@@ -348,7 +348,7 @@ static void test_precedence(void)
         s = load();
         CHECK(!strcmp(s.request_url, "http://gen:1/base/v1/traces"),
               "generic endpoint gets /v1/traces");
-        CHECK(s.protocol == KOTEL_PROTO_HTTP_PROTOBUF, "grpc falls back to protobuf");
+        CHECK(s.protocol == KOTEL_PROTO_HTTP_PROTOBUF, "generic protocol");
         CHECK(s.n_headers == 1 && !strcmp(s.headers[0], "a: generic"),
               "generic headers");
         CHECK(s.gzip && s.timeout_ms == 1234 && !strcmp(s.ca_file, "/gen/ca.pem"),
@@ -535,6 +535,80 @@ static void test_endpoint_credentials(void)
         clear_env();
 }
 
+#define TRACE_METHOD "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+#define METRICS_METHOD                                                         \
+        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
+
+/* The grpc protocol's endpoint rules: no /v1/ path, the signal's method;
+ * a scheme decides TLS, else OTEL_EXPORTER_OTLP_[SIGNAL_]INSECURE. */
+static void test_grpc(void)
+{
+        struct kotel_settings s;
+
+        clear_env();
+        setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
+        s = load();
+        CHECK(s.protocol == KOTEL_PROTO_GRPC, "grpc");
+        CHECK(!strcmp(s.request_url, "http://localhost:4317" TRACE_METHOD) && !s.tls,
+              "grpc default endpoint");
+        kotel_settings_free(&s);
+        kotel_settings_load_signal(&s, KOTEL_SIGNAL_METRICS);
+        CHECK(!strcmp(s.request_url, "http://localhost:4317" METRICS_METHOD),
+              "grpc metrics method");
+        kotel_settings_free(&s);
+
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "https://u:p@col:443/ignored?q=1#f", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url, "https://u:p@col:443" TRACE_METHOD) && s.tls,
+              "grpc endpoint path, query and fragment replaced");
+        kotel_settings_free(&s);
+
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "col:4317", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url, "https://col:4317" TRACE_METHOD) && s.tls,
+              "no scheme: TLS unless insecure");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_INSECURE", "TRUE", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url, "http://col:4317" TRACE_METHOD) && !s.tls,
+              "no scheme, insecure: h2c");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "false", 1);
+        s = load();
+        CHECK(s.tls, "per-signal insecure wins");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "maybe", 1);
+        s = load();
+        CHECK(s.tls, "bad insecure: false");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://plain:4317", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url, "http://plain:4317" TRACE_METHOD) && !s.tls,
+              "a scheme wins over insecure");
+        kotel_settings_free(&s);
+
+        setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://x", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url, "http://plain:4317" TRACE_METHOD),
+              "bad signal endpoint: the generic one");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "/nohost", 1);
+        s = load();
+        CHECK(!strcmp(s.request_url, "http://localhost:4317" TRACE_METHOD),
+              "no usable endpoint: the default");
+        kotel_settings_free(&s);
+
+        setenv("OTEL_EXPORTER_OTLP_HEADERS", "grpc-timeout=1S,x-a=1,GRPC-Encoding=br", 1);
+        s = load();
+        CHECK(s.n_headers == 1 && !strcmp(s.headers[0], "x-a: 1"), "grpc-* refused");
+        kotel_settings_free(&s);
+        setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", 1);
+        s = load();
+        CHECK(s.n_headers == 3, "grpc-* kept on OTLP/HTTP");
+        kotel_settings_free(&s);
+        clear_env();
+}
+
 int main(void)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -551,5 +625,6 @@ int main(void)
         test_precedence();
         test_metrics_signal();
         test_queue_memory();
+        test_grpc();
         TAP_DONE();
 }
