@@ -26,6 +26,15 @@ case "${1:-all}" in
 esac
 
 missing=()
+# Node.js from another source (NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package): a working npm command is enough.
+if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+  keep=()
+  for p in "${PKGS[@]}"; do
+    case "$p" in nodejs|npm) ;; *) keep+=("$p") ;; esac
+  done
+  PKGS=("${keep[@]}")
+fi
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
