@@ -14,7 +14,7 @@
 /* KOTEL_QUEUE_MEMORY_LIMIT's default: about 360 000 queued spans. */
 #define DEFAULT_QUEUE_MEMORY (INT64_C(256) << 20)
 
-/* The signal-specific variable names (traces, metrics); the generic
+/* The signal-specific variable names (traces, metrics, logs); the generic
  * OTEL_EXPORTER_OTLP_* ones are the fallback for both. */
 enum {
         N_ENDPOINT,
@@ -47,6 +47,7 @@ static const char *const signal_names[][N_MAX] = {
         SIGNAL_NAMES("TRACES", "traces", "OTEL_TRACES_EXPORTER"),
     [KOTEL_SIGNAL_METRICS] =
         SIGNAL_NAMES("METRICS", "metrics", "OTEL_METRICS_EXPORTER"),
+    [KOTEL_SIGNAL_LOGS] = SIGNAL_NAMES("LOGS", "logs", "OTEL_LOGS_EXPORTER"),
 };
 
 /* The signal-specific variable if set, else the generic one. */
