@@ -46,6 +46,7 @@
 #include "kafka_log.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -270,6 +271,71 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                 s->app_error_cb(rk, err, reason, opaque);
 }
 
+/* ---- where log_cb lives in a configuration -----------------------------
+ *
+ * rd_kafka_conf_set_log_cb marks the property modified, and with
+ * debug=conf rd_kafka_new (after on_new) dumps the modified properties: an
+ * app that set no log_cb would see one more line, "log_cb = 0x...", than
+ * without kotel. So kotel writes its pointer into the copy's field
+ * directly, leaving the modified bit as the app left it (an app that set
+ * its own log_cb sees the line with and without kotel, kotel's pointer in
+ * it: the one difference, in a value no two runs share). The
+ * field's offset is learnt once: the one 8-byte aligned place in a fresh
+ * configuration holding the default (rd_kafka_log_print, as
+ * rd_kafka_conf_get reports it) that rd_kafka_conf_set_log_cb changes to
+ * the value set. If it cannot be told, the setter is used. */
+
+static size_t log_cb_off;
+static bool log_cb_off_ok;
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+
+static void probe_sentinel(const rd_kafka_t *rk, int level, const char *fac,
+                           const char *buf)
+{
+        (void)rk, (void)level, (void)fac, (void)buf;
+}
+
+static void *conf_ptr(const rd_kafka_conf_t *conf, const char *name);
+
+static void probe_log_cb(void)
+{
+        rd_kafka_conf_t *p = real_rd_kafka_conf_new();
+        void *dflt, *want = (void *)probe_sentinel, *v;
+        size_t n, found = 0, off = 0;
+
+        if (!p)
+                return;
+        dflt = conf_ptr(p, "log_cb");
+        n    = malloc_usable_size(p);
+        for (size_t i = 0; dflt && i + sizeof(void *) <= n; i += 8) {
+                memcpy(&v, (char *)p + i, sizeof(v));
+                if (v == dflt) {
+                        found++;
+                        off = i;
+                }
+        }
+        if (found == 1) {
+                real_rd_kafka_conf_set_log_cb(p, probe_sentinel);
+                memcpy(&v, (char *)p + off, sizeof(v));
+                if (v == want && conf_ptr(p, "log_cb") == want) {
+                        log_cb_off    = off;
+                        log_cb_off_ok = true;
+                }
+        }
+        real_rd_kafka_conf_destroy(p);
+}
+
+static void set_log_cb(rd_kafka_conf_t *copy, log_cb_fn *fn)
+{
+        void *v = (void *)fn;
+
+        pthread_once(&probe_once, probe_log_cb);
+        if (log_cb_off_ok)
+                memcpy((char *)copy + log_cb_off, &v, sizeof(v));
+        else
+                real_rd_kafka_conf_set_log_cb(copy, fn);
+}
+
 static int kotel_log_level(void)
 {
         int v = __atomic_load_n(&kotel_level, __ATOMIC_ACQUIRE);
@@ -336,7 +402,7 @@ void kotel_kafka_log_install(const rd_kafka_t *rk, const rd_kafka_conf_t *conf,
                 __atomic_store_n(&used, used + 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&install_lock);
         /* The slot is published before librdkafka can call kotel's. */
-        real_rd_kafka_conf_set_log_cb(copy, log_cb);
+        set_log_cb(copy, log_cb);
         if (s->app_error_cb)
                 real_rd_kafka_conf_set_error_cb(copy, error_cb);
         if (raise) {
