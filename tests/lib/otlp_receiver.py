@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(os.environ.get("KOTEL_BUILD", os.path.join(ROOT,
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2  # noqa: E402
 
 # Slow runtimes (sanitizers, valgrind) scale every wait by this.
 TIMEOUT_SCALE = float(os.environ.get("KOTEL_TIMEOUT_SCALE", "1") or 1)
@@ -106,6 +107,31 @@ def metrics_from_proto(body):
     return out
 
 
+def logs_from_proto(body):
+    """Every LogRecord of an ExportLogsServiceRequest, flattened."""
+    req = logs_service_pb2.ExportLogsServiceRequest()
+    req.ParseFromString(body)
+    out = []
+    for rl in req.resource_logs:
+        res = _attrs(rl.resource.attributes)
+        for sl in rl.scope_logs:
+            for r in sl.log_records:
+                out.append({
+                    "time": r.time_unix_nano,
+                    "observed_time": r.observed_time_unix_nano,
+                    "severity_number": r.severity_number,
+                    "severity_text": r.severity_text,
+                    "body": _anyvalue(r.body) if r.HasField("body") else None,
+                    "attributes": _attrs(r.attributes),
+                    "flags": r.flags,
+                    "trace_id": r.trace_id.hex(),
+                    "span_id": r.span_id.hex(),
+                    "resource": res,
+                    "scope": sl.scope.name,
+                })
+    return out
+
+
 def _json_value(v):
     if "stringValue" in v:
         return v["stringValue"]
@@ -164,6 +190,9 @@ class Receiver:
         self.metrics = []
         self.metrics_requests = []
         self.metrics_script = []
+        # /v1/logs: log records and requests (always answered 200).
+        self.logs = []
+        self.logs_requests = []
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.out = out
@@ -199,6 +228,8 @@ class Receiver:
         raw = body
         if h.path.endswith("/v1/metrics"):
             return self._handle_metrics(h, body)
+        if h.path.endswith("/v1/logs"):
+            return self._handle_logs(h, body)
         with self.lock:
             step = self.script.pop(0) if self.script else {}
         if step.get("delay"):
@@ -283,6 +314,39 @@ class Receiver:
             h.wfile.write(resp_body)
         except OSError:
             h.close_connection = True
+
+    def _handle_logs(self, h, body):
+        raw, status, records, error = body, 200, [], None
+        try:
+            if h.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            records = logs_from_proto(body)
+        except Exception as e:
+            error, status = repr(e), 400
+        with self.cond:
+            self.logs_requests.append({"path": h.path, "headers": dict(h.headers), "raw": raw,
+                                       "body": body, "status": status, "error": error,
+                                       "n_records": len(records), "time": time.time()})
+            if status == 200:
+                self.logs.extend(records)
+            self.cond.notify_all()
+        resp_body = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/x-protobuf")
+        h.send_header("Content-Length", str(len(resp_body)))
+        try:
+            h.end_headers()
+            h.wfile.write(resp_body)
+        except OSError:
+            h.close_connection = True
+
+    def wait_logs(self, pred, timeout=20.0):
+        """Waits until pred(log records) is true; returns them either way."""
+        deadline = time.time() + timeout * TIMEOUT_SCALE
+        with self.cond:
+            while not pred(self.logs) and time.time() < deadline:
+                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
+            return list(self.logs)
 
     def wait_metrics(self, pred, timeout=20.0):
         """Waits until pred(metric points) is true; returns them either way."""
