@@ -336,6 +336,43 @@ static void set_log_cb(rd_kafka_conf_t *copy, log_cb_fn *fn)
                 real_rd_kafka_conf_set_log_cb(copy, fn);
 }
 
+void kotel_kafka_log_delivery_failed(const rd_kafka_t *rk,
+                                     struct kotel_client *c,
+                                     const uint8_t *trace_id,
+                                     const uint8_t *span_id, uint8_t flags,
+                                     const rd_kafka_message_t *rkm)
+{
+        const char *topic = rkm->rkt ? real_rd_kafka_topic_name(rkm->rkt) : "";
+        struct kotel_logrec *r;
+        struct timespec ts;
+        char buf[512];
+        int n;
+
+        (void)rk;
+        if (!kotel_logs_enabled())
+                return;
+        n = snprintf(buf, sizeof(buf), "Delivery failed: %s [%d]: %s",
+                     topic ? topic : "", (int)rkm->partition,
+                     real_rd_kafka_err2str(rkm->err));
+        if (n < 0 || !(r = kotel_logs_new(strnlen(buf, sizeof(buf)))))
+                return;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r->time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        r->level   = LOG_ERR;
+        snprintf(r->fac, sizeof(r->fac), "DR");
+        memcpy(r->body, buf, r->body_len);
+        r->body[r->body_len] = '\0';
+        r->has_err           = true;
+        r->err               = rkm->err;
+        r->err_name          = real_rd_kafka_err2name(rkm->err);
+        r->client            = c ? kotel_client_ref(c) : NULL;
+        memcpy(r->trace_id, trace_id, 16);
+        memcpy(r->span_id, span_id, 8);
+        r->flags   = flags;
+        r->has_ctx = true;
+        kotel_logs_submit(r);
+}
+
 static int kotel_log_level(void)
 {
         int v = __atomic_load_n(&kotel_level, __ATOMIC_ACQUIRE);

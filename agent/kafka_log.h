@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "exporter/span.h"
 
@@ -20,6 +21,17 @@ void kotel_kafka_log_install(const rd_kafka_t *rk, const rd_kafka_conf_t *conf,
  * drops the client reference; the app's callbacks stay known for @rk's
  * address until another client takes its place. */
 void kotel_kafka_log_forget(const void *rk);
+
+/* on_acknowledgement of a failed delivery (a broker thread, librdkafka's
+ * main thread when messages time out, or the producing thread when the
+ * partitioner fails): a record of the delivery report's error, facility
+ * "DR", carrying the send span's ids (@trace_id, @span_id, @flags), which
+ * no librdkafka line does (docs/logs.md). Borrows everything. */
+void kotel_kafka_log_delivery_failed(const rd_kafka_t *rk,
+                                     struct kotel_client *c,
+                                     const uint8_t *trace_id,
+                                     const uint8_t *span_id, uint8_t flags,
+                                     const rd_kafka_message_t *rkm);
 
 /* Pure, for unit tests: the broker a librdkafka line names, after an
  * optional "[thrd:...]: " prefix and an optional "@name: " (the client's

@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "config.h"
 #include "inflight.h"
+#include "kafka_log.h"
 #include "msgtab.h"
 #include "metrics_hooks.h"
 #include "spans.h"
@@ -303,7 +304,6 @@ static rd_kafka_resp_err_t on_ack(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         struct kotel_pending *p;
         int saved = errno;
 
-        (void)rk;
         (void)ic_opaque;
         if (rkm->err && rkm == undo.rkm && t->in_hook)
                 undo_apply(rkm);
@@ -320,6 +320,9 @@ static rd_kafka_resp_err_t on_ack(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         }
         kotel_metrics_sent(ic_opaque, rkm, p ? p->trace_id : NULL,
                            p ? p->span_id : NULL, p ? p->start_ns : 0);
+        if (p && rkm->err)
+                kotel_kafka_log_delivery_failed(rk, p->client, p->trace_id,
+                                                p->span_id, p->flags, rkm);
         if (p)
                 settle(p, rkm, rkm->err, NULL);
         errno = saved;
