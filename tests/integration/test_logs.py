@@ -79,6 +79,12 @@ def test_dead_broker_errors_become_log_records():
     assert re.search(r"^%3\|\d+\.\d+\|FAIL\|rdkafka#producer-1\| ", p.stderr, re.M), p.stderr
 
 
+def errors_of(logs):
+    """The records of error_cb calls."""
+    return [x for x in logs if x["attributes"].get("kotel.kafka.log.facility") == "ERROR"
+            and "error.type" in x["attributes"]]
+
+
 def test_error_cb_chained_and_recorded_with_code():
     dead = dead_bootstrap()
     with Receiver() as r:
@@ -86,10 +92,8 @@ def test_error_cb_chained_and_recorded_with_code():
                       "dead", receiver=r)
         app_errors = app_lines(p.stdout, "error")
         assert app_errors, p.stdout
-        logs = r.wait_logs(lambda ls: len([x for x in ls if "error.type" in x["attributes"]])
-                           >= len(app_errors))
-    recs = sorted((x["attributes"]["error.type"], x["body"]) for x in logs
-                  if "error.type" in x["attributes"])
+        logs = r.wait_logs(lambda ls: len(errors_of(ls)) >= len(app_errors))
+    recs = sorted((x["attributes"]["error.type"], x["body"]) for x in errors_of(logs))
     # Each error the app's error_cb got is one record with its code, and
     # no other.
     assert recs == sorted(app_errors), (recs, app_errors)
@@ -99,7 +103,8 @@ def test_error_cb_chained_and_recorded_with_code():
     # And every line the app's log_cb got is one record.
     lines = app_lines(p.stdout)
     assert sorted(lines) == sorted(as_app_line(x) for x in logs
-                                   if "error.type" not in x["attributes"])
+                                   if x["attributes"]["kotel.kafka.log.facility"]
+                                   not in ("ERROR", "DR"))
 
 
 def conf_run(receiver, kotel, *extra):
@@ -198,12 +203,11 @@ def test_error_polled_inside_a_process_span_carries_its_trace():
         assert "inspan done" in p.stdout
         n_err = len(app_lines(p.stdout, "error"))
         spans = r.wait_for(lambda s: named(s, "process t"))
-        logs = r.wait_logs(lambda ls: len([x for x in ls if "error.type" in x["attributes"]])
-                           >= n_err)
+        logs = r.wait_logs(lambda ls: len(errors_of(ls)) >= n_err)
     proc = [s for s in named(spans, "process t") if s["resource"]["service.name"] == "logclient"]
     assert len(proc) == 1, spans
-    errs = [x for x in logs if "error.type" in x["attributes"]]
-    assert errs
+    errs = errors_of(logs)
+    assert len(errs) == n_err, (errs, p.stdout)
     for x in errs:
         # Served by rd_kafka_poll on the thread processing the message.
         assert x["trace_id"] == proc[0]["trace_id"], (x, proc[0])
@@ -212,3 +216,26 @@ def test_error_polled_inside_a_process_span_carries_its_trace():
     # librdkafka's broker threads are inside no span.
     fails = [x for x in logs if x["attributes"].get("kotel.kafka.log.facility") == "FAIL"]
     assert all(x["trace_id"] == "" for x in fails)
+
+
+def test_failed_delivery_record_carries_the_send_span():
+    """librdkafka logs no line inside a send span's lifetime on a thread
+    where it is current (a timed-out message is only a debug line of
+    rdk:main), so kotel records the delivery report's error itself, at
+    on_acknowledgement, with the send span's ids."""
+    with Receiver() as r:
+        p = logclient(dead_bootstrap(), "-X", "message.timeout.ms=1500", "dead", receiver=r)
+        assert "dr _MSG_TIMED_OUT" in p.stdout
+        spans = r.wait_for(lambda s: named(s, "send t"))
+        logs = r.wait_logs(lambda ls: any(x["attributes"].get("kotel.kafka.log.facility")
+                                          == "DR" for x in ls))
+    send = named(spans, "send t")
+    dr = [x for x in logs if x["attributes"].get("kotel.kafka.log.facility") == "DR"]
+    assert len(send) == 1 and len(dr) == 1, (send, dr)
+    assert dr[0]["trace_id"] == send[0]["trace_id"]
+    assert dr[0]["span_id"] == send[0]["span_id"]
+    assert dr[0]["attributes"]["error.type"] == "_MSG_TIMED_OUT"
+    assert dr[0]["attributes"]["kotel.kafka.error.code"] == -192
+    assert dr[0]["severity_number"] == 17
+    assert dr[0]["body"].startswith("Delivery failed: t [")
+    assert send[0]["attributes"]["error.type"] == "_MSG_TIMED_OUT"
