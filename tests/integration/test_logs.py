@@ -239,3 +239,45 @@ def test_failed_delivery_record_carries_the_send_span():
     assert dr[0]["severity_number"] == 17
     assert dr[0]["body"].startswith("Delivery failed: t [")
     assert send[0]["attributes"]["error.type"] == "_MSG_TIMED_OUT"
+
+
+PY_DEAD = r"""
+import logging, sys
+import confluent_kafka as ck
+seen = []
+class H(logging.Handler):
+    def emit(self, rec):
+        seen.append(rec.getMessage())
+log = logging.getLogger("app")
+log.addHandler(H())
+log.setLevel(logging.DEBUG)
+errors = []
+p = ck.Producer({"bootstrap.servers": sys.argv[1], "message.timeout.ms": 1500,
+                 "error_cb": lambda e: errors.append(e.name())}, logger=log)
+p.produce("t", b"v")
+p.flush(30)
+for _ in range(5):
+    p.poll(0.1)
+print("errors", len(errors), " ".join(sorted(set(errors))))
+print("logs", len(seen))
+"""
+
+
+def test_python_client_callbacks_chained_and_recorded():
+    """confluent-kafka loads librdkafka RTLD_LOCAL and sets its own error_cb
+    and (with a logger) log_cb and log.queue: both chained, both recorded."""
+    with Receiver() as r:
+        p = run(["/usr/bin/python3", "-c", PY_DEAD, dead_bootstrap()],
+                agent_env(r, "py", OTEL_LOGS_EXPORTER="otlp", OTEL_BLRP_SCHEDULE_DELAY="100"))
+        out = dict(l.split(" ", 1) for l in p.stdout.splitlines())
+        n_err = int(out["errors"].split()[0])
+        n_logs = int(out["logs"])
+        assert n_err >= 1 and "_TRANSPORT" in out["errors"], p.stdout
+        assert n_logs >= 1, p.stdout
+        logs = r.wait_logs(lambda ls: len(errors_of(ls)) >= n_err and any(
+            x["attributes"].get("kotel.kafka.log.facility") == "DR" for x in ls))
+    assert len(errors_of(logs)) == n_err
+    lines = [x for x in logs
+             if x["attributes"]["kotel.kafka.log.facility"] not in ("ERROR", "DR")]
+    assert len(lines) == n_logs, (lines, p.stdout)
+    assert all(x["resource"]["service.name"] == "py" for x in logs)
