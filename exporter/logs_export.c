@@ -10,7 +10,7 @@
  *
  * The worker wakes every OTEL_BLRP_SCHEDULE_DELAY ms (or on a full
  * batch), takes up to OTEL_BLRP_MAX_EXPORT_BATCH_SIZE records, encodes
- * them (otlp_logs_enc.c) and posts them through its own transport to
+ * them (otlp_logs_enc.c, or otlp_logs_json.c for http/json) and posts them through its own transport to
  * <endpoint>/v1/logs, retrying retryable failures with backoff within
  * OTEL_BLRP_EXPORT_TIMEOUT; console prints one line a record instead.
  *
@@ -60,6 +60,7 @@ static struct {
         uint64_t deadline_ns; /* shutdown's, 0 before */
         struct kotel_transport *t;
         struct kotel_pbw out;
+        struct kotel_buf json;
         struct kotel_gzip gz;
         struct kotel_logrec **batch;
         /* The rate budget's current second (CLOCK_MONOTONIC) and count. */
@@ -276,14 +277,18 @@ static void export_batch(size_t n, uint64_t deadline)
                 count(&lx.stats.exported, n);
                 return;
         }
-        if (kotel_logs_enc_encode(&lx.out, lx.batch, n) < 0) {
+        if (lx.set.protocol == KOTEL_PROTO_HTTP_JSON
+                ? kotel_logs_enc_json(&lx.json, lx.batch, n) < 0
+                : kotel_logs_enc_encode(&lx.out, lx.batch, n) < 0) {
                 kotel_log(KOTEL_LOG_ERROR,
                           "logs export: out of memory while encoding");
                 count(&lx.stats.failed, n);
                 return;
         }
-        body = lx.out.p;
-        len  = lx.out.len;
+        body = lx.set.protocol == KOTEL_PROTO_HTTP_JSON ? (uint8_t *)lx.json.p
+                                                        : lx.out.p;
+        len  = lx.set.protocol == KOTEL_PROTO_HTTP_JSON ? lx.json.len
+                                                        : lx.out.len;
         if (lx.set.gzip &&
             kotel_gzip_compress(&lx.gz, body, len, &body, &len) < 0) {
                 count(&lx.stats.failed, n);
@@ -415,11 +420,6 @@ void kotel_logs_start(void)
         kotel_settings_load_signal(&lx.set, KOTEL_SIGNAL_LOGS);
         if (lx.set.kind == KOTEL_EXPORTER_NONE)
                 return;
-        if (lx.set.protocol == KOTEL_PROTO_HTTP_JSON) {
-                kotel_log(KOTEL_LOG_ERROR, "logs: http/json is not "
-                                           "supported; using http/protobuf");
-                lx.set.protocol = KOTEL_PROTO_HTTP_PROTOBUF;
-        }
         load_blrp();
         lx.batch = calloc(lx.max_batch, sizeof(*lx.batch));
         if (!lx.batch || kotel_queue_init(&lx.q, lx.set.max_queue) < 0)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "logrec.h"
 #include "pbwire.h"
 
@@ -20,5 +21,9 @@
 /* Writes the request into @w (emptied first). 0, or -1 out of memory. */
 int kotel_logs_enc_encode(struct kotel_pbw *w,
                           struct kotel_logrec *const *recs, size_t n);
+/* The same request as OTLP/JSON into @b (emptied first): otlp_logs_json.c.
+ * 0, or -1 out of memory. */
+int kotel_logs_enc_json(struct kotel_buf *b, struct kotel_logrec *const *recs,
+                        size_t n);
 
 #endif
