@@ -218,13 +218,14 @@ def test_error_polled_inside_a_process_span_carries_its_trace():
     assert all(x["trace_id"] == "" for x in fails)
 
 
-def test_failed_delivery_record_carries_the_send_span():
+def test_failed_delivery_record_carries_the_send_span(env=None):
     """librdkafka logs no line inside a send span's lifetime on a thread
     where it is current (a timed-out message is only a debug line of
     rdk:main), so kotel records the delivery report's error itself, at
     on_acknowledgement, with the send span's ids."""
     with Receiver() as r:
-        p = logclient(dead_bootstrap(), "-X", "message.timeout.ms=1500", "dead", receiver=r)
+        p = logclient(dead_bootstrap(), "-X", "message.timeout.ms=1500", "dead", receiver=r,
+                      env=env)
         assert "dr _MSG_TIMED_OUT" in p.stdout
         spans = r.wait_for(lambda s: named(s, "send t"))
         logs = r.wait_logs(lambda ls: any(x["attributes"].get("kotel.kafka.log.facility")
@@ -239,6 +240,25 @@ def test_failed_delivery_record_carries_the_send_span():
     assert dr[0]["severity_number"] == 17
     assert dr[0]["body"].startswith("Delivery failed: t [")
     assert send[0]["attributes"]["error.type"] == "_MSG_TIMED_OUT"
+    return r
+
+
+def test_logs_over_http_json_and_gzip():
+    """OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/json (and _COMPRESSION=gzip):
+    the same records, decoded from OTLP/JSON; the logs' own variables win
+    over the generic ones."""
+    r = test_failed_delivery_record_carries_the_send_span(env={
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/json",
+        "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION": "gzip"})
+    assert r.logs_requests
+    for q in r.logs_requests:
+        assert q["headers"]["Content-Type"] == "application/json", q["headers"]
+        assert q["headers"].get("Content-Encoding") == "gzip"
+        assert q["status"] == 200 and q["error"] is None
+    fail = [x for x in r.logs if x["attributes"].get("kotel.kafka.log.facility") == "FAIL"]
+    assert fail and fail[0]["attributes"]["server.address"] == "127.0.0.1"
+    assert fail[0]["severity_text"] == "err" and fail[0]["time"] > 0
 
 
 PY_DEAD = r"""

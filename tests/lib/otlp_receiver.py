@@ -144,6 +144,31 @@ def _json_value(v):
     return None
 
 
+def logs_from_json(body):
+    """logs_from_proto's records from an OTLP/JSON ExportLogsServiceRequest."""
+    doc = json.loads(body)
+    out = []
+    for rl in doc.get("resourceLogs", []):
+        res = {a["key"]: _json_value(a["value"]) for a in rl.get("resource", {}).get("attributes", [])}
+        for sl in rl.get("scopeLogs", []):
+            for r in sl.get("logRecords", []):
+                out.append({
+                    "time": int(r.get("timeUnixNano", "0")),
+                    "observed_time": int(r.get("observedTimeUnixNano", "0")),
+                    "severity_number": r.get("severityNumber", 0),
+                    "severity_text": r.get("severityText", ""),
+                    "body": _json_value(r["body"]) if "body" in r else None,
+                    "attributes": {a["key"]: _json_value(a["value"])
+                                   for a in r.get("attributes", [])},
+                    "flags": r.get("flags", 0),
+                    "trace_id": r.get("traceId", ""),
+                    "span_id": r.get("spanId", ""),
+                    "resource": res,
+                    "scope": sl.get("scope", {}).get("name", ""),
+                })
+    return out
+
+
 def spans_from_json(body):
     doc = json.loads(body)
     out = []
@@ -320,7 +345,10 @@ class Receiver:
         try:
             if h.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
-            records = logs_from_proto(body)
+            if h.headers.get("Content-Type", "").startswith("application/json"):
+                records = logs_from_json(body)
+            else:
+                records = logs_from_proto(body)
         except Exception as e:
             error, status = repr(e), 400
         with self.cond:
