@@ -85,6 +85,9 @@ static struct slot *find(const void *rk)
 {
         size_t n = __atomic_load_n(&used, __ATOMIC_ACQUIRE);
 
+        /* A slot being refilled has a NULL key for a moment. */
+        if (!rk)
+                return NULL;
         for (size_t i = 0; i < n; i++)
                 if (__atomic_load_n(&slots[i].rk, __ATOMIC_ACQUIRE) == rk)
                         return &slots[i];
