@@ -19,14 +19,21 @@
  * An app that set log_cb to NULL gets nothing printed, as before.
  *
  * error_cb: only replaced when the app set one. Setting one where the app
- * had none would change what the app sees: librdkafka serves an error op
- * in rd_kafka_poll either way (rd_kafka_poll_cb), but without an error_cb
- * it logs the error as an "ERROR" line at LOG_ERR ("<client name>:
- * <reason>") and a fatal error at debug level only; with one, no ERROR
- * line, and the fatal error is logged at LOG_EMERG (rd_kafka_set_fatal_
- * error0 tests enabled_events & RD_KAFKA_EVENT_ERROR, which an error_cb
- * turns on). So without the app's error_cb, errors reach kotel as those
- * ERROR lines (no error code: librdkafka's line has none).
+ * had none would change what the app sees, since an error_cb turns on
+ * RD_KAFKA_EVENT_ERROR in enabled_events (rd_kafka_new), and librdkafka
+ * 2.0.2 routes errors by it:
+ *   - rd_kafka_op_err (rdkafka_op.h; "N/N brokers are down", most errors):
+ *     without EVENT_ERROR, an "ERROR" line logged at once on the raising
+ *     thread and no op; with it, an op on the main queue that only a poll
+ *     delivers, and no line;
+ *   - errors enqueued as ops directly (a broker's connection failure,
+ *     rd_kafka_q_op_err): served by a poll either way; without an error_cb
+ *     rd_kafka_poll_cb logs them as an "ERROR" line ("<client name>:
+ *     <reason>") on the polling thread;
+ *   - a fatal error is logged at debug level without EVENT_ERROR, at
+ *     LOG_EMERG with it (rd_kafka_set_fatal_error0).
+ * So without the app's error_cb, errors reach kotel as those ERROR lines
+ * (no error code: librdkafka's line has none).
  *
  * Log level: kotel never raises it, unless KOTEL_KAFKA_LOG_LEVEL asks to
  * (then the copy's log_level is raised, and lines above the level the app
