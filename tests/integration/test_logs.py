@@ -301,3 +301,16 @@ def test_python_client_callbacks_chained_and_recorded():
              if x["attributes"]["kotel.kafka.log.facility"] not in ("ERROR", "DR")]
     assert len(lines) == n_logs, (lines, p.stdout)
     assert all(x["resource"]["service.name"] == "py" for x in logs)
+
+
+def test_logs_exporter_none_captures_nothing():
+    """OTEL_LOGS_EXPORTER=none: no request to /v1/logs, and the app's
+    log_cb gets what it gets without kotel."""
+    with Receiver() as r:
+        p = logclient(DEAD, "--log-cb", "-X", "debug=conf", "conf", receiver=r,
+                      env={"OTEL_LOGS_EXPORTER": "none"})
+        got = app_thread(app_lines(p.stdout))
+    assert r.logs_requests == [] and r.logs == []
+    without = app_thread(app_lines(logclient(DEAD, "--log-cb", "-X", "debug=conf", "conf",
+                                             kotel=False).stdout))
+    assert len(got) > 5 and got == without
