@@ -12,6 +12,7 @@
 #include "config.h"
 #include "ids.h"
 #include "inflight.h"
+#include "logs_export.h"
 #include "metrics_export.h"
 #include "msgtab.h"
 #include "produce.h"
@@ -126,8 +127,10 @@ static void at_exit(void)
                                      "report",
                                      deadline);
         kotel_metrics_shutdown_begin(deadline);
+        kotel_logs_shutdown_begin(deadline);
         kotel_exporter_shutdown_by(deadline);
         kotel_metrics_shutdown_wait(deadline);
+        kotel_logs_shutdown_wait(deadline);
         errno = saved;
 }
 
@@ -161,6 +164,7 @@ void kotel_agent_atfork_child(void)
         kotel_resource_atfork_child();
         kotel_exporter_atfork_child();
         kotel_metrics_atfork_child();
+        kotel_logs_atfork_child();
         kotel_tls.has_current  = false;
         kotel_tls.current      = (struct kotel_live_ref){0, 0};
         kotel_tls.batch_refs_n = 0;
@@ -189,6 +193,7 @@ static void init(void)
         kotel_exporter_start();
         kotel_metrics_set_resource(kotel_resource_get());
         kotel_metrics_start();
+        kotel_logs_start();
         kotel_callsite_init();
         pthread_atfork(kotel_agent_atfork_prepare, kotel_agent_atfork_parent,
                        kotel_agent_atfork_child);

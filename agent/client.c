@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "inflight.h"
+#include "kafka_log.h"
 #include "msgtab.h"
 #include "produce.h"
 #include "symbols.h"
@@ -149,6 +150,7 @@ static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf,
         creating.client = c;
         if (c && creating.type == RD_KAFKA_PRODUCER)
                 kotel_produce_install(rk, c);
+        kotel_kafka_log_install(rk, conf, c);
         /* The registry holds its own reference; interceptors borrow it
          * (they cannot outlive the client). */
         kotel_client_unref(c);
@@ -184,6 +186,7 @@ static void settle_client(const void *rk, const struct kotel_client *which)
         kotel_produce_finish_unacked(rk, "client destroyed before the "
                                          "delivery report");
         kotel_msgtab_end_client(rk);
+        kotel_kafka_log_forget(rk);
         kotel_clients_remove(rk, which);
 }
 

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "callsite.h"
 #include "inflight.h"
+#include "kafka_log.h"
 #include "msgtab.h"
 #include "metrics_hooks.h"
 #include "spans.h"
@@ -306,7 +307,6 @@ static rd_kafka_resp_err_t on_ack(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         struct kotel_pending *p;
         int saved = errno;
 
-        (void)rk;
         (void)ic_opaque;
         if (rkm->err && rkm == undo.rkm && t->in_hook)
                 undo_apply(rkm);
@@ -323,6 +323,9 @@ static rd_kafka_resp_err_t on_ack(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         }
         kotel_metrics_sent(ic_opaque, rkm, p ? p->trace_id : NULL,
                            p ? p->span_id : NULL, p ? p->start_ns : 0);
+        if (p && rkm->err)
+                kotel_kafka_log_delivery_failed(rk, p->client, p->trace_id,
+                                                p->span_id, p->flags, rkm);
         if (p)
                 settle(p, rkm, rkm->err, NULL);
         errno = saved;

@@ -15,7 +15,7 @@
 /* KOTEL_QUEUE_MEMORY_LIMIT's default: about 360 000 queued spans. */
 #define DEFAULT_QUEUE_MEMORY (INT64_C(256) << 20)
 
-/* The signal-specific variable names (traces, metrics); the generic
+/* The signal-specific variable names (traces, metrics, logs); the generic
  * OTEL_EXPORTER_OTLP_* ones are the fallback for both. */
 enum {
         N_ENDPOINT,
@@ -56,6 +56,8 @@ static const char *const signal_names[][N_MAX] = {
     [KOTEL_SIGNAL_METRICS] =
         SIGNAL_NAMES("METRICS", "metrics", "OTEL_METRICS_EXPORTER",
                      "metrics.v1.MetricsService"),
+    [KOTEL_SIGNAL_LOGS] = SIGNAL_NAMES("LOGS", "logs", "OTEL_LOGS_EXPORTER",
+                                       "logs.v1.LogsService"),
 };
 
 /* The signal-specific variable if set, else the generic one. */

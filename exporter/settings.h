@@ -52,6 +52,7 @@ struct kotel_settings {
 enum kotel_signal {
         KOTEL_SIGNAL_TRACES = 0,
         KOTEL_SIGNAL_METRICS,
+        KOTEL_SIGNAL_LOGS,
 };
 
 /* Reads the environment; never fails (defaults on every bad value).

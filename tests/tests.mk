@@ -15,6 +15,7 @@ PYTHON     := /usr/bin/python3
 JOBS       ?= 2
 
 tools: $(TEST_BIN)/mockbroker $(TEST_BIN)/kclient $(TEST_BIN)/kclient_linked \
+       $(TEST_BIN)/logclient \
        $(PYGEN) $(UNIT_BIN)
 
 $(TEST_BIN)/mockbroker: tests/tools/mockbroker.c
@@ -24,6 +25,10 @@ $(TEST_BIN)/mockbroker: tests/tools/mockbroker.c
 $(TEST_BIN)/kclient: tests/clients/kclient.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -Wno-vla -o $@ $< $(RDKAFKA_LIBS) -lpthread
+
+$(TEST_BIN)/logclient: tests/clients/logclient.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(RDKAFKA_LIBS) -lpthread
 
 # kclient linked against libkotel.so (needed before librdkafka, absolute
 # RUNPATH), loaded as /etc/ld.so.preload would load it: the set-uid test

@@ -465,6 +465,28 @@ for n, v in gs:
     seed("grpc_status", n, v)
 
 
+# --- kafka_log_broker --------------------------------------------------------
+# The first byte: bit 0 passes a client name (the next byte >> 4 bytes of
+# the line); librdkafka's line shapes (rd_kafka_log0, rd_rkb_log) follow.
+klb = [
+    ("thread-line", "\x00[thrd:127.0.0.1:9092/bootstrap]: 127.0.0.1:9092/bootstrap: "
+                    "Connect to ipv4#127.0.0.1:9092 failed: Connection refused"),
+    ("error-line-name", "\x91rdkafka#p: rdkafka#p: 127.0.0.1:1/1: Connect failed"),
+    ("scheme", "\x00sasl_ssl://kafka-0.example:9093/3: Disconnected"),
+    ("ipv6", "\x00[::1]:9092/bootstrap: Connect failed"),
+    ("no-broker", "\x00[thrd:main]: 1/1 brokers are down"),
+    ("internal", "\x00:0/internal: Enter main broker thread"),
+    ("port-too-big", "\x00host:99999/1: x"),
+    ("port-zero", "\x00host:0/1: x"),
+    ("no-id", "\x00host:9092/: x"),
+    ("spaces", "\x00Group \"g\": join with 1 subscribed topic(s)"),
+    ("thrd-unclosed", "\x00[thrd:app: host:1/1: x"),
+    ("long-host", "\x00" + "h" * 200 + ":9092/1: x"),
+]
+for n, v in klb:
+    seed("kafka_log_broker", n, v)
+
+
 def main():
     for target, seeds in corpora.items():
         d = os.path.join(ROOT, target)

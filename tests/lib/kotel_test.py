@@ -68,6 +68,9 @@ def agent_env(receiver=None, service="test", preload=True, **extra):
     # Span tests leave metrics off (their exit flush would be one more
     # request and more log lines); metrics tests ask for them.
     env["OTEL_METRICS_EXPORTER"] = "none"
+    # The same for logs (librdkafka's lines would be more requests); the
+    # log tests ask for them.
+    env["OTEL_LOGS_EXPORTER"] = "none"
     if receiver is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
         # What the receiver speaks (GrpcReceiver: the grpc protocol).

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(os.environ.get("KOTEL_BUILD", os.path.join(ROOT,
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2  # noqa: E402
 
 # Slow runtimes (sanitizers, valgrind) scale every wait by this.
 TIMEOUT_SCALE = float(os.environ.get("KOTEL_TIMEOUT_SCALE", "1") or 1)
@@ -134,6 +135,31 @@ def metrics_json_to_request(body):
     return req
 
 
+def logs_from_proto(body):
+    """Every LogRecord of an ExportLogsServiceRequest, flattened."""
+    req = logs_service_pb2.ExportLogsServiceRequest()
+    req.ParseFromString(body)
+    out = []
+    for rl in req.resource_logs:
+        res = _attrs(rl.resource.attributes)
+        for sl in rl.scope_logs:
+            for r in sl.log_records:
+                out.append({
+                    "time": r.time_unix_nano,
+                    "observed_time": r.observed_time_unix_nano,
+                    "severity_number": r.severity_number,
+                    "severity_text": r.severity_text,
+                    "body": _anyvalue(r.body) if r.HasField("body") else None,
+                    "attributes": _attrs(r.attributes),
+                    "flags": r.flags,
+                    "trace_id": r.trace_id.hex(),
+                    "span_id": r.span_id.hex(),
+                    "resource": res,
+                    "scope": sl.scope.name,
+                })
+    return out
+
+
 def _json_value(v):
     if "stringValue" in v:
         return v["stringValue"]
@@ -144,6 +170,27 @@ def _json_value(v):
     if "doubleValue" in v:
         return v["doubleValue"]
     return None
+
+
+def logs_from_json(body):
+    """logs_from_proto's records from an OTLP/JSON ExportLogsServiceRequest,
+    parsed strictly: protobuf's own JSON parser (unknown fields, wrong types
+    and malformed numbers raise), after the one difference of OTLP/JSON from
+    protobuf's JSON mapping, trace and span ids in hex rather than base64,
+    is undone."""
+    import base64
+    from google.protobuf import json_format
+
+    doc = json.loads(body)
+    for rl in doc.get("resourceLogs", []):
+        for sl in rl.get("scopeLogs", []):
+            for r in sl.get("logRecords", []):
+                for k in ("traceId", "spanId"):
+                    if k in r:
+                        r[k] = base64.b64encode(bytes.fromhex(r[k])).decode()
+    req = logs_service_pb2.ExportLogsServiceRequest()
+    json_format.ParseDict(doc, req)
+    return logs_from_proto(req.SerializeToString())
 
 
 def spans_from_json(body):
@@ -192,6 +239,9 @@ class Receiver:
         self.metrics = []
         self.metrics_requests = []
         self.metrics_script = []
+        # /v1/logs: log records and requests (always answered 200).
+        self.logs = []
+        self.logs_requests = []
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.out = out
@@ -227,6 +277,8 @@ class Receiver:
         raw = body
         if h.path.endswith("/v1/metrics"):
             return self._handle_metrics(h, body)
+        if h.path.endswith("/v1/logs"):
+            return self._handle_logs(h, body)
         with self.lock:
             step = self.script.pop(0) if self.script else {}
         if step.get("delay"):
@@ -314,6 +366,42 @@ class Receiver:
             h.wfile.write(resp_body)
         except OSError:
             h.close_connection = True
+
+    def _handle_logs(self, h, body):
+        raw, status, records, error = body, 200, [], None
+        try:
+            if h.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            if h.headers.get("Content-Type", "").startswith("application/json"):
+                records = logs_from_json(body)
+            else:
+                records = logs_from_proto(body)
+        except Exception as e:
+            error, status = repr(e), 400
+        with self.cond:
+            self.logs_requests.append({"path": h.path, "headers": dict(h.headers), "raw": raw,
+                                       "body": body, "status": status, "error": error,
+                                       "n_records": len(records), "time": time.time()})
+            if status == 200:
+                self.logs.extend(records)
+            self.cond.notify_all()
+        resp_body = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/x-protobuf")
+        h.send_header("Content-Length", str(len(resp_body)))
+        try:
+            h.end_headers()
+            h.wfile.write(resp_body)
+        except OSError:
+            h.close_connection = True
+
+    def wait_logs(self, pred, timeout=20.0):
+        """Waits until pred(log records) is true; returns them either way."""
+        deadline = time.time() + timeout * TIMEOUT_SCALE
+        with self.cond:
+            while not pred(self.logs) and time.time() < deadline:
+                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
+            return list(self.logs)
 
     def wait_metrics(self, pred, timeout=20.0):
         """Waits until pred(metric points) is true; returns them either way."""
