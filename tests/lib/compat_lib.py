@@ -1,0 +1,96 @@
+"""Shared checks for the compatibility suite (tests/compat, make
+test-compat): real programs under kotel, their spans and the traceparent
+in the messages they send."""
+
+import os
+import subprocess
+import threading
+
+from kotel_chain import one
+from kotel_test import BUILD, TIMEOUT_SCALE, named, of_service
+
+# What make test-compat builds for the suite (the Go program, node-rdkafka).
+COMPAT = os.path.join(BUILD, "compat")
+
+
+def no_errors(spans):
+    """No span ended with an error status or an error.type."""
+    bad = [s for s in spans if s["status"]["code"] == 2 or "error.type" in s["attributes"]]
+    assert not bad, "spans with errors: %s" % bad[:3]
+
+
+def tp_of(span):
+    return "00-%s-%s-01" % (span["trace_id"], span["span_id"])
+
+
+def check_send_spans(spans, service, topic, drs):
+    """One root PRODUCER span "send TOPIC" of @service per delivery row in
+    @drs ({key, partition, offset}) with that partition and offset;
+    returns {key: span}."""
+    sends = {}
+    for d in drs:
+        s = one(spans, service, "send " + topic, d["key"])
+        assert s["kind"] == "PRODUCER", s
+        assert s["parent_span_id"] == "", s
+        a = s["attributes"]
+        assert a["messaging.system"] == "kafka" and a["messaging.destination.name"] == topic, a
+        assert a["messaging.destination.partition.id"] == d["partition"], (a, d)
+        assert a["messaging.kafka.offset"] == int(d["offset"]), (a, d)
+        sends[d["key"]] = s
+    assert len(named(of_service(spans, service), "send " + topic)) == len(drs)
+    # One trace per message.
+    assert len({s["trace_id"] for s in sends.values()}) == len(drs)
+    return sends
+
+
+def check_traced(msgs, sends):
+    """Each consumed row ({key, traceparent}) carries the traceparent of
+    its message's send span."""
+    for m in msgs:
+        assert m["traceparent"] == tp_of(sends[m["key"]]), (m, sends[m["key"]])
+
+
+def run_held(cmd, env, receiver, pred, timeout=90):
+    """Runs @cmd, a program that prints "closed" once it has shut its
+    clients down and then waits for its standard input to end; waits for
+    that line, then for pred(spans) at @receiver, then ends its input.
+    Returns (stdout, stderr, spans); asserts a zero exit status.
+
+    For runtimes that end without C exit handlers (Go): the spans are
+    waited for while the process is alive, so the test does not depend on
+    what happens to a queue at a raw exit."""
+    p = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    out, err = [], []
+    closed = threading.Event()
+
+    def read_out():
+        for line in p.stdout:
+            out.append(line)
+            if line.strip() == "closed":
+                closed.set()
+        closed.set()
+
+    def read_err():
+        err.append(p.stderr.read())
+
+    threads = [threading.Thread(target=read_out, daemon=True),
+               threading.Thread(target=read_err, daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        closed.wait(timeout * TIMEOUT_SCALE)
+        spans = receiver.wait_for(pred, timeout=30) if p.poll() is None else []
+    finally:
+        p.stdin.close()
+        try:
+            p.wait(timeout * TIMEOUT_SCALE)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    for t in threads:
+        t.join(10)
+    stdout, stderr = "".join(out), "".join(err)
+    assert p.returncode == 0 and "closed" in stdout, "%s exited %s\nstdout:\n%s\nstderr:\n%s" % (
+        cmd, p.returncode, stdout[-3000:], stderr[-3000:])
+    return stdout, stderr, spans
