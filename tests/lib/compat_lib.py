@@ -94,3 +94,26 @@ def run_held(cmd, env, receiver, pred, timeout=90):
     assert p.returncode == 0 and "closed" in stdout, "%s exited %s\nstdout:\n%s\nstderr:\n%s" % (
         cmd, p.returncode, stdout[-3000:], stderr[-3000:])
     return stdout, stderr, spans
+
+
+def at(spans, service, name, partition, offset):
+    """The single span of @service named @name for the message at
+    @partition/@offset (for programs whose keys do not tell messages apart)."""
+    got = [s for s in named(of_service(spans, service), name)
+           if s["attributes"].get("messaging.destination.partition.id") == str(partition)
+           and s["attributes"].get("messaging.kafka.offset") == int(offset)]
+    assert len(got) == 1, "%s %s %s/%s: %d spans" % (service, name, partition, offset, len(got))
+    return got[0]
+
+
+def check_consumed_by_offset(spans, producer, consumer, topic, msgs):
+    """Each consumed row ({partition, offset, traceparent}) has a root send
+    span of @producer at that partition and offset, carries its
+    traceparent, and @consumer's process span of it is its child."""
+    for m in msgs:
+        send = at(spans, producer, "send " + topic, m["partition"], m["offset"])
+        assert send["kind"] == "PRODUCER" and send["parent_span_id"] == "", send
+        assert m["traceparent"] == tp_of(send), (m, send)
+        proc = at(spans, consumer, "process " + topic, m["partition"], m["offset"])
+        assert proc["kind"] == "CONSUMER", proc
+        assert proc["parent_span_id"] == send["span_id"] and proc["trace_id"] == send["trace_id"]
