@@ -117,3 +117,27 @@ def check_consumed_by_offset(spans, producer, consumer, topic, msgs):
         proc = at(spans, consumer, "process " + topic, m["partition"], m["offset"])
         assert proc["kind"] == "CONSUMER", proc
         assert proc["parent_span_id"] == send["span_id"] and proc["trace_id"] == send["trace_id"]
+
+
+def check_pair(spans, producer, consumer, topic, drs, msgs, group=None):
+    """A producer's delivery rows @drs and a consumer's rows @msgs of the
+    same messages (keys k0..): root send spans with partition and offset,
+    the traceparent in each consumed message, each process span (CONSUMER,
+    with the group, partition and offset) the child of its send span, and
+    no span in error."""
+    assert len(msgs) == len(drs), (drs, msgs)
+    no_errors(spans)
+    sends = check_send_spans(spans, producer, topic, drs)
+    check_traced(msgs, sends)
+    for m in msgs:
+        proc = one(spans, consumer, "process " + topic, m["key"])
+        send = sends[m["key"]]
+        assert proc["kind"] == "CONSUMER", proc
+        assert proc["parent_span_id"] == send["span_id"], (proc, send)
+        assert proc["trace_id"] == send["trace_id"]
+        a = proc["attributes"]
+        if group is not None:
+            assert a["messaging.consumer.group.name"] == group, a
+        assert a["messaging.kafka.offset"] == int(m["offset"]), (a, m)
+        assert a["messaging.destination.partition.id"] == m["partition"], (a, m)
+    assert len(named(of_service(spans, consumer), "process " + topic)) == len(msgs)
