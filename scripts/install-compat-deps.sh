@@ -14,10 +14,16 @@ PKGS=(
 )
 # Node.js: a machine with its own node and npm (e.g. NodeSource's nodejs,
 # which bundles npm and node-gyp and ships the headers in /usr/include/node)
-# keeps them; otherwise Debian's, with node-gyp and the headers.
+# keeps them; otherwise Debian's. node-gyp builds against the headers in
+# /usr/include/node (--nodedir=/usr): Debian's come with libnode-dev.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  PKGS+=(nodejs npm node-gyp libnode-dev)
+  PKGS+=(nodejs npm)
 fi
+if ! command -v node-gyp >/dev/null &&
+   [ ! -e /usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js ]; then
+  PKGS+=(node-gyp)
+fi
+[ -e /usr/include/node/node_api.h ] || PKGS+=(libnode-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do
