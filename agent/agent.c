@@ -11,6 +11,7 @@
 #include "config.h"
 #include "ids.h"
 #include "inflight.h"
+#include "lastclient.h"
 #include "metrics_export.h"
 #include "msgtab.h"
 #include "produce.h"
@@ -155,6 +156,7 @@ void kotel_agent_atfork_child(void)
 {
         pthread_mutex_init(&reg_lock, NULL);
         kotel_inflight_atfork_child();
+        kotel_lastclient_atfork_child();
         kotel_msgtab_atfork_child();
         kotel_ids_atfork_child();
         kotel_resource_atfork_child();
@@ -338,6 +340,26 @@ struct kotel_client *kotel_clients_get(const void *rk)
                 pthread_mutex_unlock(&reg_lock);
         }
         return c ? c : default_client();
+}
+
+size_t kotel_clients_count(void)
+{
+        size_t n;
+
+        pthread_mutex_lock(&reg_lock);
+        n = clients.count;
+        pthread_mutex_unlock(&reg_lock);
+        return n;
+}
+
+bool kotel_clients_known(const void *rk)
+{
+        bool known;
+
+        pthread_mutex_lock(&reg_lock);
+        known = kotel_ptrmap_get(&clients, (uint64_t)(uintptr_t)rk) != NULL;
+        pthread_mutex_unlock(&reg_lock);
+        return known;
 }
 
 void kotel_clients_remove(const void *rk)

@@ -36,6 +36,10 @@ struct kotel_client *kotel_clients_get(const void *rk);
 /* Lock-free: changes whenever a client is added or removed. */
 uint64_t kotel_clients_gen(void);
 void kotel_clients_remove(const void *rk);
+/* Any thread; takes the registry's lock: how many clients are registered,
+ * and whether @rk is one of them. */
+size_t kotel_clients_count(void);
+bool kotel_clients_known(const void *rk);
 /* Handles created from a client (queues, topics) -> that client's rk. */
 void kotel_handles_put(const void *handle, const void *rk);
 const void *kotel_handles_rk(const void *handle);

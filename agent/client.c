@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "inflight.h"
+#include "lastclient.h"
 #include "msgtab.h"
 #include "produce.h"
 #include "symbols.h"
@@ -255,6 +256,7 @@ KOTEL_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
         real_rd_kafka_destroy(rk);
         saved = errno;
         settle_client(rk);
+        kotel_lastclient_destroyed(rk);
         t->in_hook--;
         errno = saved;
 }
@@ -275,6 +277,7 @@ KOTEL_EXPORT void rd_kafka_destroy_flags(rd_kafka_t *rk, int flags)
         real_rd_kafka_destroy_flags(rk, flags);
         saved = errno;
         settle_client(rk);
+        kotel_lastclient_destroyed(rk);
         t->in_hook--;
         errno = saved;
 }
@@ -294,6 +297,7 @@ KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_consumer_close(rd_kafka_t *rk)
         err   = real_rd_kafka_consumer_close(rk);
         saved = errno;
         kotel_msgtab_end_client(rk);
+        kotel_lastclient_closed(rk);
         t->in_hook--;
         errno = saved;
         return err;

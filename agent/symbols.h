@@ -26,6 +26,7 @@
         X(rd_kafka_produce_batch)                                              \
         X(rd_kafka_consumer_poll)                                              \
         X(rd_kafka_consumer_close)                                             \
+        X(rd_kafka_flush)                                                      \
         X(rd_kafka_consume)                                                    \
         X(rd_kafka_consume_queue)                                              \
         X(rd_kafka_consume_batch)                                              \
