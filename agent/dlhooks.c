@@ -1,0 +1,340 @@
+/* dlsym and dlvsym, for FFI clients (see dlhooks.h for why and what).
+ *
+ * Entry (any thread, any time, even before the agent's first hook ran):
+ * the assembly stubs below test the handle; RTLD_DEFAULT and RTLD_NEXT
+ * jump straight to the real function, whose return address is then the
+ * caller's own, exactly as without the agent. A real handle goes to
+ * sym_handle(), which calls the real function and, only when it succeeded
+ * with a name the agent hooks, compares the result with real_<name>.
+ *
+ * The real functions are found once by looking their names up in the
+ * dynamic symbol tables of the objects loaded after this library (GNU or
+ * SysV hash), so the agent's own lookups never pass through dlsym: no
+ * re-entry, no recursion into the once-only symbol resolution, and nothing
+ * to break when a sanitizer runtime, loaded first, also wraps functions
+ * (its own lookups reach our stub and jump through). */
+#include "dlhooks.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "agent.h"
+#include "symbols.h"
+
+typedef void *(*dlsym_fn)(void *, const char *);
+typedef void *(*dlvsym_fn)(void *, const char *, const char *);
+
+/* Read by the stubs; set once (racing threads store the same values). */
+__attribute__((visibility("hidden"))) void *kotel_dl_real_dlsym;
+__attribute__((visibility("hidden"))) void *kotel_dl_real_dlvsym;
+
+/* ---- the real functions, from the symbol tables ------------------------ */
+
+static uint32_t gnu_hash(const char *s)
+{
+        uint32_t h = 5381;
+
+        for (; *s; s++)
+                h = h * 33 + (unsigned char)*s;
+        return h;
+}
+
+static uint32_t sysv_hash(const char *s)
+{
+        uint32_t h = 0, g;
+
+        for (; *s; s++) {
+                h = (h << 4) + (unsigned char)*s;
+                g = h & 0xf0000000u;
+                if (g)
+                        h ^= g >> 24;
+                h &= ~g;
+        }
+        return h;
+}
+
+struct elf_dyn {
+        uintptr_t base;
+        const ElfW(Sym) * symtab;
+        const char *strtab;
+        const uint32_t *gnu, *sysv;
+        const ElfW(Half) * versym;
+};
+
+/* A .dynamic pointer: glibc has relocated most of them in place, the
+ * vDSO's are offsets. */
+static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) v)
+{
+        return v < base ? base + v : v;
+}
+
+static bool read_dyn(const struct dl_phdr_info *info, struct elf_dyn *d)
+{
+        const ElfW(Dyn) *dyn = NULL;
+
+        memset(d, 0, sizeof(*d));
+        d->base = info->dlpi_addr;
+        for (int i = 0; i < info->dlpi_phnum; i++)
+                if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+                        dyn = (const ElfW(Dyn) *)(info->dlpi_addr +
+                                                  info->dlpi_phdr[i].p_vaddr);
+        if (!dyn)
+                return false;
+        for (; dyn->d_tag != DT_NULL; dyn++) {
+                uintptr_t p = dyn_ptr(d->base, dyn->d_un.d_ptr);
+
+                switch (dyn->d_tag) {
+                case DT_SYMTAB: d->symtab = (const ElfW(Sym) *)p; break;
+                case DT_STRTAB: d->strtab = (const char *)p; break;
+                case DT_GNU_HASH: d->gnu = (const uint32_t *)p; break;
+                case DT_HASH: d->sysv = (const uint32_t *)p; break;
+                case DT_VERSYM: d->versym = (const ElfW(Half) *)p; break;
+                }
+        }
+        return d->symtab && d->strtab && (d->gnu || d->sysv);
+}
+
+/* A defined function named @name at its default version, or NULL. */
+static bool sym_ok(const struct elf_dyn *d, uint32_t i, const char *name)
+{
+        const ElfW(Sym) *s = &d->symtab[i];
+        int type           = ELF64_ST_TYPE(s->st_info);
+
+        return s->st_shndx != SHN_UNDEF && s->st_value &&
+               (type == STT_FUNC || type == STT_GNU_IFUNC) &&
+               (!d->versym || !(d->versym[i] & 0x8000)) &&
+               !strcmp(d->strtab + s->st_name, name);
+}
+
+static void *find_sym(const struct elf_dyn *d, const char *name)
+{
+        uint32_t i = 0;
+
+        if (d->gnu) {
+                uint32_t nbuckets = d->gnu[0], symoff = d->gnu[1];
+                uint32_t bloom_n = d->gnu[2], h = gnu_hash(name);
+                const uint32_t *buckets =
+                    d->gnu + 4 + bloom_n * (sizeof(ElfW(Addr)) / 4);
+                const uint32_t *chain = buckets + nbuckets;
+
+                if (!nbuckets || (i = buckets[h % nbuckets]) < symoff)
+                        return NULL;
+                for (;; i++) {
+                        uint32_t ch = chain[i - symoff];
+
+                        if ((ch | 1) == (h | 1) && sym_ok(d, i, name))
+                                break;
+                        if (ch & 1)
+                                return NULL;
+                }
+        } else {
+                uint32_t nbucket = d->sysv[0];
+                const uint32_t *chain = d->sysv + 2 + nbucket;
+
+                if (!nbucket)
+                        return NULL;
+                for (i = d->sysv[2 + sysv_hash(name) % nbucket]; i;
+                     i = chain[i])
+                        if (sym_ok(d, i, name))
+                                break;
+                if (!i)
+                        return NULL;
+        }
+        return (void *)(d->base + d->symtab[i].st_value);
+}
+
+static bool contains(const struct dl_phdr_info *info, uintptr_t addr)
+{
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+                uintptr_t start      = info->dlpi_addr + ph->p_vaddr;
+
+                if (ph->p_type == PT_LOAD && addr >= start &&
+                    addr - start < ph->p_memsz)
+                        return true;
+        }
+        return false;
+}
+
+struct walk {
+        const char *name;
+        bool after_self;
+        void *found;
+};
+
+static int visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+        struct walk *w = arg;
+        struct elf_dyn d;
+
+        (void)size;
+        if (contains(info, (uintptr_t)&kotel_dl_real)) {
+                w->after_self = true;
+                return 0;
+        }
+        if (!w->after_self || !read_dyn(info, &d))
+                return 0;
+        w->found = find_sym(&d, w->name);
+        return w->found != NULL;
+}
+
+void *kotel_dl_real(const char *name)
+{
+        struct walk w = {name, false, NULL};
+
+        dl_iterate_phdr(visit, &w);
+        return w.found;
+}
+
+/* Called by the stubs (their registers saved) before the first jump. */
+__attribute__((visibility("hidden"), used)) void kotel_dl_init(void)
+{
+        int saved = errno;
+
+        if (!__atomic_load_n(&kotel_dl_real_dlsym, __ATOMIC_ACQUIRE))
+                __atomic_store_n(&kotel_dl_real_dlsym, kotel_dl_real("dlsym"),
+                                 __ATOMIC_RELEASE);
+        if (!__atomic_load_n(&kotel_dl_real_dlvsym, __ATOMIC_ACQUIRE))
+                __atomic_store_n(&kotel_dl_real_dlvsym,
+                                 kotel_dl_real("dlvsym"), __ATOMIC_RELEASE);
+        errno = saved;
+}
+
+void *kotel_dl_sym(void *handle, const char *name)
+{
+        dlsym_fn real;
+
+        if (!__atomic_load_n(&kotel_dl_real_dlsym, __ATOMIC_ACQUIRE))
+                kotel_dl_init();
+        real = (dlsym_fn)__atomic_load_n(&kotel_dl_real_dlsym,
+                                         __ATOMIC_ACQUIRE);
+        return real ? real(handle, name) : NULL;
+}
+
+/* ---- redirection -------------------------------------------------------- */
+
+struct hooked {
+        const char *name;
+        void **real; /* &real_<name> */
+        void *hook;
+};
+
+#define KOTEL_HOOKED_ENTRY(n) {#n, (void **)&real_##n, (void *)&n},
+static const struct hooked hooked[] = {KOTEL_HOOKED_SYMBOLS(KOTEL_HOOKED_ENTRY)};
+#undef KOTEL_HOOKED_ENTRY
+
+static bool is_ours(void *p)
+{
+        Dl_info self, other;
+
+        return p && dladdr((void *)kotel_dl_real, &self) && dladdr(p, &other) &&
+               self.dli_fbase == other.dli_fbase;
+}
+
+void *kotel_dl_redirect(const char *name, void *p)
+{
+        const struct hooked *h = NULL;
+        void *out              = p;
+        int saved;
+
+        if (!p || strncmp(name, "rd_kafka_", 9))
+                return p;
+        for (size_t i = 0; i < sizeof(hooked) / sizeof(hooked[0]); i++)
+                if (!strcmp(hooked[i].name, name)) {
+                        h = &hooked[i];
+                        break;
+                }
+        if (!h)
+                return p;
+        saved = errno;
+        /* The librdkafka the hooks call is the one this handle found: only
+         * then is the hook a stand-in for @p. */
+        kotel_symbols_resolve();
+        if (__atomic_load_n(h->real, __ATOMIC_ACQUIRE) == p && is_ours(h->hook))
+                out = h->hook;
+        /* The lookup succeeded: no error of the agent's own lookups may be
+         * left for the app's next dlerror(). */
+        dlerror();
+        errno = saved;
+        return out;
+}
+
+__attribute__((visibility("hidden"), used)) void *
+kotel_dl_sym_handle(void *handle, const char *name)
+{
+        return kotel_dl_redirect(name, kotel_dl_sym(handle, name));
+}
+
+__attribute__((visibility("hidden"), used)) void *
+kotel_dl_vsym_handle(void *handle, const char *name, const char *version)
+{
+        dlvsym_fn real = (dlvsym_fn)__atomic_load_n(&kotel_dl_real_dlvsym,
+                                                    __ATOMIC_ACQUIRE);
+
+        return real ? kotel_dl_redirect(name, real(handle, name, version))
+                    : NULL;
+}
+
+/* ---- the entry points --------------------------------------------------
+ *
+ * handle in %rdi: RTLD_NEXT is -1, RTLD_DEFAULT 0. Before the real
+ * functions are known, the stub saves the argument registers (three
+ * pushes: the stack is 16-byte aligned again at the call) and finds them.
+ * If they cannot be found the lookup fails (NULL), as the agent has no
+ * other way to answer it. */
+#if defined(__x86_64__)
+#define KOTEL_DL_STUB(sym, real, handler)                                      \
+        ".globl " #sym "\n"                                                    \
+        ".type " #sym ",@function\n" #sym ":\n"                                \
+        ".cfi_startproc\n"                                                     \
+        "cmpq $-1, %rdi\n"                                                     \
+        "je 1f\n"                                                              \
+        "testq %rdi, %rdi\n"                                                   \
+        "je 1f\n"                                                              \
+        "movq " #real "(%rip), %rax\n"                                         \
+        "testq %rax, %rax\n"                                                   \
+        "jz 2f\n"                                                              \
+        "jmp " #handler "\n"                                                   \
+        "1:\n"                                                                 \
+        "movq " #real "(%rip), %rax\n"                                         \
+        "testq %rax, %rax\n"                                                   \
+        "jz 2f\n"                                                              \
+        "jmp *%rax\n"                                                          \
+        "2:\n"                                                                 \
+        "pushq %rdi\n"                                                         \
+        ".cfi_adjust_cfa_offset 8\n"                                           \
+        "pushq %rsi\n"                                                         \
+        ".cfi_adjust_cfa_offset 8\n"                                           \
+        "pushq %rdx\n"                                                         \
+        ".cfi_adjust_cfa_offset 8\n"                                           \
+        "call kotel_dl_init\n"                                                 \
+        "popq %rdx\n"                                                          \
+        ".cfi_adjust_cfa_offset -8\n"                                          \
+        "popq %rsi\n"                                                          \
+        ".cfi_adjust_cfa_offset -8\n"                                          \
+        "popq %rdi\n"                                                          \
+        ".cfi_adjust_cfa_offset -8\n"                                          \
+        "movq " #real "(%rip), %rax\n"                                         \
+        "testq %rax, %rax\n"                                                   \
+        "jz 3f\n"                                                              \
+        "cmpq $-1, %rdi\n"                                                     \
+        "je 4f\n"                                                              \
+        "testq %rdi, %rdi\n"                                                   \
+        "je 4f\n"                                                              \
+        "jmp " #handler "\n"                                                   \
+        "4:\n"                                                                 \
+        "jmp *%rax\n"                                                          \
+        "3:\n"                                                                 \
+        "xorl %eax, %eax\n"                                                    \
+        "ret\n"                                                                \
+        ".cfi_endproc\n"                                                       \
+        ".size " #sym ", .-" #sym "\n"
+
+__asm__(".text\n" KOTEL_DL_STUB(dlsym, kotel_dl_real_dlsym, kotel_dl_sym_handle)
+            KOTEL_DL_STUB(dlvsym, kotel_dl_real_dlvsym,
+                          kotel_dl_vsym_handle));
+#endif
