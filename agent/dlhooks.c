@@ -32,9 +32,20 @@ typedef void *(*dlvsym_fn)(void *, const char *, const char *);
 __attribute__((visibility("hidden"))) void *kotel_dl_real_dlsym;
 __attribute__((visibility("hidden"))) void *kotel_dl_real_dlvsym;
 
-/* ---- the real functions, from the symbol tables ------------------------ */
+/* ---- the real functions, from the symbol tables ------------------------
+ *
+ * This runs at the first dlsym of the process, which can be a sanitizer
+ * runtime resolving its own interceptors before it has set itself up: so
+ * nothing here is instrumented (NO_SAN), calls a function a runtime may
+ * intercept (no dl_iterate_phdr, strcmp or memset), or allocates. The
+ * loaded objects are read from the loader's debug list (_r_debug), in load
+ * order, which is the global lookup order. */
 
-static uint32_t gnu_hash(const char *s)
+#define NO_SAN __attribute__((no_sanitize("address", "thread", "undefined")))
+
+extern ElfW(Dyn) _DYNAMIC[] __attribute__((visibility("hidden")));
+
+NO_SAN static uint32_t gnu_hash(const char *s)
 {
         uint32_t h = 5381;
 
@@ -43,7 +54,7 @@ static uint32_t gnu_hash(const char *s)
         return h;
 }
 
-static uint32_t sysv_hash(const char *s)
+NO_SAN static uint32_t sysv_hash(const char *s)
 {
         uint32_t h = 0, g;
 
@@ -57,6 +68,13 @@ static uint32_t sysv_hash(const char *s)
         return h;
 }
 
+NO_SAN static bool same(const char *a, const char *b)
+{
+        while (*a && *a == *b)
+                a++, b++;
+        return *a == *b;
+}
+
 struct elf_dyn {
         uintptr_t base;
         const ElfW(Sym) * symtab;
@@ -67,21 +85,21 @@ struct elf_dyn {
 
 /* A .dynamic pointer: glibc has relocated most of them in place, the
  * vDSO's are offsets. */
-static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) v)
+NO_SAN static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) v)
 {
         return v < base ? base + v : v;
 }
 
-static bool read_dyn(const struct dl_phdr_info *info, struct elf_dyn *d)
+NO_SAN static bool read_dyn(const struct link_map *l, struct elf_dyn *d)
 {
-        const ElfW(Dyn) *dyn = NULL;
+        const ElfW(Dyn) *dyn = l->l_ld;
 
-        memset(d, 0, sizeof(*d));
-        d->base = info->dlpi_addr;
-        for (int i = 0; i < info->dlpi_phnum; i++)
-                if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-                        dyn = (const ElfW(Dyn) *)(info->dlpi_addr +
-                                                  info->dlpi_phdr[i].p_vaddr);
+        d->base   = l->l_addr;
+        d->symtab = NULL;
+        d->strtab = NULL;
+        d->gnu    = NULL;
+        d->sysv   = NULL;
+        d->versym = NULL;
         if (!dyn)
                 return false;
         for (; dyn->d_tag != DT_NULL; dyn++) {
@@ -98,8 +116,8 @@ static bool read_dyn(const struct dl_phdr_info *info, struct elf_dyn *d)
         return d->symtab && d->strtab && (d->gnu || d->sysv);
 }
 
-/* A defined function named @name at its default version, or NULL. */
-static bool sym_ok(const struct elf_dyn *d, uint32_t i, const char *name)
+/* A defined function named @name at its default version. */
+NO_SAN static bool sym_ok(const struct elf_dyn *d, uint32_t i, const char *name)
 {
         const ElfW(Sym) *s = &d->symtab[i];
         int type           = ELF64_ST_TYPE(s->st_info);
@@ -107,10 +125,10 @@ static bool sym_ok(const struct elf_dyn *d, uint32_t i, const char *name)
         return s->st_shndx != SHN_UNDEF && s->st_value &&
                (type == STT_FUNC || type == STT_GNU_IFUNC) &&
                (!d->versym || !(d->versym[i] & 0x8000)) &&
-               !strcmp(d->strtab + s->st_name, name);
+               same(d->strtab + s->st_name, name);
 }
 
-static void *find_sym(const struct elf_dyn *d, const char *name)
+NO_SAN static void *find_sym(const struct elf_dyn *d, const char *name)
 {
         uint32_t i = 0;
 
@@ -147,61 +165,41 @@ static void *find_sym(const struct elf_dyn *d, const char *name)
         return (void *)(d->base + d->symtab[i].st_value);
 }
 
-static bool contains(const struct dl_phdr_info *info, uintptr_t addr)
+/* The first definition of @name in the objects loaded after this one (the
+ * loader's "next"); if this library is not in the list (loaded in another
+ * namespace), in any other object. */
+NO_SAN void *kotel_dl_real(const char *name)
 {
-        for (int i = 0; i < info->dlpi_phnum; i++) {
-                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-                uintptr_t start      = info->dlpi_addr + ph->p_vaddr;
-
-                if (ph->p_type == PT_LOAD && addr >= start &&
-                    addr - start < ph->p_memsz)
-                        return true;
-        }
-        return false;
-}
-
-struct walk {
-        const char *name;
-        bool after_self;
-        void *found;
-};
-
-static int visit(struct dl_phdr_info *info, size_t size, void *arg)
-{
-        struct walk *w = arg;
+        const struct link_map *l;
+        bool self_seen = false;
         struct elf_dyn d;
+        void *p;
 
-        (void)size;
-        if (contains(info, (uintptr_t)&kotel_dl_real)) {
-                w->after_self = true;
-                return 0;
+        for (l = _r_debug.r_map; l; l = l->l_next)
+                if (l->l_ld == _DYNAMIC)
+                        self_seen = true;
+        for (l = _r_debug.r_map; l; l = l->l_next) {
+                if (l->l_ld == _DYNAMIC) {
+                        self_seen = false; /* from here on: after us */
+                        continue;
+                }
+                if (self_seen || !read_dyn(l, &d))
+                        continue;
+                if ((p = find_sym(&d, name)) != NULL)
+                        return p;
         }
-        if (!w->after_self || !read_dyn(info, &d))
-                return 0;
-        w->found = find_sym(&d, w->name);
-        return w->found != NULL;
-}
-
-void *kotel_dl_real(const char *name)
-{
-        struct walk w = {name, false, NULL};
-
-        dl_iterate_phdr(visit, &w);
-        return w.found;
+        return NULL;
 }
 
 /* Called by the stubs (their registers saved) before the first jump. */
-__attribute__((visibility("hidden"), used)) void kotel_dl_init(void)
+__attribute__((visibility("hidden"), used)) NO_SAN void kotel_dl_init(void)
 {
-        int saved = errno;
-
         if (!__atomic_load_n(&kotel_dl_real_dlsym, __ATOMIC_ACQUIRE))
                 __atomic_store_n(&kotel_dl_real_dlsym, kotel_dl_real("dlsym"),
                                  __ATOMIC_RELEASE);
         if (!__atomic_load_n(&kotel_dl_real_dlvsym, __ATOMIC_ACQUIRE))
                 __atomic_store_n(&kotel_dl_real_dlvsym,
                                  kotel_dl_real("dlvsym"), __ATOMIC_RELEASE);
-        errno = saved;
 }
 
 void *kotel_dl_sym(void *handle, const char *name)
