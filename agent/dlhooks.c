@@ -31,6 +31,7 @@ typedef void *(*dlvsym_fn)(void *, const char *, const char *);
 /* Read by the stubs; set once (racing threads store the same values). */
 __attribute__((visibility("hidden"))) void *kotel_dl_real_dlsym;
 __attribute__((visibility("hidden"))) void *kotel_dl_real_dlvsym;
+__attribute__((visibility("hidden"))) void *kotel_dl_real_dlopen;
 
 /* ---- the real functions, from the symbol tables ------------------------
  *
@@ -200,6 +201,20 @@ __attribute__((visibility("hidden"), used)) NO_SAN void kotel_dl_init(void)
         if (!__atomic_load_n(&kotel_dl_real_dlvsym, __ATOMIC_ACQUIRE))
                 __atomic_store_n(&kotel_dl_real_dlvsym,
                                  kotel_dl_real("dlvsym"), __ATOMIC_RELEASE);
+        if (!__atomic_load_n(&kotel_dl_real_dlopen, __ATOMIC_ACQUIRE))
+                __atomic_store_n(&kotel_dl_real_dlopen,
+                                 kotel_dl_real("dlopen"), __ATOMIC_RELEASE);
+}
+
+void *kotel_dl_open(const char *file, int mode)
+{
+        void *(*real)(const char *, int);
+
+        if (!__atomic_load_n(&kotel_dl_real_dlopen, __ATOMIC_ACQUIRE))
+                kotel_dl_init();
+        real = (void *(*)(const char *, int))__atomic_load_n(
+            &kotel_dl_real_dlopen, __ATOMIC_ACQUIRE);
+        return real ? real(file, mode) : NULL;
 }
 
 void *kotel_dl_sym(void *handle, const char *name)
@@ -231,6 +246,16 @@ static bool is_ours(void *p)
 
         return p && dladdr((void *)kotel_dl_real, &self) && dladdr(p, &other) &&
                self.dli_fbase == other.dli_fbase;
+}
+
+void *kotel_dl_hook_for(const char *name)
+{
+        if (strncmp(name, "rd_kafka_", 9))
+                return NULL;
+        for (size_t i = 0; i < sizeof(hooked) / sizeof(hooked[0]); i++)
+                if (!strcmp(hooked[i].name, name))
+                        return is_ours(hooked[i].hook) ? hooked[i].hook : NULL;
+        return NULL;
 }
 
 void *kotel_dl_redirect(const char *name, void *p)
@@ -331,6 +356,49 @@ kotel_dl_vsym_handle(void *handle, const char *name, const char *version)
         "ret\n"                                                                \
         ".cfi_endproc\n"                                                       \
         ".size " #sym ", .-" #sym "\n"
+
+/* dlopen: without RTLD_DEEPBIND (0x8, in %esi) straight to the real one;
+ * with it, to deepbind.c, with the caller's return address as a third
+ * argument (the loader searches for a bare name as the caller would). */
+#define KOTEL_DL_OPEN_STUB                                                     \
+        ".globl dlopen\n"                                                      \
+        ".type dlopen,@function\n"                                             \
+        "dlopen:\n"                                                            \
+        ".cfi_startproc\n"                                                     \
+        "testl $8, %esi\n"                                                     \
+        "jnz 5f\n"                                                             \
+        "movq kotel_dl_real_dlopen(%rip), %rax\n"                              \
+        "testq %rax, %rax\n"                                                   \
+        "jz 2f\n"                                                              \
+        "jmp *%rax\n"                                                          \
+        "2:\n"                                                                 \
+        "pushq %rdi\n"                                                         \
+        ".cfi_adjust_cfa_offset 8\n"                                           \
+        "pushq %rsi\n"                                                         \
+        ".cfi_adjust_cfa_offset 8\n"                                           \
+        "pushq %rdx\n"                                                         \
+        ".cfi_adjust_cfa_offset 8\n"                                           \
+        "call kotel_dl_init\n"                                                 \
+        "popq %rdx\n"                                                          \
+        ".cfi_adjust_cfa_offset -8\n"                                          \
+        "popq %rsi\n"                                                          \
+        ".cfi_adjust_cfa_offset -8\n"                                          \
+        "popq %rdi\n"                                                          \
+        ".cfi_adjust_cfa_offset -8\n"                                          \
+        "movq kotel_dl_real_dlopen(%rip), %rax\n"                              \
+        "testq %rax, %rax\n"                                                   \
+        "jz 3f\n"                                                              \
+        "jmp *%rax\n"                                                          \
+        "3:\n"                                                                 \
+        "xorl %eax, %eax\n"                                                    \
+        "ret\n"                                                                \
+        "5:\n"                                                                 \
+        "movq (%rsp), %rdx\n"                                                  \
+        "jmp kotel_deepbind_open\n"                                            \
+        ".cfi_endproc\n"                                                       \
+        ".size dlopen, .-dlopen\n"
+
+__asm__(".text\n" KOTEL_DL_OPEN_STUB);
 
 __asm__(".text\n" KOTEL_DL_STUB(dlsym, kotel_dl_real_dlsym, kotel_dl_sym_handle)
             KOTEL_DL_STUB(dlvsym, kotel_dl_real_dlvsym,

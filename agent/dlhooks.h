@@ -27,7 +27,10 @@
 /* Any thread: the real dlsym/dlvsym/dlopen (NULL if they cannot be found),
  * as the agent's own private path. */
 void *kotel_dl_sym(void *handle, const char *name);
+void *kotel_dl_open(const char *file, int mode);
 void *kotel_dl_real(const char *name);
+/* The agent's hook named @name, or NULL when it hooks no such function. */
+void *kotel_dl_hook_for(const char *name);
 
 /* Any thread: the hook for @name when @p is librdkafka's definition of a
  * hooked function, else @p. */

@@ -22,7 +22,7 @@ rd_kafka_producev rd_kafka_produceva rd_kafka_queue_get_consumer
 rd_kafka_queue_get_main rd_kafka_queue_get_partition rd_kafka_queue_new
 rd_kafka_queue_poll rd_kafka_topic_new
 """.split())
-DL_HOOKED = ["dlsym", "dlvsym"]
+DL_HOOKED = ["dlopen", "dlsym", "dlvsym"]
 
 
 def normalize(out):

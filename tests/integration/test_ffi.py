@@ -6,45 +6,17 @@ linked twin (kclient, the same calls and configuration)."""
 import os
 import subprocess
 
-from kotel_test import (KCLIENT, LIB, PYTHON, ROOT, Broker, Receiver, agent_env,
-                        of_service, parse_lines, run)
+from kotel_test import KCLIENT, LIB, PYTHON, ROOT, Broker, Receiver, agent_env, of_service, run
+from twin import check_headers, shape
 
 CLIENTS = os.path.join(ROOT, "tests", "clients")
 CTYPES = os.path.join(CLIENTS, "py_ctypes.py")
 N = 4
-# Differ between two runs of the same program.
-VOLATILE = {"server.port", "kotel.message.age_ms"}
-
-
-def shape(spans):
-    """Everything about @spans but ids, times and the broker's port."""
-    out = []
-    for s in spans:
-        attrs = {k: v for k, v in s["attributes"].items() if k not in VOLATILE}
-        out.append((s["name"], s["kind"], bool(s["parent_span_id"]), len(s.get("links", [])),
-                    s["status"].get("code") if isinstance(s.get("status"), dict) else s.get("status"),
-                    sorted(attrs.items())))
-    return sorted(out, key=repr)
-
-
 def roundtrip(r, service, produce_cmd, consume_cmd):
     with Broker(["t:1"]) as b:
         p = run(produce_cmd(b), agent_env(r, service + "-p"))
         c = run(consume_cmd(b), agent_env(r, service + "-c"))
     return p, c
-
-
-def check_headers(p, c, spans, service):
-    """The delivery reports and the consumed messages carry the send
-    spans' traceparent, one per message."""
-    sends = {s["attributes"]["messaging.kafka.message.key"]: s
-             for s in of_service(spans, service + "-p")}
-    for lines, what in ((p.stdout, "dr"), (c.stdout, "msg")):
-        rows = parse_lines(lines, what)
-        assert len(rows) == N, lines
-        for row in rows:
-            s = sends[row["key"]]
-            assert row["traceparent"] == "00-%s-%s-01" % (s["trace_id"], s["span_id"]), row
 
 
 def test_ctypes_client_traced_like_its_linked_twin():
@@ -66,8 +38,8 @@ def test_ctypes_client_traced_like_its_linked_twin():
             ffi = shape(of_service(spans, "ffi-" + side))
             assert len(linked) >= N, linked
             assert ffi == linked, (ffi, linked)
-        check_headers(lp, lc, spans, "linked")
-        check_headers(fp, fc, spans, "ffi")
+        check_headers(lp.stdout, lc.stdout, spans, "linked-p", N)
+        check_headers(fp.stdout, fc.stdout, spans, "ffi-p", N)
 
 
 PROBE = r"""

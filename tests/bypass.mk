@@ -1,0 +1,20 @@
+# Programs that reach librdkafka past LD_PRELOAD's usual path, for
+# tests/integration/test_deepbind.py: a plugin host (not linked against
+# librdkafka) and the module it loads with RTLD_DEEPBIND.
+tools: $(TEST_BIN)/deepbind_host $(TEST_BIN)/deepbind_module.so
+
+$(TEST_BIN)/deepbind_host: tests/clients/deepbind_host.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl
+
+$(TEST_BIN)/deepbind_module.so: tests/clients/deepbind_module.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -o $@ $< $(RDKAFKA_LIBS)
+
+# The same module with full RELRO (-z now): its GOT is read-only once
+# loaded, so kotel must make the page writable to rebind it.
+tools: $(TEST_BIN)/deepbind_module_relro.so
+
+$(TEST_BIN)/deepbind_module_relro.so: tests/clients/deepbind_module.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -Wl,-z,relro,-z,now -o $@ $< $(RDKAFKA_LIBS)
