@@ -6,7 +6,8 @@ lazy and immediate binding, and with a read-only (full RELRO) GOT."""
 
 import os
 
-from kotel_test import BUILD, KCLIENT, Broker, Receiver, agent_env, of_service, run
+from kotel_test import (BUILD, KCLIENT, LIB, PRELOAD, Broker, Receiver, agent_env, of_service,
+                        run)
 from twin import check_headers, shape
 
 HOST = os.path.join(BUILD, "tests", "deepbind_host")
@@ -26,6 +27,11 @@ def twin(r):
 
 
 def test_deepbind_module_traced_like_its_linked_twin():
+    if PRELOAD != LIB:
+        # ASan and TSan refuse any dlopen with RTLD_DEEPBIND (their
+        # interceptors would be bypassed): google/sanitizers issue 611.
+        print("# skip: the sanitizer runtimes refuse RTLD_DEEPBIND")
+        return
     with Receiver() as r:
         lp, lc = twin(r)
         cases = [(MODULE, "now"), (MODULE, "lazy"), (MODULE_RELRO, "now")]

@@ -4,6 +4,7 @@ those), so a Python ctypes client is traced exactly like its directly
 linked twin (kclient, the same calls and configuration)."""
 
 import os
+import shutil
 import subprocess
 
 from kotel_test import KCLIENT, LIB, PYTHON, ROOT, Broker, Receiver, agent_env, of_service, run
@@ -11,6 +12,7 @@ from twin import check_headers, shape
 
 CLIENTS = os.path.join(ROOT, "tests", "clients")
 CTYPES = os.path.join(CLIENTS, "py_ctypes.py")
+NODE_DIR = os.path.join(ROOT, "tests", "ffi_node")
 N = 4
 def roundtrip(r, service, produce_cmd, consume_cmd):
     with Broker(["t:1"]) as b:
@@ -75,3 +77,41 @@ def test_dlsym_answers_only_the_hooked_functions_with_hooks():
     # Without the agent every one of them is librdkafka's own.
     p = run([PYTHON, "-c", PROBE] + hooked, agent_env(None, "probe", preload=False))
     assert all("librdkafka" in l.split()[1] for l in p.stdout.splitlines()), p.stdout
+
+
+def koffi_ready():
+    """None once koffi is installed in tests/ffi_node (npm ci from the
+    committed lock file, the first time), else why it cannot be."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        return "node and npm are not installed"
+    if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "koffi")):
+        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=600)
+        assert p.returncode == 0, "npm ci in tests/ffi_node failed:\n" + p.stdout[-3000:]
+    return None
+
+
+def test_node_koffi_client_traced_like_its_linked_twin():
+    why = koffi_ready()
+    if why:
+        print("# skip: %s" % why)
+        return
+    client = os.path.join(NODE_DIR, "client.js")
+    with Receiver() as r:
+        lp, lc = roundtrip(
+            r, "linked",
+            lambda b: [KCLIENT, "-b", b.bootstrap, "produce", "-a", "produce", "-t", "t",
+                       "-n", str(N)],
+            lambda b: [KCLIENT, "-b", b.bootstrap, "consume", "-a", "poll", "-t", "t",
+                       "-n", str(N)])
+        fp, fc = roundtrip(r, "koffi",
+                           lambda b: ["node", client, b.bootstrap, "produce", "t", str(N)],
+                           lambda b: ["node", client, b.bootstrap, "consume", "t", str(N)])
+        spans = r.wait_for(lambda s: all(len(of_service(s, x)) >= N for x in
+                                         ("linked-p", "linked-c", "koffi-p", "koffi-c")))
+        for side in ("p", "c"):
+            linked = shape(of_service(spans, "linked-" + side))
+            assert len(linked) >= N, linked
+            assert shape(of_service(spans, "koffi-" + side)) == linked
+        check_headers(fp.stdout, fc.stdout, spans, "koffi-p", N)
