@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -262,7 +263,7 @@ kotel_deepbind_open(const char *file, int mode, const void *caller)
         struct link_map *mod     = NULL;
         Dl_info self;
         void *h;
-        int saved;
+        int saved = errno;
 
         if (file && strchr(file, '$') && expand_origin(file, lm, path, sizeof(path)))
                 use = path;
@@ -276,9 +277,11 @@ kotel_deepbind_open(const char *file, int mode, const void *caller)
                 dlerror();
         }
         dl_iterate_phdr(count_objects, &w.first_new);
-        h = kotel_dl_open(use, mode);
-        if (!h)
-                return NULL;
+        errno = saved; /* the search's failed access() calls are ours */
+        h     = kotel_dl_open(use, mode);
+        /* A set-uid/set-gid program is left alone (agent.c: init). */
+        if (!h || getauxval(AT_SECURE))
+                return h;
         saved = errno;
         if (kotel_symbols_resolve() && dlinfo(h, RTLD_DI_LINKMAP, &mod) == 0 &&
             dladdr((void *)kotel_deepbind_open, &self)) {
@@ -289,7 +292,7 @@ kotel_deepbind_open(const char *file, int mode, const void *caller)
                         kotel_log(KOTEL_LOG_DEBUG,
                                   "%s (RTLD_DEEPBIND): %d librdkafka "
                                   "bindings pointed at kotel's hooks",
-                                  file, w.rebound);
+                                  file ? file : "(main program)", w.rebound);
         }
         dlerror();
         errno = saved;

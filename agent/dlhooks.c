@@ -21,6 +21,7 @@
 #include <link.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "agent.h"
 #include "symbols.h"
@@ -264,7 +265,7 @@ void *kotel_dl_redirect(const char *name, void *p)
         void *out              = p;
         int saved;
 
-        if (!p || strncmp(name, "rd_kafka_", 9))
+        if (!p || strncmp(name, "rd_kafka_", 9) || getauxval(AT_SECURE))
                 return p;
         for (size_t i = 0; i < sizeof(hooked) / sizeof(hooked[0]); i++)
                 if (!strcmp(hooked[i].name, name)) {

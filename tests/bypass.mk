@@ -3,9 +3,11 @@
 # librdkafka) and the module it loads with RTLD_DEEPBIND.
 tools: $(TEST_BIN)/deepbind_host $(TEST_BIN)/deepbind_module.so
 
+# RUNPATH $ORIGIN: a bare module name is found next to the host (kotel must
+# search the host's path, not its own).
 $(TEST_BIN)/deepbind_host: tests/clients/deepbind_host.c
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl
+	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl -Wl,--enable-new-dtags,-rpath,'$$ORIGIN'
 
 $(TEST_BIN)/deepbind_module.so: tests/clients/deepbind_module.c
 	@mkdir -p $(dir $@)

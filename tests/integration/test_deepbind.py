@@ -34,7 +34,10 @@ def test_deepbind_module_traced_like_its_linked_twin():
         return
     with Receiver() as r:
         lp, lc = twin(r)
-        cases = [(MODULE, "now"), (MODULE, "lazy"), (MODULE_RELRO, "now")]
+        # A bare name is found through the host's RUNPATH ($ORIGIN), and
+        # $ORIGIN in the name is the host's directory, as without kotel.
+        cases = [(MODULE, "now"), (MODULE, "lazy"), (MODULE_RELRO, "now"),
+                 (os.path.basename(MODULE), "now"), ("$ORIGIN/deepbind_module.so", "lazy")]
         outs = []
         for i, (module, binding) in enumerate(cases):
             with Broker(["t:1"]) as b:
