@@ -4,8 +4,8 @@
 # dependencies as the shared objects librdkafka.so.1 uses (by path: their
 # -dev packages, with the unversioned .so names, need not be installed);
 # the stripped copy has no symbol table left, only librdkafka's strings.
-RDKAFKA_A       := $(shell $(CC) -print-file-name=librdkafka.a)
-RDKAFKA_SO_DEPS := $(shell ldd $(shell $(CC) -print-file-name=librdkafka.so.1) 2>/dev/null | \
+RDKAFKA_A        = $(shell $(CC) -print-file-name=librdkafka.a)
+RDKAFKA_SO_DEPS  = $(shell ldd $(shell $(CC) -print-file-name=librdkafka.so.1) 2>/dev/null | \
                      awk '/=>/ && $$3 !~ /lib(c|m|pthread|dl|rt)\.so|ld-linux/ { print $$3 }')
 
 tools: $(TEST_BIN)/static_rdkafka $(TEST_BIN)/static_rdkafka_stripped
