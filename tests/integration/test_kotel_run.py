@@ -28,6 +28,15 @@ def make(*args):
     return p.stdout
 
 
+def tsan_why():
+    """kotel-run is a shell script: the TSan runtime, which the TSan build
+    of the agent needs first in LD_PRELOAD, crashes dash at start (with or
+    without kotel), so under make test-tsan nothing can run through it."""
+    if "libtsan" in PRELOAD:
+        return "the TSan runtime in LD_PRELOAD crashes the shell kotel-run runs in"
+    return None
+
+
 def files_under(root):
     return sorted(os.path.relpath(os.path.join(d, f), root)
                   for d, _, fs in os.walk(root) for f in fs)
@@ -45,6 +54,9 @@ def base_env():
 
 
 def test_make_install_then_kotel_run_traces_kcat_and_uninstall_removes_all():
+    if tsan_why():
+        print("# skip: %s" % tsan_why())
+        return
     with tempfile.TemporaryDirectory() as dest, Broker(["t:1"]) as b:
         make("install", "DESTDIR=" + dest, "PREFIX=/usr/local")
         got = files_under(dest)
@@ -68,8 +80,9 @@ def test_make_install_then_kotel_run_traces_kcat_and_uninstall_removes_all():
             assert len(spans) == N, p.stderr
             for i in range(N):
                 assert sum("messaging.kafka.message.key=k%d " % i in l for l in spans) == 1
-        assert "kotel-run: LD_PRELOAD=%s" % lib in run(
-            [tool, "--verbose", "--", "true"], base_env()).stderr
+        said = [l for l in run([tool, "--verbose", "--", "true"], base_env()).stderr.splitlines()
+                if l.startswith("kotel-run: LD_PRELOAD=")]
+        assert len(said) == 1 and os.path.realpath(lib) in said[0].split("=", 1)[1].split(":"), said
         # The entries already in LD_PRELOAD stay, after kotel, and kotel
         # is never there twice.
         libm = "/lib/x86_64-linux-gnu/libm.so.6"
@@ -77,7 +90,9 @@ def test_make_install_then_kotel_run_traces_kcat_and_uninstall_removes_all():
         env["LD_PRELOAD"] = ":".join([lib, libm] + ([env["LD_PRELOAD"]] if "LD_PRELOAD" in env
                                                     else []))
         out = run([tool, "--", "sh", "-c", 'echo "$LD_PRELOAD"'], env).stdout.strip()
-        assert out.split(":")[:2] == [os.path.realpath(lib), libm], out
+        # (A sanitizer runtime of the sanitizer runs stays first.)
+        mine = [e for e in out.split(":") if "san.so" not in os.path.basename(e)]
+        assert mine[:2] == [os.path.realpath(lib), libm], out
         assert sum(os.path.basename(e) == "libkotel.so" for e in out.split(":")) == 1, out
         make("uninstall", "DESTDIR=" + dest, "PREFIX=/usr/local")
         assert files_under(dest) == [], files_under(dest)
@@ -114,6 +129,9 @@ def test_check_tells_what_kotel_can_trace():
 
 
 def test_statically_linked_librdkafka_is_not_reached():
+    if tsan_why():
+        print("# skip: %s" % tsan_why())
+        return
     # What --check warns about: the program runs, produces, and kotel
     # never sees a librdkafka call (no span, no exit counters).
     with Broker(["t:1"]) as b:
