@@ -20,3 +20,20 @@ tools: $(TEST_BIN)/deepbind_module_relro.so
 $(TEST_BIN)/deepbind_module_relro.so: tests/clients/deepbind_module.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -fPIC -shared -Wl,-z,relro,-z,now -o $@ $< $(RDKAFKA_LIBS)
+
+# dlsym lookups that depend on the caller (test_ffi.py): the program, a
+# module, and the module's own dependency (found through RUNPATH $ORIGIN).
+tools: $(TEST_BIN)/dlcaller $(TEST_BIN)/dlcaller_mod.so
+
+$(TEST_BIN)/dlcaller: tests/clients/dlcaller.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl
+
+$(TEST_BIN)/dlcaller_dep.so: tests/clients/dlcaller_dep.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -o $@ $<
+
+$(TEST_BIN)/dlcaller_mod.so: tests/clients/dlcaller_mod.c $(TEST_BIN)/dlcaller_dep.so
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -o $@ $< -L$(TEST_BIN) -l:dlcaller_dep.so \
+	    -ldl -Wl,--enable-new-dtags,-rpath,'$$ORIGIN'

@@ -115,3 +115,22 @@ def test_node_koffi_client_traced_like_its_linked_twin():
             assert len(linked) >= N, linked
             assert shape(of_service(spans, "koffi-" + side)) == linked
         check_headers(fp.stdout, fc.stdout, spans, "koffi-p", N)
+
+
+DLCALLER = os.path.join(os.path.dirname(KCLIENT), "dlcaller")
+DLCALLER_MOD = os.path.join(os.path.dirname(KCLIENT), "dlcaller_mod.so")
+
+
+def test_dlsym_next_and_default_keep_the_callers_view():
+    # RTLD_NEXT and RTLD_DEFAULT answer according to the caller's place
+    # and scope: a kotel that called the real dlsym (instead of jumping to
+    # it) would look from kotel's place, after dlcaller_mod.so and outside
+    # the module's local scope, and miss both.
+    env = agent_env(None, "dlcaller")
+    env["LD_PRELOAD"] = ":".join(e for e in env["LD_PRELOAD"].split(":") if e != LIB)
+    env["LD_PRELOAD"] = ":".join(filter(None, [env["LD_PRELOAD"], DLCALLER_MOD, LIB]))
+    assert run([DLCALLER, "next"], env).stdout == "found\n"
+    assert run([DLCALLER, "default", DLCALLER_MOD], agent_env(None, "dlcaller")).stdout \
+        == "found\n"
+    # Without the preloaded module nothing comes after the program.
+    assert run([DLCALLER, "next"], agent_env(None, "dlcaller")).stdout == "missing\n"
