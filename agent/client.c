@@ -243,6 +243,7 @@ KOTEL_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type,
 KOTEL_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
 {
         struct kotel_tls *t = &kotel_tls;
+        uint64_t deadline;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_destroy))
@@ -254,9 +255,10 @@ KOTEL_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
         t->in_hook++;
         kotel_agent_move_on();
         real_rd_kafka_destroy(rk);
-        saved = errno;
+        saved    = errno;
+        deadline = kotel_exporter_deadline_ns(); /* one for all kotel adds */
         settle_client(rk);
-        kotel_lastclient_destroyed(rk);
+        kotel_lastclient_destroyed(rk, deadline);
         t->in_hook--;
         errno = saved;
 }
@@ -264,6 +266,7 @@ KOTEL_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
 KOTEL_EXPORT void rd_kafka_destroy_flags(rd_kafka_t *rk, int flags)
 {
         struct kotel_tls *t = &kotel_tls;
+        uint64_t deadline;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_destroy_flags))
@@ -275,9 +278,10 @@ KOTEL_EXPORT void rd_kafka_destroy_flags(rd_kafka_t *rk, int flags)
         t->in_hook++;
         kotel_agent_move_on();
         real_rd_kafka_destroy_flags(rk, flags);
-        saved = errno;
+        saved    = errno;
+        deadline = kotel_exporter_deadline_ns(); /* one for all kotel adds */
         settle_client(rk);
-        kotel_lastclient_destroyed(rk);
+        kotel_lastclient_destroyed(rk, deadline);
         t->in_hook--;
         errno = saved;
 }

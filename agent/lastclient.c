@@ -53,7 +53,7 @@ void kotel_lastclient_closed(const rd_kafka_t *rk)
         errno = saved;
 }
 
-void kotel_lastclient_destroyed(const rd_kafka_t *rk)
+void kotel_lastclient_destroyed(const rd_kafka_t *rk, uint64_t deadline_ns)
 {
         int saved = errno;
 
@@ -61,7 +61,7 @@ void kotel_lastclient_destroyed(const rd_kafka_t *rk)
         kotel_ptrmap_del(&closed, (uint64_t)(uintptr_t)rk);
         pthread_mutex_unlock(&closed_lock);
         if (live() == 0)
-                kotel_exporter_flush_by(kotel_exporter_deadline_ns());
+                kotel_exporter_flush_by(deadline_ns);
         errno = saved;
 }
 

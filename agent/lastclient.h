@@ -11,14 +11,17 @@
 #define KOTEL_LASTCLIENT_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdint.h>
 
 /* The app thread, after the real rd_kafka_consumer_close or a complete
  * rd_kafka_flush (@rk is still registered): @rk has ended; flushes when no
  * client is live. Keeps errno. */
 void kotel_lastclient_closed(const rd_kafka_t *rk);
 /* The app thread, after the real destroy and the client's removal from the
- * registry: flushes when no client is live. Keeps errno. */
-void kotel_lastclient_destroyed(const rd_kafka_t *rk);
+ * registry: flushes when no client is live, until @deadline_ns (the one
+ * the destroy's own settling used: kotel adds one deadline in all).
+ * Keeps errno. */
+void kotel_lastclient_destroyed(const rd_kafka_t *rk, uint64_t deadline_ns);
 /* The agent's fork child handler: the lock may have been held. */
 void kotel_lastclient_atfork_child(void);
 

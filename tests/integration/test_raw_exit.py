@@ -6,10 +6,12 @@ schedule delay is set to an hour here, so nothing would leave the queue
 but that flush: every span that reaches the receiver proves it."""
 
 import os
+import time
 
 from kotel_chain import one
-from kotel_test import (KCLIENT, PYTHON, ROOT, Broker, Receiver, agent_env, named,
-                        of_service, parse_lines, run)
+from kotel_test import (KCLIENT, PYTHON, ROOT, TIMEOUT_SCALE, Broker, Receiver, agent_env,
+                        named, of_service, parse_lines, run)
+from semantics_lib import dead_bootstrap
 
 CLIENTS = os.path.join(ROOT, "tests", "clients")
 N = 5
@@ -84,3 +86,23 @@ def test_python_clients_then_os_exit_lose_no_span():
                            len(named(of_service(s, "pyfwd"), "process in")) >= N)
         check_process(spans, "pyfwd", "in", rows)
         check_sends(spans, "pyfwd", "out")
+
+
+def test_flush_at_the_last_client_is_bounded_by_the_shutdown_deadline():
+    # A collector where nothing listens: the flush cannot finish and gives
+    # up at KOTEL_SHUTDOWN_TIMEOUT (1 s here), once: the producer's flush
+    # ends it (warned), and its destroy then returns at once (a flush that
+    # ran out of time is not waited for again until an export succeeds).
+    with Broker(["t:1"]) as b:
+        env = agent_env(None, "late", OTEL_BSP_SCHEDULE_DELAY=HOUR_MS,
+                        OTEL_EXPORTER_OTLP_ENDPOINT="http://" + dead_bootstrap(),
+                        KOTEL_SHUTDOWN_TIMEOUT=1000, OTEL_LOG_LEVEL="warn")
+        start = time.monotonic()
+        p = run([KCLIENT, "-b", b.bootstrap, "produce", "-a", "producev", "-t", "t",
+                 "-n", str(N), "--raw-exit"], env)
+        took = time.monotonic() - start
+    assert "delivered=%d failed=0" % N in p.stdout, p.stdout
+    warned = [l for l in p.stderr.splitlines() if "flush after the last client" in l]
+    assert len(warned) == 1, p.stderr
+    # Generous: one deadline (1 s) plus a loaded machine's start-up.
+    assert took < 1 + 20 * TIMEOUT_SCALE, took
