@@ -1,11 +1,13 @@
-/* dlsym and dlvsym, for FFI clients (see dlhooks.h for why and what).
+/* dlsym and dlvsym, for FFI clients (see dlhooks.h for why and what), and
+ * the dlopen entry point (RTLD_DEEPBIND loads go to deepbind.c).
  *
  * Entry (any thread, any time, even before the agent's first hook ran):
  * the assembly stubs below test the handle; RTLD_DEFAULT and RTLD_NEXT
  * jump straight to the real function, whose return address is then the
  * caller's own, exactly as without the agent. A real handle goes to
- * sym_handle(), which calls the real function and, only when it succeeded
- * with a name the agent hooks, compares the result with real_<name>.
+ * kotel_dl_sym_handle(), which calls the real function and, only when it
+ * succeeded with a name the agent hooks, compares the result with
+ * real_<name>. dlopen without RTLD_DEEPBIND jumps straight through too.
  *
  * The real functions are found once by looking their names up in the
  * dynamic symbol tables of the objects loaded after this library (GNU or

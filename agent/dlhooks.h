@@ -12,6 +12,9 @@
  * still sees the caller's return address, which decides what "next" and
  * which scope mean (sanitizer runtimes and other preloads rely on it).
  *
+ * dlopen is interposed the same way, for modules loaded with
+ * RTLD_DEEPBIND (deepbind.c); every other dlopen jumps straight through.
+ *
  * The agent's own lookups of real functions must not meet its hooks: they
  * use kotel_dl_sym(), which calls the real dlsym found once by reading the
  * C library's dynamic symbol table (the first definition after this
@@ -24,8 +27,9 @@
 
 #include <stdbool.h>
 
-/* Any thread: the real dlsym/dlvsym/dlopen (NULL if they cannot be found),
- * as the agent's own private path. */
+/* Any thread: the real dlsym and dlopen called from the agent (NULL when
+ * they cannot be found), and kotel_dl_real(): the address of @name in the
+ * first object loaded after the agent that defines it. */
 void *kotel_dl_sym(void *handle, const char *name);
 void *kotel_dl_open(const char *file, int mode);
 void *kotel_dl_real(const char *name);
