@@ -156,7 +156,11 @@ static void store(uintptr_t slot, void *hook, const struct relro *r)
 {
         long pg         = sysconf(_SC_PAGESIZE);
         uintptr_t page  = slot & ~(uintptr_t)(pg - 1);
-        bool ro         = slot >= r->start && slot < r->end;
+        /* The loader makes read-only the whole pages of RELRO only (its
+         * end rounded down): the last, partial page stays writable, and
+         * must not be made read-only here. */
+        uintptr_t ro_end = r->end & ~(uintptr_t)(pg - 1);
+        bool ro          = slot >= (r->start & ~(uintptr_t)(pg - 1)) && slot < ro_end;
 
         if (*(void **)slot == hook)
                 return;
