@@ -13,6 +13,7 @@
 #include "ids.h"
 #include "inflight.h"
 #include "logs_export.h"
+#include "lastclient.h"
 #include "metrics_export.h"
 #include "msgtab.h"
 #include "produce.h"
@@ -159,6 +160,7 @@ void kotel_agent_atfork_child(void)
 {
         pthread_mutex_init(&reg_lock, NULL);
         kotel_inflight_atfork_child();
+        kotel_lastclient_atfork_child();
         kotel_msgtab_atfork_child();
         kotel_ids_atfork_child();
         kotel_resource_atfork_child();
@@ -354,6 +356,16 @@ struct kotel_client *kotel_clients_get(const void *rk)
         return c ? c : default_client();
 }
 
+size_t kotel_clients_count(void)
+{
+        size_t n;
+
+        pthread_mutex_lock(&reg_lock);
+        n = clients.count;
+        pthread_mutex_unlock(&reg_lock);
+        return n;
+}
+
 struct kotel_client *kotel_clients_peek(const void *rk)
 {
         struct kotel_client *c;
@@ -362,6 +374,11 @@ struct kotel_client *kotel_clients_peek(const void *rk)
         c = kotel_ptrmap_get(&clients, (uint64_t)(uintptr_t)rk);
         pthread_mutex_unlock(&reg_lock);
         return c;
+}
+
+bool kotel_clients_known(const void *rk)
+{
+        return kotel_clients_peek(rk) != NULL;
 }
 
 void kotel_clients_remove(const void *rk, const struct kotel_client *which)

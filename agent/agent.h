@@ -42,6 +42,10 @@ struct kotel_client *kotel_clients_peek(const void *rk);
  * librdkafka frees a client, a new one may be created at the same address
  * and registered before this runs. */
 void kotel_clients_remove(const void *rk, const struct kotel_client *which);
+/* Any thread; takes the registry's lock: how many clients are registered,
+ * and whether @rk is one of them. */
+size_t kotel_clients_count(void);
+bool kotel_clients_known(const void *rk);
 /* Handles created from a client (queues, topics) -> that client's rk. */
 void kotel_handles_put(const void *handle, const void *rk);
 const void *kotel_handles_rk(const void *handle);

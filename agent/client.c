@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "inflight.h"
 #include "kafka_log.h"
+#include "lastclient.h"
 #include "msgtab.h"
 #include "produce.h"
 #include "symbols.h"
@@ -249,6 +250,7 @@ KOTEL_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
 {
         struct kotel_tls *t = &kotel_tls;
         const struct kotel_client *which;
+        uint64_t deadline;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_destroy))
@@ -261,8 +263,10 @@ KOTEL_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
         kotel_agent_move_on();
         which = kotel_clients_peek(rk);
         real_rd_kafka_destroy(rk);
-        saved = errno;
+        saved    = errno;
+        deadline = kotel_exporter_deadline_ns(); /* one for all kotel adds */
         settle_client(rk, which);
+        kotel_lastclient_destroyed(rk, deadline);
         t->in_hook--;
         errno = saved;
 }
@@ -271,6 +275,7 @@ KOTEL_EXPORT void rd_kafka_destroy_flags(rd_kafka_t *rk, int flags)
 {
         struct kotel_tls *t = &kotel_tls;
         const struct kotel_client *which;
+        uint64_t deadline;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_destroy_flags))
@@ -283,8 +288,10 @@ KOTEL_EXPORT void rd_kafka_destroy_flags(rd_kafka_t *rk, int flags)
         kotel_agent_move_on();
         which = kotel_clients_peek(rk);
         real_rd_kafka_destroy_flags(rk, flags);
-        saved = errno;
+        saved    = errno;
+        deadline = kotel_exporter_deadline_ns(); /* one for all kotel adds */
         settle_client(rk, which);
+        kotel_lastclient_destroyed(rk, deadline);
         t->in_hook--;
         errno = saved;
 }
@@ -304,6 +311,7 @@ KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_consumer_close(rd_kafka_t *rk)
         err   = real_rd_kafka_consumer_close(rk);
         saved = errno;
         kotel_msgtab_end_client(rk);
+        kotel_lastclient_closed(rk);
         t->in_hook--;
         errno = saved;
         return err;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "dlhooks.h"
 #include "exporter/exporter.h"
 
 #define KOTEL_DEFINE_REAL(name) __typeof__(name) *real_##name;
@@ -40,7 +41,7 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
         h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
         if (!h)
                 return 0;
-        p = dlsym(h, "rd_kafka_version");
+        p = kotel_dl_sym(h, "rd_kafka_version");
         if (p && !is_ours(p)) {
                 s->handle = h;
                 return 1;
@@ -49,9 +50,11 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
         return 0;
 }
 
+/* Through the real dlsym (dlhooks.c): the agent's interposed dlsym would
+ * answer a hooked name with the hook itself. */
 static void *lookup(void *handle, const char *name)
 {
-        void *p = handle ? dlsym(handle, name) : dlsym(RTLD_NEXT, name);
+        void *p = kotel_dl_sym(handle ? handle : RTLD_NEXT, name);
 
         return is_ours(p) ? NULL : p;
 }

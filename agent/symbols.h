@@ -26,6 +26,7 @@
         X(rd_kafka_produce_batch)                                              \
         X(rd_kafka_consumer_poll)                                              \
         X(rd_kafka_consumer_close)                                             \
+        X(rd_kafka_flush)                                                      \
         X(rd_kafka_consume)                                                    \
         X(rd_kafka_consume_queue)                                              \
         X(rd_kafka_consume_batch)                                              \
@@ -70,6 +71,38 @@
         X(rd_kafka_type)                                                       \
         X(rd_kafka_message_latency)                                            \
         X(rd_kafka_message_timestamp)
+
+/* X(name): the subset the agent exports as hooks (the library's only
+ * rd_kafka_* exports; test_ffi compares this with nm -D). An FFI lookup of
+ * one of them through dlsym on librdkafka's handle gets the hook
+ * (dlhooks.c). */
+#define KOTEL_HOOKED_SYMBOLS(X)                                                \
+        X(rd_kafka_new)                                                        \
+        X(rd_kafka_destroy)                                                    \
+        X(rd_kafka_destroy_flags)                                              \
+        X(rd_kafka_produce)                                                    \
+        X(rd_kafka_producev)                                                   \
+        X(rd_kafka_produceva)                                                  \
+        X(rd_kafka_produce_batch)                                              \
+        X(rd_kafka_flush)                                                      \
+        X(rd_kafka_consumer_poll)                                              \
+        X(rd_kafka_consumer_close)                                             \
+        X(rd_kafka_consume)                                                    \
+        X(rd_kafka_consume_queue)                                              \
+        X(rd_kafka_consume_batch)                                              \
+        X(rd_kafka_consume_batch_queue)                                        \
+        X(rd_kafka_consume_callback)                                           \
+        X(rd_kafka_consume_callback_queue)                                     \
+        X(rd_kafka_queue_poll)                                                 \
+        X(rd_kafka_event_message_next)                                         \
+        X(rd_kafka_event_message_array)                                        \
+        X(rd_kafka_event_destroy)                                              \
+        X(rd_kafka_message_destroy)                                            \
+        X(rd_kafka_topic_new)                                                  \
+        X(rd_kafka_queue_new)                                                  \
+        X(rd_kafka_queue_get_main)                                             \
+        X(rd_kafka_queue_get_consumer)                                         \
+        X(rd_kafka_queue_get_partition)
 
 #define KOTEL_DECLARE_REAL(name) extern __typeof__(name) *real_##name;
 KOTEL_RDKAFKA_SYMBOLS(KOTEL_DECLARE_REAL)

@@ -32,6 +32,15 @@
  * thread) and marks the worker abandoned, so that a late result is not
  * counted twice; then it returns: exit never hangs.
  *
+ * Flush (kotel_exporter_flush_by, when the app's last client is gone): the
+ * app thread sets ex.flush_req and posts ex.wake; the worker, seeing the
+ * request, exports everything queued at wake-up (as when the schedule delay
+ * expires) and posts ex.flushed. The app thread waits on ex.flushed until
+ * nothing is pending or its deadline passes, whichever is first; a flush
+ * that ran out of time (collector unreachable) makes later ones return at
+ * once until an export succeeds again, so an app that closes clients in a
+ * loop is not held up by the deadline each time.
+ *
  * Fork: the child has no worker. Its queue forgets the parent's spans (the
  * parent exports them), counters restart at zero, and the exporter starts
  * again with the child's first span. */
@@ -70,12 +79,15 @@ enum {
 static struct {
         int state;
         int kick;
+        int flush_req;  /* an app thread waits for a flush (see above) */
+        bool flush_late; /* the last flush ran out of time */
         bool queue_ready;
         bool abandoned; /* under settle_lock: shutdown gave up waiting */
         struct kotel_settings set;
         struct kotel_queue q;
         sem_t wake;
         sem_t done;
+        sem_t flushed;
         pthread_t thread;
         pthread_mutex_t settle_lock;
         uint64_t deadline_ns; /* shutdown deadline, CLOCK_MONOTONIC */
@@ -191,6 +203,8 @@ void kotel_exporter_submit(struct kotel_span *s)
 static void settle(size_t n, size_t exported, size_t failed)
 {
         pthread_mutex_lock(&ex.settle_lock);
+        if (exported)
+                __atomic_store_n(&ex.flush_late, false, __ATOMIC_RELAXED);
         if (!ex.abandoned) {
                 count(&ex.stats.exported, exported);
                 count(&ex.stats.failed, failed);
@@ -276,18 +290,22 @@ static void *worker(void *arg)
         ex.worker_transport = t;
         for (;;) {
                 uint64_t woke = kotel_clock_ns(), slept;
-                bool stop;
+                bool stop, flush;
 
                 sem_wait_ms(&ex.wake, ex.set.schedule_delay_ms);
                 kotel_log_sweep();
                 __atomic_store_n(&ex.kick, 0, __ATOMIC_RELEASE);
                 slept = kotel_clock_ns() - woke;
                 stop  = stopping();
+                flush = __atomic_exchange_n(&ex.flush_req, 0, __ATOMIC_ACQ_REL);
                 if (batch)
                         drain(t, batch,
-                              slept >= (uint64_t)ex.set.schedule_delay_ms *
-                                           1000000ull,
+                              flush || slept >= (uint64_t)ex.set
+                                                        .schedule_delay_ms *
+                                                    1000000ull,
                               stop);
+                if (flush)
+                        sem_post(&ex.flushed);
                 if (stop)
                         break;
         }
@@ -374,6 +392,7 @@ int kotel_exporter_start(void)
                 goto out_disable;
         sem_init(&ex.wake, 0, 0);
         sem_init(&ex.done, 0, 0);
+        sem_init(&ex.flushed, 0, 0);
         if (start_thread() < 0)
                 goto out_disable;
         __atomic_store_n(&ex.state, ST_RUNNING, __ATOMIC_RELEASE);
@@ -433,6 +452,38 @@ void kotel_exporter_count_dropped(uint64_t n)
         if (n && st != ST_IDLE && st != ST_DISABLED &&
             ex.set.kind != KOTEL_EXPORTER_NONE)
                 count(&ex.stats.dropped, n);
+}
+
+void kotel_exporter_flush_by(uint64_t deadline_ns)
+{
+        int saved = errno;
+
+        if (__atomic_load_n(&ex.state, __ATOMIC_ACQUIRE) != ST_RUNNING ||
+            ex.set.kind == KOTEL_EXPORTER_NONE ||
+            __atomic_load_n(&ex.flush_late, __ATOMIC_RELAXED))
+                goto out;
+        while (__atomic_load_n(&ex.pending, __ATOMIC_ACQUIRE) != 0 &&
+               __atomic_load_n(&ex.state, __ATOMIC_ACQUIRE) == ST_RUNNING) {
+                long left = kotel_clock_ms_left(deadline_ns);
+
+                if (left <= 0) {
+                        __atomic_store_n(&ex.flush_late, true,
+                                         __ATOMIC_RELAXED);
+                        kotel_log(KOTEL_LOG_WARN,
+                                  "flush after the last client: spans still "
+                                  "queued at the deadline");
+                        break;
+                }
+                __atomic_store_n(&ex.flush_req, 1, __ATOMIC_RELEASE);
+                sem_post(&ex.wake);
+                /* At most the schedule delay per round: a post consumed by
+                 * another flusher only costs one more round. */
+                sem_wait_ms(&ex.flushed, left < ex.set.schedule_delay_ms
+                                             ? left
+                                             : ex.set.schedule_delay_ms);
+        }
+out:
+        errno = saved;
 }
 
 void kotel_exporter_shutdown(void)
@@ -503,6 +554,8 @@ void kotel_exporter_atfork_child(void)
         ex.pending     = 0;
         ex.abandoned   = false;
         ex.kick        = 0;
+        ex.flush_req   = 0;
+        ex.flush_late  = false;
         ex.deadline_ns = 0;
         if (st != ST_IDLE)
                 __atomic_store_n(&ex.state, ST_IDLE, __ATOMIC_RELEASE);

@@ -38,6 +38,12 @@ uint64_t kotel_exporter_deadline_ns(void);
 /* kotel_exporter_shutdown() with a deadline set already (at exit, settling
  * the spans still open spent part of it). */
 void kotel_exporter_shutdown_by(uint64_t deadline_ns);
+/* An app thread (its last client closed or destroyed): returns when every
+ * span queued so far is exported (or given up), or at @deadline_ns
+ * (CLOCK_MONOTONIC), whichever is first; does not stop the exporter. At
+ * once when nothing is pending, or when the previous flush ran out of time
+ * and no export has succeeded since. Keeps errno. */
+void kotel_exporter_flush_by(uint64_t deadline_ns);
 /* Any thread, lock-free: whether a span submitted now would be queued
  * (running, and the queue not full). */
 bool kotel_exporter_has_room(void);

@@ -16,7 +16,8 @@ PKGS=(
 # ...and what the tests add: sanitizers, fuzzing, valgrind, a test CA, the
 # locale sources the decimal-comma tests compile with localedef, dpkg-source
 # for librdkafka's source package (make test-librdkafka), node and npm for
-# the OTLP/gRPC test server (its npm packages: tests/package.json).
+# the OTLP/gRPC test server (its npm packages: tests/package.json) and
+# the koffi (FFI) client of test_ffi.
 TEST_PKGS=(clang llvm libclang-rt-dev valgrind openssl locales dpkg-dev nodejs npm)
 
 case "${1:-all}" in

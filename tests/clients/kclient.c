@@ -16,6 +16,8 @@
  *           [--sleep MS]
  *       PATTERN: current early batch batchl list worker zerocopy headers
  *       (see the forward section below)
+ *   --raw-exit: end with _exit() instead of returning from main (no exit
+ *       handlers run, as with Go's runtime or Python's os._exit)
  *   --setlocale: setlocale(LC_ALL, "") first, as many programs do, and
  *       print "locale LC_NUMERIC=NAME decimal_point=C" (the tests check
  *       that the locale they asked for is really active)
@@ -33,7 +35,7 @@
 
 static const char *brokers, *api = "", *topic, *out_topic, *group = "kclient";
 static int count = 1, partition = RD_KAFKA_PARTITION_UA, flush_at_end = 1;
-static int tombstone, nokey;
+static int tombstone, nokey, raw_exit;
 static const char *hdr_name, *hdr_value;
 static int delivered, failed;
 
@@ -654,6 +656,15 @@ static int cmd_forward(void)
         return n == count && delivered == count ? 0 : 1;
 }
 
+static int end(int rc)
+{
+        if (raw_exit) {
+                fflush(stdout);
+                _exit(rc);
+        }
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         const char *cmd = NULL;
@@ -691,6 +702,8 @@ int main(int argc, char **argv)
                         tombstone = 1;
                 else if (!strcmp(a, "--nokey"))
                         nokey = 1;
+                else if (!strcmp(a, "--raw-exit"))
+                        raw_exit = 1;
                 else if (!strcmp(a, "--no-flush"))
                         flush_at_end = 0;
                 else if (!strcmp(a, "--setlocale")) {
@@ -707,11 +720,11 @@ int main(int argc, char **argv)
         if (!brokers || !cmd || !topic)
                 die("usage: kclient -b BROKERS produce|consume|forward -t TOPIC ...");
         if (!strcmp(cmd, "produce"))
-                return cmd_produce();
+                return end(cmd_produce());
         if (!strcmp(cmd, "consume"))
-                return cmd_consume();
+                return end(cmd_consume());
         if (!strcmp(cmd, "forward"))
-                return cmd_forward();
+                return end(cmd_forward());
         die("unknown command");
         return 2;
 }

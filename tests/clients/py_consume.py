@@ -2,7 +2,7 @@
 """A plain confluent_kafka group consumer, optionally forwarding.
 
   py_consume.py BOOTSTRAP TOPIC COUNT GROUP [--sleep MS] [--out TOPIC]
-                [--headers] [--batch N]
+                [--headers] [--batch N] [--os-exit]
 
 Reads COUNT messages with poll() (or consume(N) with --batch); for each
 prints
@@ -10,9 +10,11 @@ prints
 then "processes" it for --sleep MS and, with --out, produces a new value
 with the same key there (the forwarder), with a copy of the consumed
 message's headers when --headers. Python copies and destroys each
-librdkafka message inside poll()/consume(), before the processing runs."""
+librdkafka message inside poll()/consume(), before the processing runs.
+--os-exit ends with os._exit() after close(): no exit handler runs."""
 
 import argparse
+import os
 import sys
 import time
 
@@ -29,6 +31,7 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--headers", action="store_true")
     ap.add_argument("--batch", type=int, default=0)
+    ap.add_argument("--os-exit", action="store_true")
     a = ap.parse_args()
     c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": a.group,
                   "auto.offset.reset": "earliest", "client.id": "pyclient"})
@@ -62,6 +65,8 @@ def main():
     c.close()
     print("consumed=%d delivered=%d left=%d" % (seen, len(delivered), left), flush=True)
     ok = seen == a.count and (p is None or (len(delivered) == a.count and not any(delivered)))
+    if a.os_exit:
+        os._exit(0 if ok else 1)
     return 0 if ok else 1
 
 

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """A plain confluent_kafka producer (it knows nothing of kotel).
 
-  py_produce.py BOOTSTRAP TOPIC COUNT
+  py_produce.py BOOTSTRAP TOPIC COUNT [--os-exit]
 
 Produces keys k0..k<COUNT-1> with a delivery callback per message and
 prints one line per callback, in callback order:
   dr key=K err=E partition=P offset=O
-(confluent_kafka 1.7 gives delivery reports no headers)."""
+(confluent_kafka 1.7 gives delivery reports no headers). --os-exit ends
+with os._exit() after the flush: no exit handler runs and the producer is
+never destroyed, as in a multiprocessing worker."""
 
+import os
 import sys
 
 from confluent_kafka import Producer
@@ -34,4 +37,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rc = main()
+    if "--os-exit" in sys.argv[4:]:
+        os._exit(rc)
+    sys.exit(rc)
