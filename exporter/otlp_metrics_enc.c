@@ -18,6 +18,7 @@
 #define T_M_NAME 0x0a      /* Metric.name = 1 */
 #define T_M_DESC 0x12      /* description = 2 */
 #define T_M_UNIT 0x1a      /* unit = 3 */
+#define T_M_GAUGE 0x2a     /* gauge = 5 */
 #define T_M_SUM 0x3a       /* sum = 7 */
 #define T_M_HIST 0x4a      /* histogram = 9 */
 #define T_DATA_POINT 0x0a  /* Sum/Histogram.data_points = 1 */
@@ -25,6 +26,7 @@
 #define T_MONOTONIC 0x18   /* Sum.is_monotonic = 3 */
 #define T_P_START 0x11     /* start_time_unix_nano = 2, fixed64 */
 #define T_P_TIME 0x19      /* time_unix_nano = 3, fixed64 */
+#define T_NP_AS_DOUBLE 0x21 /* NumberDataPoint.as_double = 4, double */
 #define T_NP_AS_INT 0x31   /* NumberDataPoint.as_int = 6, sfixed64 */
 #define T_NP_ATTR 0x3a     /* NumberDataPoint.attributes = 7 */
 #define T_HP_COUNT 0x21    /* HistogramDataPoint.count = 4, fixed64 */
@@ -252,8 +254,81 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d)
         close_msg(w, b);
 }
 
+static void put_gauge_point(struct kotel_pbw *w, const struct kotel_gpoint *p)
+{
+        size_t b = open_msg(w, T_DATA_POINT);
+        uint8_t *o;
+
+        put_fixed64(w, T_P_TIME, p->time_ns);
+        /* A oneof member: written whatever its value. */
+        if ((o = kotel_pbw_room(w, 9))) {
+                uint64_t v = (uint64_t)p->ival;
+
+                if (p->is_double)
+                        memcpy(&v, &p->dval, 8);
+                *o++ = p->is_double ? T_NP_AS_DOUBLE : T_NP_AS_INT;
+                kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
+        }
+        if (p->overflow) {
+                if ((o = kotel_pbw_room(w, 64)))
+                        kotel_pbw_commit(w, kotel_otlp_kv_bool(
+                                                o, T_NP_ATTR,
+                                                "otel.metric.overflow", 20,
+                                                true));
+        } else {
+                put_kv_str(w, T_NP_ATTR, "messaging.system", "kafka");
+                if (p->topic)
+                        put_kv_str(w, T_NP_ATTR, "messaging.destination.name",
+                                   p->topic);
+                if (p->partition >= 0) {
+                        char d[24];
+
+                        d[kotel_fmt_u64(d, (uint64_t)p->partition)] = '\0';
+                        put_kv_str(w, T_NP_ATTR,
+                                   "messaging.destination.partition.id", d);
+                }
+                if (p->group)
+                        put_kv_str(w, T_NP_ATTR,
+                                   "messaging.consumer.group.name", p->group);
+                if (p->client_name)
+                        put_kv_str(w, T_NP_ATTR, "messaging.client.id",
+                                   p->client_name);
+                if (p->host) {
+                        put_kv_str(w, T_NP_ATTR, "server.address", p->host);
+                        if (p->port > 0 &&
+                            (o = kotel_pbw_room(w, 29 + sizeof("server.port"))))
+                                kotel_pbw_commit(
+                                    w, kotel_otlp_kv_int(o, T_NP_ATTR,
+                                                         "server.port", 11,
+                                                         p->port));
+                }
+        }
+        close_msg(w, b);
+}
+
+static void put_gauge(struct kotel_pbw *w, const struct kotel_gauge_desc *d)
+{
+        size_t b = open_msg(w, T_SM_METRIC), data;
+
+        put_str(w, T_M_NAME, d->name);
+        put_str(w, T_M_DESC, d->description);
+        put_str(w, T_M_UNIT, d->unit);
+        data = open_msg(w, T_M_GAUGE);
+        for (size_t i = 0; i < d->n; i++)
+                put_gauge_point(w, &d->pts[i]);
+        close_msg(w, data);
+        close_msg(w, b);
+}
+
 int kotel_metrics_enc_encode(struct kotel_pbw *w,
                              const struct kotel_metric_desc *ms, size_t n)
+{
+        return kotel_metrics_enc_encode_all(w, ms, n, NULL, 0);
+}
+
+int kotel_metrics_enc_encode_all(struct kotel_pbw *w,
+                                 const struct kotel_metric_desc *ms, size_t n,
+                                 const struct kotel_gauge_desc *gs, size_t ng)
 {
         const struct kotel_resource *res = NULL;
         size_t rm, sm, scope;
@@ -264,6 +339,10 @@ int kotel_metrics_enc_encode(struct kotel_pbw *w,
                 for (size_t j = 0; j < ms[i].n && !res; j++)
                         if (ms[i].pts[j].client)
                                 res = ms[i].pts[j].client->resource;
+        for (size_t i = 0; i < ng && !res; i++)
+                for (size_t j = 0; j < gs[i].n && !res; j++)
+                        if (gs[i].pts[j].client)
+                                res = gs[i].pts[j].client->resource;
         rm = open_msg(w, T_REQ_RM);
         if (kotel_otlp_put_resource(w, T_RM_RESOURCE, res) < 0)
                 return -1;
@@ -275,6 +354,9 @@ int kotel_metrics_enc_encode(struct kotel_pbw *w,
         for (size_t i = 0; i < n; i++)
                 if (ms[i].n)
                         put_metric(w, &ms[i]);
+        for (size_t i = 0; i < ng; i++)
+                if (gs[i].n)
+                        put_gauge(w, &gs[i]);
         close_msg(w, sm);
         close_msg(w, rm);
         return w->oom ? -1 : 0;
