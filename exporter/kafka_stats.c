@@ -320,9 +320,20 @@ static void put(struct kotel_gpoint *out, size_t cap, size_t *n,
         *n                    = cap;
 }
 
+static struct slot *dead_prev[KOTEL_KSTATS_SLOTS];
+static size_t n_dead_prev;
+
 void kotel_kafka_stats_collect(struct kotel_gpoint *out[KOTEL_KG_N],
                                size_t cap, size_t n[KOTEL_KG_N])
 {
+        struct slot *dead[KOTEL_KSTATS_SLOTS];
+        size_t n_dead = 0;
+
+        /* The last call's points borrowed these destroyed clients'
+         * snapshots; they went out once, now they go. */
+        for (size_t i = 0; i < n_dead_prev; i++)
+                release(dead_prev[i]);
+        n_dead_prev = 0;
         for (int g = 0; g < KOTEL_KG_N; g++)
                 n[g] = 0;
         for (int i = 0; i < KOTEL_KSTATS_SLOTS; i++) {
@@ -331,13 +342,15 @@ void kotel_kafka_stats_collect(struct kotel_gpoint *out[KOTEL_KG_N],
                 const struct kotel_kstats_snap *sn = &s->snap;
                 struct kotel_gpoint p;
 
-                if (st == S_DEAD)
-                        release(s);
-                if (st != S_LIVE)
+                /* A destroyed client's last values go out once more. */
+                if (st != S_LIVE && st != S_DEAD)
                         continue;
                 refresh(s);
-                if (!sn->name)
+                if (!sn->name) {
+                        if (st == S_DEAD)
+                                release(s);
                         continue;
+                }
                 memset(&p, 0, sizeof(p));
                 p.client      = s->client;
                 p.client_name = sn->name;
@@ -369,7 +382,11 @@ void kotel_kafka_stats_collect(struct kotel_gpoint *out[KOTEL_KG_N],
                         l.ival      = sn->lags[k].lag;
                         put(out[KOTEL_KG_LAG], cap, &n[KOTEL_KG_LAG], &l);
                 }
+                if (st == S_DEAD)
+                        dead[n_dead++] = s;
         }
+        memcpy(dead_prev, dead, n_dead * sizeof(*dead));
+        n_dead_prev = n_dead;
 }
 
 void kotel_kafka_stats_counts(uint64_t *big, uint64_t *bad_out,
@@ -382,6 +399,7 @@ void kotel_kafka_stats_counts(uint64_t *big, uint64_t *bad_out,
 
 void kotel_kafka_stats_reset(void)
 {
+        n_dead_prev = 0;
         for (int i = 0; i < KOTEL_KSTATS_SLOTS; i++)
                 if (__atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE) !=
                     S_FREE)

@@ -8,8 +8,8 @@
  * memcpy per statistics interval, one atomic exchange, no lock; a copy the
  * exporter has not read yet is replaced and freed). The metrics exporter's
  * thread parses the latest copy of each client with json-c when it
- * collects (kotel_kafka_stats_collect), keeps the values, and frees slots
- * of destroyed clients. A JSON over KOTEL_KSTATS_MAX_BYTES is not copied;
+ * collects (kotel_kafka_stats_collect), keeps the values, exports a
+ * destroyed client's last values once more and then frees its slot. A JSON over KOTEL_KSTATS_MAX_BYTES is not copied;
  * one that does not parse is dropped: both are counted and logged by the
  * exporter thread.
  *

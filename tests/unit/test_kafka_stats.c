@@ -224,8 +224,13 @@ static void test_slots(void)
                   g[KOTEL_KG_LAG][3].ival == 109 && over == 7,
               "past the cardinality cap: one overflow point (the last value), "
               "counted");
-        CHECK(n[KOTEL_KG_QUEUE_MSGS] == 0 && client.refs == 2,
-              "a removed client's slot is freed with its reference");
+        CHECK(n[KOTEL_KG_QUEUE_MSGS] == 1 && g[KOTEL_KG_QUEUE_MSGS][0].ival == 9 &&
+                  client.refs == 3,
+              "a removed client's last values go out once more");
+        collect(4, n);
+        CHECK(n[KOTEL_KG_QUEUE_MSGS] == 0 && n[KOTEL_KG_LAG] == 4 &&
+                  client.refs == 2,
+              "then its slot is freed with its reference");
         kotel_kafka_stats_reset();
         CHECK(client.refs == 1, "reset frees every slot");
         {
