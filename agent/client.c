@@ -14,6 +14,7 @@
 #include "inflight.h"
 #include "msgtab.h"
 #include "produce.h"
+#include "stats.h"
 #include "symbols.h"
 #include "tls.h"
 
@@ -147,6 +148,7 @@ static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf,
         c           = kotel_clients_add(rk, conf, creating.type);
         if (c && creating.type == RD_KAFKA_PRODUCER)
                 kotel_produce_install(rk, c);
+        kotel_stats_install(rk, (rd_kafka_conf_t *)conf, c);
         /* The registry holds its own reference; interceptors borrow it
          * (they cannot outlive the client). */
         kotel_client_unref(c);
@@ -182,6 +184,7 @@ static void settle_client(const void *rk)
         kotel_produce_finish_unacked(rk, "client destroyed before the "
                                          "delivery report");
         kotel_msgtab_end_client(rk);
+        kotel_stats_forget(rk);
         kotel_clients_remove(rk);
 }
 

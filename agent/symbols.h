@@ -41,6 +41,9 @@
         X(rd_kafka_conf_new)                                                   \
         X(rd_kafka_conf_destroy)                                               \
         X(rd_kafka_conf_get)                                                   \
+        X(rd_kafka_conf_set)                                                   \
+        X(rd_kafka_conf_set_stats_cb)                                          \
+        X(rd_kafka_event_stats)                                                \
         X(rd_kafka_conf_interceptor_add_on_new)                                \
         X(rd_kafka_interceptor_add_on_send)                                    \
         X(rd_kafka_interceptor_add_on_acknowledgement)                         \
