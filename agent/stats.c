@@ -74,7 +74,7 @@ static void load(void)
         if (!given && iv && kotel_env_parse_int(iv, 1, MAX_INTERVAL_MS, &v) == 0)
                 on = true;
         if (on && !kotel_metrics_enabled()) {
-                kotel_log(KOTEL_LOG_WARN,
+                kotel_log(KOTEL_LOG_ERROR,
                           "KOTEL_KAFKA_STATS: metrics are off "
                           "(OTEL_METRICS_EXPORTER), so librdkafka's "
                           "statistics are not enabled");
