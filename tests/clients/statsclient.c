@@ -159,6 +159,7 @@ static int app_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
         int k = calls++;
 
+        (void)rk;
         if (opaque != &opaque_mark || strlen(json) != len)
                 opaque_ok = 0;
         if (out_dir) {
