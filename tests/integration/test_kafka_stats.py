@@ -2,7 +2,7 @@
 consumer lag equal to the backlog a real consumer leaves on the mock
 cluster, the producer's queued messages and bytes, broker round-trip time;
 an app's own stats callback gets the same calls and JSON with and without
-kotel; an app that did not ask for statistics sees no callback and no
+kotel; a Python (confluent-kafka) consumer's lag too; an app that did not ask for statistics sees no callback and no
 statistics event while kotel reads them; bad settings get a log line and
 the default."""
 
@@ -198,3 +198,44 @@ def test_bad_stats_settings_get_a_log_line_and_the_default():
         p = statsclient(b.bootstrap, "appcb", "-d", "0.5", receiver=r,
                         env=dict(STATS, OTEL_METRICS_EXPORTER="none"))
         assert log_lines(p.stderr, "KOTEL_KAFKA_STATS: metrics are off")
+
+
+PY_CONSUMER = r"""
+import os, sys, time, confluent_kafka as ck
+c = ck.Consumer({"bootstrap.servers": sys.argv[1], "group.id": "py-lag",
+                 "auto.offset.reset": "earliest", "enable.auto.commit": False})
+c.subscribe(["pylag"])
+n, t = 0, time.time()
+while n < 4 and time.time() - t < 60:
+    m = c.poll(0.2)
+    if m is not None and not m.error():
+        n += 1
+c.commit(asynchronous=False)
+c.pause(c.assignment())
+print("consumed=%d" % n, flush=True)
+while not os.path.exists(sys.argv[2]) and time.time() - t < 120:
+    c.poll(0.1)
+c.close()
+"""
+
+
+def test_python_consumer_lag():
+    """confluent-kafka loads librdkafka RTLD_LOCAL: kotel's statistics
+    calls resolve there too, and the lag is the backlog left."""
+    with Broker(["pylag:1"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "pylag", "-n", "10", preload=False)
+        d = tempfile.mkdtemp(prefix="kstats-py")
+        stop = os.path.join(d, "stop")
+        cmd = ["/usr/bin/python3", "-c", PY_CONSUMER, b.bootstrap, stop]
+        e = agent_env(r, "py", **STATS)
+        p = subprocess.Popen(cmd, env=leak_checked(cmd, e), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            pts = r.wait_metrics(lambda m: any(q["value"] == 6 for q in named(m, LAG)), timeout=60)
+        finally:
+            open(stop, "w").close()
+            out, err = p.communicate(timeout=60 * TIMEOUT_SCALE)
+        assert p.returncode == 0 and "consumed=4" in out, (out, err[-3000:])
+        lag = [q for q in named(pts, LAG) if q["value"] == 6][-1]
+        assert lag["attributes"]["messaging.consumer.group.name"] == "py-lag"
+        assert lag["attributes"]["messaging.destination.name"] == "pylag"
