@@ -44,8 +44,7 @@
 #define DEFAULT_INTERVAL_MS 5000
 #define MAX_INTERVAL_MS (24L * 3600 * 1000)
 
-typedef int(stats_cb_t)(rd_kafka_t *rk, char *json, size_t len,
-                        void *opaque);
+typedef int(stats_cb_t)(rd_kafka_t *rk, char *json, size_t len, void *opaque);
 
 struct entry {
         const void *rk; /* claimed with a compare-and-swap; NULL: free */
@@ -65,13 +64,14 @@ static void load(void)
         bool on        = kotel_env_bool("KOTEL_KAFKA_STATS", false), given;
         int64_t v;
 
-        interval_ms = (int)kotel_env_int("KOTEL_KAFKA_STATS_INTERVAL_MS",
-                                         DEFAULT_INTERVAL_MS, 1,
-                                         MAX_INTERVAL_MS);
+        interval_ms =
+            (int)kotel_env_int("KOTEL_KAFKA_STATS_INTERVAL_MS",
+                               DEFAULT_INTERVAL_MS, 1, MAX_INTERVAL_MS);
         /* A valid interval turns statistics on, unless a valid
          * KOTEL_KAFKA_STATS says otherwise. */
         given = sw && kotel_env_parse_bool(sw, &(bool){false}) == 0;
-        if (!given && iv && kotel_env_parse_int(iv, 1, MAX_INTERVAL_MS, &v) == 0)
+        if (!given && iv &&
+            kotel_env_parse_int(iv, 1, MAX_INTERVAL_MS, &v) == 0)
                 on = true;
         if (on && !kotel_metrics_enabled()) {
                 kotel_log(KOTEL_LOG_ERROR,
@@ -115,7 +115,8 @@ static void *conf_ptr(const rd_kafka_conf_t *conf, const char *name)
         size_t size = sizeof(buf);
         void *p     = NULL;
 
-        if (real_rd_kafka_conf_get(conf, name, buf, &size) != RD_KAFKA_CONF_OK ||
+        if (real_rd_kafka_conf_get(conf, name, buf, &size) !=
+                RD_KAFKA_CONF_OK ||
             sscanf(buf, "%p", &p) != 1)
                 return NULL;
         return p;
@@ -127,7 +128,8 @@ static int conf_int(const rd_kafka_conf_t *conf, const char *name)
         size_t size = sizeof(buf);
         int v       = 0;
 
-        if (real_rd_kafka_conf_get(conf, name, buf, &size) != RD_KAFKA_CONF_OK ||
+        if (real_rd_kafka_conf_get(conf, name, buf, &size) !=
+                RD_KAFKA_CONF_OK ||
             sscanf(buf, "%d", &v) != 1)
                 return 0;
         return v;
@@ -212,8 +214,8 @@ uint64_t kotel_stats_poll_start(int timeout_ms)
 }
 
 rd_kafka_event_t *kotel_stats_filter_event(rd_kafka_queue_t *rkqu,
-                                           rd_kafka_event_t *ev,
-                                           int timeout_ms, uint64_t t0_ns)
+                                           rd_kafka_event_t *ev, int timeout_ms,
+                                           uint64_t t0_ns)
 {
         while (ev && __atomic_load_n(&enabled, __ATOMIC_ACQUIRE) &&
                real_rd_kafka_event_type(ev) == RD_KAFKA_EVENT_STATS) {

@@ -29,7 +29,7 @@ uint64_t kotel_stats_poll_start(int timeout_ms);
  * polled again for what is left of the timeout; one the app asked for is
  * read and left to the app. Returns the event for the app (or NULL). */
 rd_kafka_event_t *kotel_stats_filter_event(rd_kafka_queue_t *rkqu,
-                                           rd_kafka_event_t *ev,
-                                           int timeout_ms, uint64_t t0_ns);
+                                           rd_kafka_event_t *ev, int timeout_ms,
+                                           uint64_t t0_ns);
 
 #endif

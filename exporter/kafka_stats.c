@@ -99,8 +99,8 @@ static int add_broker(struct kotel_kstats_snap *s, const char *nodename,
 {
         struct kotel_kstats_broker *b, *grown;
         const char *colon = strrchr(nodename, ':');
-        size_t hl         = colon ? (size_t)(colon - nodename) : strlen(nodename);
-        long port         = colon ? strtol(colon + 1, NULL, 10) : 0;
+        size_t hl = colon ? (size_t)(colon - nodename) : strlen(nodename);
+        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
 
         if (hl >= 2 && nodename[0] == '[' && nodename[hl - 1] == ']') {
                 nodename++;
@@ -142,8 +142,8 @@ static int read_brokers(struct kotel_kstats_snap *s, struct json_object *brs)
                     !(nn = member(b, "nodename")) ||
                     !json_object_is_type(nn, json_type_string))
                         continue;
-                if (add_broker(s, json_object_get_string(nn), (double)avg / 1e6) <
-                    0)
+                if (add_broker(s, json_object_get_string(nn),
+                               (double)avg / 1e6) < 0)
                         return -1;
         }
         return 0;
@@ -288,7 +288,8 @@ static void release(struct slot *s)
 
 static void refresh(struct slot *s)
 {
-        struct blob *b = __atomic_exchange_n(&s->pending, NULL, __ATOMIC_ACQ_REL);
+        struct blob *b =
+            __atomic_exchange_n(&s->pending, NULL, __ATOMIC_ACQ_REL);
         struct kotel_kstats_snap snap;
 
         if (!b)
@@ -323,8 +324,8 @@ static void put(struct kotel_gpoint *out, size_t cap, size_t *n,
 static struct slot *dead_prev[KOTEL_KSTATS_SLOTS];
 static size_t n_dead_prev;
 
-void kotel_kafka_stats_collect(struct kotel_gpoint *out[KOTEL_KG_N],
-                               size_t cap, size_t n[KOTEL_KG_N])
+void kotel_kafka_stats_collect(struct kotel_gpoint *out[KOTEL_KG_N], size_t cap,
+                               size_t n[KOTEL_KG_N])
 {
         struct slot *dead[KOTEL_KSTATS_SLOTS];
         size_t n_dead = 0;
@@ -389,8 +390,7 @@ void kotel_kafka_stats_collect(struct kotel_gpoint *out[KOTEL_KG_N],
         n_dead_prev = n_dead;
 }
 
-void kotel_kafka_stats_counts(uint64_t *big, uint64_t *bad_out,
-                              uint64_t *over)
+void kotel_kafka_stats_counts(uint64_t *big, uint64_t *bad_out, uint64_t *over)
 {
         *big     = __atomic_load_n(&too_big, __ATOMIC_RELAXED);
         *bad_out = bad;

@@ -9,9 +9,9 @@
  * exporter has not read yet is replaced and freed). The metrics exporter's
  * thread parses the latest copy of each client with json-c when it
  * collects (kotel_kafka_stats_collect), keeps the values, exports a
- * destroyed client's last values once more and then frees its slot. A JSON over KOTEL_KSTATS_MAX_BYTES is not copied;
- * one that does not parse is dropped: both are counted and logged by the
- * exporter thread.
+ * destroyed client's last values once more and then frees its slot. A JSON over
+ * KOTEL_KSTATS_MAX_BYTES is not copied; one that does not parse is dropped:
+ * both are counted and logged by the exporter thread.
  *
  * Slots: a fixed table (KOTEL_KSTATS_SLOTS); FREE -> LIVE (the app thread
  * of rd_kafka_new claims it with a compare-and-swap) -> DEAD (the app
@@ -88,8 +88,8 @@ enum kotel_kstats_gauge {
  * regular points and one overflow point, whose value is the last point
  * past the cap). @n[g] gets the counts. The points borrow the slots'
  * strings until the next call. */
-void kotel_kafka_stats_collect(struct kotel_gpoint *out[KOTEL_KG_N],
-                               size_t cap, size_t n[KOTEL_KG_N]);
+void kotel_kafka_stats_collect(struct kotel_gpoint *out[KOTEL_KG_N], size_t cap,
+                               size_t n[KOTEL_KG_N]);
 /* The exporter's thread: JSONs dropped so far (over the size cap, did
  * not parse), points past the cardinality cap. */
 void kotel_kafka_stats_counts(uint64_t *too_big, uint64_t *bad,

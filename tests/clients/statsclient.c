@@ -49,7 +49,8 @@ static double now_s(void)
 
 static int stopped(double deadline)
 {
-        return (stop_file && access(stop_file, F_OK) == 0) || now_s() > deadline;
+        return (stop_file && access(stop_file, F_OK) == 0) ||
+               now_s() > deadline;
 }
 
 static rd_kafka_conf_t *base_conf(void)
@@ -57,7 +58,8 @@ static rd_kafka_conf_t *base_conf(void)
         rd_kafka_conf_t *c = rd_kafka_conf_new();
         char err[256], iv[24];
 
-        if (rd_kafka_conf_set(c, "bootstrap.servers", brokers, err, sizeof(err)))
+        if (rd_kafka_conf_set(c, "bootstrap.servers", brokers, err,
+                              sizeof(err)))
                 die(err);
         rd_kafka_conf_set(c, "log_level", "0", NULL, 0);
         if (interval_ms >= 0) {
@@ -214,7 +216,8 @@ static int cmd_events(void)
         rd_kafka_t *rk;
         int stats = 0;
 
-        rd_kafka_conf_set_events(c, RD_KAFKA_EVENT_STATS | RD_KAFKA_EVENT_ERROR);
+        rd_kafka_conf_set_events(c,
+                                 RD_KAFKA_EVENT_STATS | RD_KAFKA_EVENT_ERROR);
         if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err))))
                 die(err);
         q = rd_kafka_queue_get_main(rk);

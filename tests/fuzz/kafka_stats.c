@@ -21,13 +21,14 @@ static void round_trip(const uint8_t *data, size_t size)
         memcpy(&raw, data, 8);
         lag = (int64_t)(raw >> 1);
         o   = (size_t)sprintf(body, "{\"name\":\"c#consumer-1\",\"type\":"
-                                    "\"consumer\",\"topics\":{\"");
+                                      "\"consumer\",\"topics\":{\"");
         for (size_t i = 8; i < size && w + 1 < sizeof(want); i++) {
-                char c = data[i] < 0x20 || data[i] >= 0x7f ? '_' : (char)data[i];
+                char c =
+                    data[i] < 0x20 || data[i] >= 0x7f ? '_' : (char)data[i];
 
                 if (c == '"' || c == '\\')
                         body[o++] = '\\';
-                body[o++]  = c;
+                body[o++] = c;
                 want[w++] = c;
         }
         want[w] = '\0';

@@ -20,10 +20,12 @@ static const char consumer_json[] =
     "\"brokers\": {"
     " \"127.0.0.1:37279/bootstrap\": {\"name\": \"127.0.0.1:37279/bootstrap\","
     "  \"nodeid\": -1, \"nodename\": \"127.0.0.1:37279\", \"source\": "
-    "\"learned\", \"rtt\": {\"min\": 90, \"max\": 90, \"avg\": 90, \"cnt\": 1}},"
+    "\"learned\", \"rtt\": {\"min\": 90, \"max\": 90, \"avg\": 90, \"cnt\": "
+    "1}},"
     " \"127.0.0.1:37279/2\": {\"name\": \"127.0.0.1:37279/2\", \"nodeid\": 2,"
     "  \"nodename\": \"127.0.0.1:37279\", \"source\": \"configured\","
-    "  \"rtt\": {\"min\": 100, \"max\": 500000, \"avg\": 250000, \"sum\": 500100,"
+    "  \"rtt\": {\"min\": 100, \"max\": 500000, \"avg\": 250000, \"sum\": "
+    "500100,"
     "  \"p99\": 500223, \"cnt\": 2}},"
     " \"127.0.0.1:46527/1\": {\"name\": \"127.0.0.1:46527/1\", \"nodeid\": 1,"
     "  \"nodename\": \"127.0.0.1:46527\", \"source\": \"configured\","
@@ -62,7 +64,7 @@ static char *big_json(size_t size)
 {
         static const char head[] = "{\"name\": \"x\", \"type\": \"consumer\", "
                                    "\"pad\": \"";
-        char *b = malloc(size + 1);
+        char *b                  = malloc(size + 1);
 
         memcpy(b, head, sizeof(head) - 1);
         memset(b + sizeof(head) - 1, 'a', size - sizeof(head) - 1);
@@ -145,9 +147,9 @@ static void test_bad_json(void)
         }
 }
 
-static struct kotel_resource res = {0, NULL};
-static struct kotel_client client = {1, "rdkafka", "g1", "127.0.0.1", 9092,
-                                     &res};
+static struct kotel_resource res  = {0, NULL};
+static struct kotel_client client = {1,           "rdkafka", "g1",
+                                     "127.0.0.1", 9092,      &res};
 static struct kotel_gpoint g[KOTEL_KG_N][8];
 
 static void collect(size_t cap, size_t n[KOTEL_KG_N])
@@ -177,13 +179,13 @@ static void test_slots(void)
         kotel_kafka_stats_offer(&a, consumer_json, strlen(consumer_json));
         kotel_kafka_stats_offer(&b, producer_json, strlen(producer_json));
         collect(8, n);
-        CHECK(n[KOTEL_KG_LAG] == 2 && g[KOTEL_KG_LAG][0].ival == 3 &&
-                  !strcmp(g[KOTEL_KG_LAG][0].group, "g1") &&
-                  !strcmp(g[KOTEL_KG_LAG][0].client_name,
-                          "rdkafka#consumer-1") &&
-                  g[KOTEL_KG_LAG][0].partition == 0 &&
-                  g[KOTEL_KG_LAG][0].client == &client,
-              "lag points with topic, partition, group and client id");
+        CHECK(
+            n[KOTEL_KG_LAG] == 2 && g[KOTEL_KG_LAG][0].ival == 3 &&
+                !strcmp(g[KOTEL_KG_LAG][0].group, "g1") &&
+                !strcmp(g[KOTEL_KG_LAG][0].client_name, "rdkafka#consumer-1") &&
+                g[KOTEL_KG_LAG][0].partition == 0 &&
+                g[KOTEL_KG_LAG][0].client == &client,
+            "lag points with topic, partition, group and client id");
         CHECK(n[KOTEL_KG_QUEUE_MSGS] == 1 &&
                   g[KOTEL_KG_QUEUE_MSGS][0].ival == 9 &&
                   n[KOTEL_KG_QUEUE_BYTES] == 1 &&
@@ -224,8 +226,8 @@ static void test_slots(void)
                   g[KOTEL_KG_LAG][3].ival == 109 && over == 7,
               "past the cardinality cap: one overflow point (the last value), "
               "counted");
-        CHECK(n[KOTEL_KG_QUEUE_MSGS] == 1 && g[KOTEL_KG_QUEUE_MSGS][0].ival == 9 &&
-                  client.refs == 3,
+        CHECK(n[KOTEL_KG_QUEUE_MSGS] == 1 &&
+                  g[KOTEL_KG_QUEUE_MSGS][0].ival == 9 && client.refs == 3,
               "a removed client's last values go out once more");
         collect(4, n);
         CHECK(n[KOTEL_KG_QUEUE_MSGS] == 0 && n[KOTEL_KG_LAG] == 4 &&
