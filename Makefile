@@ -11,7 +11,7 @@
 CC        ?= cc
 BUILD     ?= build
 SAN       ?=
-PKGS      := libprotobuf-c libcurl zlib libdeflate libcrypto
+PKGS      := libprotobuf-c libcurl zlib libdeflate libcrypto json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) rdkafka 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -16,6 +16,7 @@
 #include "lastclient.h"
 #include "msgtab.h"
 #include "produce.h"
+#include "stats.h"
 #include "symbols.h"
 #include "tls.h"
 
@@ -152,6 +153,7 @@ static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf,
         if (c && creating.type == RD_KAFKA_PRODUCER)
                 kotel_produce_install(rk, c);
         kotel_kafka_log_install(rk, conf, c);
+        kotel_stats_install(rk, (rd_kafka_conf_t *)conf, c);
         /* The registry holds its own reference; interceptors borrow it
          * (they cannot outlive the client). */
         kotel_client_unref(c);
@@ -188,6 +190,7 @@ static void settle_client(const void *rk, const struct kotel_client *which)
                                          "delivery report");
         kotel_msgtab_end_client(rk);
         kotel_kafka_log_forget(rk);
+        kotel_stats_forget(rk);
         kotel_clients_remove(rk, which);
 }
 

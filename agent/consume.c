@@ -25,6 +25,7 @@
 #include "metrics_hooks.h"
 #include "msgtab.h"
 #include "spans.h"
+#include "stats.h"
 #include "symbols.h"
 #include "tls.h"
 
@@ -481,6 +482,7 @@ KOTEL_EXPORT rd_kafka_event_t *rd_kafka_queue_poll(rd_kafka_queue_t *rkqu,
 {
         struct kotel_tls *t = &kotel_tls;
         rd_kafka_event_t *ev;
+        uint64_t t0;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_queue_poll))
@@ -488,7 +490,10 @@ KOTEL_EXPORT rd_kafka_event_t *rd_kafka_queue_poll(rd_kafka_queue_t *rkqu,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_queue_poll(rkqu, timeout_ms);
         enter(t);
+        t0    = kotel_stats_poll_start(timeout_ms);
         ev    = real_rd_kafka_queue_poll(rkqu, timeout_ms);
+        /* Statistics kotel asked for are not the app's (stats.c). */
+        ev    = kotel_stats_filter_event(rkqu, ev, timeout_ms, t0);
         saved = errno;
         if (ev) {
                 t->event    = ev;

@@ -46,6 +46,8 @@
         X(rd_kafka_conf_set_log_cb)                                            \
         X(rd_kafka_conf_set_error_cb)                                          \
         X(rd_kafka_name)                                                       \
+        X(rd_kafka_conf_set_stats_cb)                                          \
+        X(rd_kafka_event_stats)                                                \
         X(rd_kafka_conf_interceptor_add_on_new)                                \
         X(rd_kafka_interceptor_add_on_send)                                    \
         X(rd_kafka_interceptor_add_on_acknowledgement)                         \

@@ -15,6 +15,7 @@
 
 #include "env.h"
 #include "gzip.h"
+#include "kafka_stats.h"
 #include "log.h"
 #include "metrics.h"
 #include "otlp_common.h"
@@ -45,6 +46,8 @@ static struct {
         struct kotel_mpoint *dur; /* sends' and polls' durations */
         struct kotel_mpoint *age; /* kotel.message.age's points */
         uint64_t overflow_logged[KOTEL_M_N];
+        struct kotel_gpoint *gauges[KOTEL_KG_N]; /* kafka_stats.h */
+        uint64_t kstats_logged[3];
         uint64_t exports, failures;
         const struct kotel_resource *resource; /* the process's */
 } mx;
@@ -197,6 +200,44 @@ static void log_overflow(void)
         }
 }
 
+/* What kafka_stats dropped since the last look, one line each. */
+static void log_kstats(void)
+{
+        static const char *what[3] = {
+            "statistics JSON over 4 MiB dropped (not parsed)",
+            "statistics JSON that did not parse (or was not librdkafka's "
+            "statistics object) dropped",
+            "gauge points went to the overflow series "
+            "(otel.metric.overflow=true): more attribute sets than "
+            "KOTEL_METRICS_CARDINALITY_LIMIT"};
+        uint64_t now[3];
+
+        kotel_kafka_stats_counts(&now[0], &now[1], &now[2]);
+        for (int i = 0; i < 3; i++) {
+                if (now[i] == mx.kstats_logged[i])
+                        continue;
+                kotel_log(KOTEL_LOG_WARN,
+                          "kafka statistics: %" PRIu64 " %s (%" PRIu64
+                          " in all)",
+                          now[i] - mx.kstats_logged[i], what[i], now[i]);
+                mx.kstats_logged[i] = now[i];
+        }
+}
+
+static void console_gauge(const char *name, const struct kotel_gpoint *p)
+{
+        fprintf(stderr, "kotel: metric '%s'%s client=%s topic=%s partition=%d "
+                        "server=%s value=",
+                name, p->overflow ? " otel.metric.overflow=true" : "",
+                p->client_name ? p->client_name : "-",
+                p->topic ? p->topic : "-", p->partition,
+                p->host ? p->host : "-");
+        if (p->is_double)
+                fprintf(stderr, "%.6f\n", p->dval);
+        else
+                fprintf(stderr, "%" PRId64 "\n", p->ival);
+}
+
 /* messaging.client.operation.duration's points: the sends' and the
  * polls' (two tables, so that sent.messages is the sends' counts alone),
  * their overflow series merged into one. Returns the count in mx.dur. */
@@ -253,20 +294,23 @@ static size_t ages(size_t n_consumed)
 }
 
 /* The request for @d in the configured protocol, in mx's buffers. */
-static int encode(const struct kotel_metric_desc *d, const uint8_t **body,
+static int encode(const struct kotel_metric_desc *d,
+                  const struct kotel_gauge_desc *g, const uint8_t **body,
                   size_t *len)
 {
         const struct kotel_resource *res =
             __atomic_load_n(&mx.resource, __ATOMIC_ACQUIRE);
 
         if (mx.set.protocol == KOTEL_PROTO_HTTP_JSON) {
-                if (kotel_metrics_json_encode(&mx.json, d, D_N, res) < 0)
+                if (kotel_metrics_json_encode(&mx.json, d, D_N, g, KOTEL_KG_N,
+                                              res) < 0)
                         return -1;
                 *body = (const uint8_t *)mx.json.p;
                 *len  = mx.json.len;
                 return 0;
         }
-        if (kotel_metrics_enc_encode(&mx.out, d, D_N, res) < 0)
+        if (kotel_metrics_enc_encode_all(&mx.out, d, D_N, g, KOTEL_KG_N,
+                                         res) < 0)
                 return -1;
         *body = mx.out.p;
         *len  = mx.out.len;
@@ -288,11 +332,15 @@ static void export_once(uint64_t deadline)
         size_t n_poll = kotel_metrics_collect(
             KOTEL_M_POLL_DURATION, mx.pts[KOTEL_M_POLL_DURATION], cap, now);
         size_t n_dur = merge_durations(n_op, n_poll);
+        size_t ng[KOTEL_KG_N];
         const uint8_t *body;
         size_t len;
 
+        kotel_kafka_stats_collect(mx.gauges, cap, ng);
         log_overflow();
-        if (!n_dur && !n_co && !n_age && !n_neg)
+        log_kstats();
+        if (!n_dur && !n_co && !n_age && !n_neg && !ng[KOTEL_KG_LAG] &&
+            !ng[KOTEL_KG_QUEUE_MSGS] && !ng[KOTEL_KG_RTT])
                 return;
         {
                 struct kotel_metric_desc d[D_N] = {
@@ -333,6 +381,39 @@ static void export_once(uint64_t deadline)
                                         mx.pts[KOTEL_M_AGE_NEGATIVE], n_neg,
                                         true},
                 };
+                /* librdkafka's statistics (docs/metrics.md). */
+                struct kotel_gauge_desc g[KOTEL_KG_N] = {
+                    [KOTEL_KG_LAG]         = {"messaging.kafka.consumer.lag",
+                                              "Messages between a partition's "
+                                                      "committed offset and its high "
+                                                      "watermark (librdkafka's "
+                                                      "consumer_lag).",
+                                              "{message}", mx.gauges[KOTEL_KG_LAG],
+                                              ng[KOTEL_KG_LAG]},
+                    [KOTEL_KG_QUEUE_MSGS]  = {"messaging.kafka.producer.queue."
+                                              "messages",
+                                              "Messages in the producer's queues, "
+                                              "not yet delivered (librdkafka's "
+                                              "msg_cnt).",
+                                              "{message}",
+                                              mx.gauges[KOTEL_KG_QUEUE_MSGS],
+                                              ng[KOTEL_KG_QUEUE_MSGS]},
+                    [KOTEL_KG_QUEUE_BYTES] = {"messaging.kafka.producer.queue."
+                                              "size",
+                                              "Bytes of the messages in the "
+                                              "producer's queues (librdkafka's "
+                                              "msg_size).",
+                                              "By",
+                                              mx.gauges[KOTEL_KG_QUEUE_BYTES],
+                                              ng[KOTEL_KG_QUEUE_BYTES]},
+                    [KOTEL_KG_RTT]         = {"messaging.kafka.broker.rtt",
+                                              "Average round-trip time of "
+                                              "requests to a broker over the last "
+                                              "statistics interval (librdkafka's "
+                                              "rtt.avg).",
+                                              "s", mx.gauges[KOTEL_KG_RTT],
+                                              ng[KOTEL_KG_RTT]},
+                };
 
                 if (mx.set.kind == KOTEL_EXPORTER_CONSOLE) {
                         for (int k = 0; k < D_N; k++)
@@ -341,10 +422,13 @@ static void export_once(uint64_t deadline)
                                             d[k].name, &d[k].pts[i],
                                             d[k].shape ==
                                                 KOTEL_SHAPE_HISTOGRAM);
+                        for (int k = 0; k < KOTEL_KG_N; k++)
+                                for (size_t i = 0; i < g[k].n; i++)
+                                        console_gauge(g[k].name, &g[k].pts[i]);
                         fflush(stderr);
                         return;
                 }
-                if (encode(d, &body, &len) < 0) {
+                if (encode(d, g, &body, &len) < 0) {
                         kotel_log(KOTEL_LOG_ERROR, "metrics export: out of "
                                                    "memory while encoding");
                         return;
@@ -428,6 +512,10 @@ void kotel_metrics_start(void)
                 if (!mx.pts[i])
                         goto fail;
         mx.age = calloc(mx.cfg.cardinality_limit, sizeof(*mx.age));
+        for (int i = 0; i < KOTEL_KG_N; i++)
+                if (!(mx.gauges[i] = calloc(mx.cfg.cardinality_limit,
+                                            sizeof(**mx.gauges))))
+                        goto fail;
         if (!mx.dur || !mx.age || kotel_metrics_init(&mx.cfg) < 0)
                 goto fail;
         if (mx.set.kind == KOTEL_EXPORTER_OTLP) {

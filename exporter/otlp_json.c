@@ -1,7 +1,9 @@
 /* OTLP/JSON encoding, per the OTLP specification's JSON mapping: ids as
  * lower-case hex, enums as integers, 64-bit integers as decimal strings,
  * lowerCamelCase field names. */
+#include <errno.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,59 +172,62 @@ int kotel_otlp_encode_json(struct kotel_span *const *spans, size_t n,
         return 0;
 }
 
-/* The bytes after "@key": and any blanks, or NULL. */
-static const char *json_value_of(const char *b, size_t len, const char *key)
+/* rejectedSpans: an int64 in the JSON mapping is a decimal string, but a
+ * number is accepted too; json-c saturates both at INT64_MAX (a count
+ * cut short would be ten times too small). Negative counts are 0. */
+static int64_t json_count(struct json_object *v)
 {
-        const char *end = b + len, *p = memmem(b, len, key, strlen(key));
+        int saved = errno;
+        int64_t n = 0;
 
-        if (!p)
-                return NULL;
-        p += strlen(key);
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-                p++;
-        if (p >= end || *p != ':')
-                return NULL;
-        p++;
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-                p++;
-        return p < end ? p : NULL;
+        if (json_object_is_type(v, json_type_string) ||
+            json_object_is_type(v, json_type_int) ||
+            json_object_is_type(v, json_type_double))
+                n = json_object_get_int64(v);
+        errno = saved;
+        return n > 0 ? n : 0;
 }
 
 int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
                                     int64_t *rejected, char *msg,
                                     size_t msg_size)
 {
-        const char *b = (const char *)body, *end = b + len, *p;
-        size_t i = 0, o = 0;
+        struct json_tokener *tok;
+        struct json_object *root, *ps, *v;
+        size_t end;
+        int rc = -1;
 
         *rejected = 0;
         if (msg_size)
                 msg[0] = '\0';
-        while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
-                i++;
-        if (i == len || b[i] != '{')
+        if (len > INT32_MAX || !(tok = json_tokener_new()))
                 return -1;
-        p = json_value_of(b, len, "\"rejectedSpans\"");
-        if (p) {
-                int64_t v = 0;
+        root = json_tokener_parse_ex(tok, (const char *)body, (int)len);
+        end  = root ? json_tokener_get_parse_end(tok) : 0;
+        while (end < len && (body[end] == ' ' || body[end] == '\n' ||
+                             body[end] == '\r' || body[end] == '\t'))
+                end++;
+        if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+            end != len || !json_object_is_type(root, json_type_object))
+                goto out;
+        rc = 0;
+        /* {"partialSuccess":{...}}; a bare {"rejectedSpans":...} too. */
+        if (!json_object_object_get_ex(root, "partialSuccess", &ps) ||
+            !json_object_is_type(ps, json_type_object))
+                ps = root;
+        if (json_object_object_get_ex(ps, "rejectedSpans", &v))
+                *rejected = json_count(v);
+        if (json_object_object_get_ex(ps, "errorMessage", &v) &&
+            json_object_is_type(v, json_type_string) && msg_size) {
+                const char *m = json_object_get_string(v);
+                size_t n      = (size_t)json_object_get_string_len(v), o = 0;
 
-                p += p < end && *p == '"';
-                /* Saturate: stopping early would drop digits and report a
-                 * count ten times too small. */
-                for (; p < end && *p >= '0' && *p <= '9'; p++)
-                        v = v > (INT64_MAX - (*p - '0')) / 10
-                                ? INT64_MAX
-                                : v * 10 + (*p - '0');
-                *rejected = v;
-        }
-        p = json_value_of(b, len, "\"errorMessage\"");
-        if (p && *p == '"' && msg_size) {
-                for (p++; p < end && *p != '"' && o + 1 < msg_size; p++) {
-                        if (*p == '\\' && p + 1 < end)
-                                p++;
-                        msg[o++] = kotel_log_safe_char(*p);
-                }
+                for (size_t i = 0; i < n && o + 1 < msg_size; i++)
+                        msg[o++] = kotel_log_safe_char(m[i]);
                 msg[o] = '\0';
         }
-        return 0;
+out:
+        json_object_put(root);
+        json_tokener_free(tok);
+        return rc;
 }

@@ -18,6 +18,7 @@
 #define T_M_NAME 0x0a      /* Metric.name = 1 */
 #define T_M_DESC 0x12      /* description = 2 */
 #define T_M_UNIT 0x1a      /* unit = 3 */
+#define T_M_GAUGE 0x2a     /* gauge = 5 */
 #define T_M_SUM 0x3a       /* sum = 7 */
 #define T_M_HIST 0x4a      /* histogram = 9 */
 #define T_DATA_POINT 0x0a  /* Sum/Histogram.data_points = 1 */
@@ -25,6 +26,7 @@
 #define T_MONOTONIC 0x18   /* Sum.is_monotonic = 3 */
 #define T_P_START 0x11     /* start_time_unix_nano = 2, fixed64 */
 #define T_P_TIME 0x19      /* time_unix_nano = 3, fixed64 */
+#define T_NP_AS_DOUBLE 0x21 /* NumberDataPoint.as_double = 4, double */
 #define T_NP_AS_INT 0x31   /* NumberDataPoint.as_int = 6, sfixed64 */
 #define T_NP_ATTR 0x3a     /* NumberDataPoint.attributes = 7 */
 #define T_HP_COUNT 0x21    /* HistogramDataPoint.count = 4, fixed64 */
@@ -143,13 +145,42 @@ size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
         return n;
 }
 
-static void put_attrs(struct kotel_pbw *w, uint32_t tag,
-                      const struct kotel_mpoint *p, bool op_name, bool op_type)
+size_t kotel_gpoint_attrs(const struct kotel_gpoint *p, struct kotel_attr *out,
+                          struct kotel_attr_scratch *scratch)
 {
-        struct kotel_attr a[KOTEL_MPOINT_ATTRS_MAX];
-        struct kotel_attr_scratch scratch;
-        size_t n = kotel_mpoint_attrs(p, op_name, op_type, a, &scratch);
+        size_t n = 0;
 
+        if (p->overflow) {
+                out[n++] = (struct kotel_attr){"otel.metric.overflow",
+                                               KOTEL_ATTR_BOOL, NULL, 0, 1};
+                return n;
+        }
+        add_str(out, &n, "messaging.system", "kafka");
+        if (p->topic)
+                add_str(out, &n, "messaging.destination.name", p->topic);
+        if (p->partition >= 0) {
+                scratch->partition[kotel_fmt_u64(scratch->partition,
+                                                 (uint64_t)p->partition)] =
+                    '\0';
+                add_str(out, &n, "messaging.destination.partition.id",
+                        scratch->partition);
+        }
+        if (p->group)
+                add_str(out, &n, "messaging.consumer.group.name", p->group);
+        if (p->client_name)
+                add_str(out, &n, "messaging.client.id", p->client_name);
+        if (p->host) {
+                add_str(out, &n, "server.address", p->host);
+                if (p->port > 0)
+                        out[n++] = (struct kotel_attr){
+                            "server.port", KOTEL_ATTR_INT, NULL, 0, p->port};
+        }
+        return n;
+}
+
+static void put_attr_list(struct kotel_pbw *w, uint32_t tag,
+                          const struct kotel_attr *a, size_t n)
+{
         for (size_t i = 0; i < n; i++) {
                 size_t kl  = strlen(a[i].key);
                 uint8_t *o = kotel_pbw_room(w, 32 + kl + a[i].slen);
@@ -165,6 +196,16 @@ static void put_attrs(struct kotel_pbw *w, uint32_t tag,
                         o = kotel_otlp_kv_bool(o, tag, a[i].key, kl, a[i].i);
                 kotel_pbw_commit(w, o);
         }
+}
+
+static void put_attrs(struct kotel_pbw *w, uint32_t tag,
+                      const struct kotel_mpoint *p, bool op_name, bool op_type)
+{
+        struct kotel_attr a[KOTEL_MPOINT_ATTRS_MAX];
+        struct kotel_attr_scratch scratch;
+
+        put_attr_list(w, tag, a,
+                      kotel_mpoint_attrs(p, op_name, op_type, a, &scratch));
 }
 
 static void put_exemplar(struct kotel_pbw *w, const struct kotel_mexemplar *e)
@@ -242,48 +283,50 @@ static void put_sum_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
         close_msg(w, b);
 }
 
-/* The resource of @p: its client's, else @fallback. */
+/* The resource of a point of @c: its client's, else @fallback. */
 static const struct kotel_resource *
-point_res(const struct kotel_mpoint *p, const struct kotel_resource *fallback)
+client_res(const struct kotel_client *c, const struct kotel_resource *fallback)
 {
-        return p->client && p->client->resource ? p->client->resource
-                                                : fallback;
+        return c && c->resource ? c->resource : fallback;
+}
+
+static void add_group(struct kotel_metrics_groups *g,
+                      const struct kotel_resource *r)
+{
+        for (size_t k = 0; k < g->n; k++)
+                if (g->res[k] == r)
+                        return;
+        if (g->n == KOTEL_METRICS_ENC_GROUPS) {
+                g->capped = true;
+                return;
+        }
+        g->res[g->n++] = r;
 }
 
 size_t kotel_metrics_enc_resources(const struct kotel_metric_desc *ms,
-                                   size_t n,
+                                   size_t n, const struct kotel_gauge_desc *gs,
+                                   size_t ng,
                                    const struct kotel_resource *fallback,
                                    struct kotel_metrics_groups *g)
 {
         g->n      = 0;
         g->capped = false;
         for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < ms[i].n; j++) {
-                        const struct kotel_resource *r =
-                            point_res(&ms[i].pts[j], fallback);
-                        size_t k;
-
-                        for (k = 0; k < g->n; k++)
-                                if (g->res[k] == r)
-                                        break;
-                        if (k < g->n)
-                                continue;
-                        if (g->n == KOTEL_METRICS_ENC_GROUPS) {
-                                g->capped = true;
-                                continue;
-                        }
-                        g->res[g->n++] = r;
-                }
+                for (size_t j = 0; j < ms[i].n; j++)
+                        add_group(g, client_res(ms[i].pts[j].client, fallback));
+        for (size_t i = 0; i < ng; i++)
+                for (size_t j = 0; j < gs[i].n; j++)
+                        add_group(g, client_res(gs[i].pts[j].client, fallback));
         if (!g->n)
                 g->res[g->n++] = fallback;
         return g->n;
 }
 
 bool kotel_metrics_enc_in_group(const struct kotel_metrics_groups *g,
-                                size_t k, const struct kotel_mpoint *p,
+                                size_t k, const struct kotel_client *c,
                                 const struct kotel_resource *fallback)
 {
-        const struct kotel_resource *r = point_res(p, fallback);
+        const struct kotel_resource *r = client_res(c, fallback);
 
         if (g->res[k] == r)
                 return true;
@@ -305,7 +348,7 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
         uint8_t *o;
 
         for (i = 0; i < d->n; i++)
-                if (kotel_metrics_enc_in_group(g, k, &d->pts[i], fallback))
+                if (kotel_metrics_enc_in_group(g, k, d->pts[i].client, fallback))
                         break;
         if (i == d->n)
                 return;
@@ -316,7 +359,8 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
         data =
             open_msg(w, d->shape == KOTEL_SHAPE_HISTOGRAM ? T_M_HIST : T_M_SUM);
         for (; i < d->n; i++) {
-                if (!kotel_metrics_enc_in_group(g, k, &d->pts[i], fallback))
+                if (!kotel_metrics_enc_in_group(g, k, d->pts[i].client,
+                                                fallback))
                         continue;
                 if (d->shape == KOTEL_SHAPE_HISTOGRAM)
                         put_hist_point(w, &d->pts[i], d->no_op);
@@ -337,15 +381,73 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
         close_msg(w, b);
 }
 
+static void put_gauge_point(struct kotel_pbw *w, const struct kotel_gpoint *p)
+{
+        size_t b = open_msg(w, T_DATA_POINT);
+        uint8_t *o;
+
+        put_fixed64(w, T_P_TIME, p->time_ns);
+        /* A oneof member: written whatever its value. */
+        if ((o = kotel_pbw_room(w, 9))) {
+                uint64_t v = (uint64_t)p->ival;
+
+                if (p->is_double)
+                        memcpy(&v, &p->dval, 8);
+                *o++ = p->is_double ? T_NP_AS_DOUBLE : T_NP_AS_INT;
+                kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
+        }
+        {
+                struct kotel_attr at[KOTEL_GPOINT_ATTRS_MAX];
+                struct kotel_attr_scratch scratch;
+
+                put_attr_list(w, T_NP_ATTR, at,
+                              kotel_gpoint_attrs(p, at, &scratch));
+        }
+        close_msg(w, b);
+}
+
+static void put_gauge(struct kotel_pbw *w, const struct kotel_gauge_desc *d,
+                      const struct kotel_metrics_groups *g, size_t k,
+                      const struct kotel_resource *fallback)
+{
+        size_t b, data, i;
+
+        for (i = 0; i < d->n; i++)
+                if (kotel_metrics_enc_in_group(g, k, d->pts[i].client,
+                                               fallback))
+                        break;
+        if (i == d->n)
+                return;
+        b = open_msg(w, T_SM_METRIC);
+        put_str(w, T_M_NAME, d->name);
+        put_str(w, T_M_DESC, d->description);
+        put_str(w, T_M_UNIT, d->unit);
+        data = open_msg(w, T_M_GAUGE);
+        for (; i < d->n; i++)
+                if (kotel_metrics_enc_in_group(g, k, d->pts[i].client,
+                                               fallback))
+                        put_gauge_point(w, &d->pts[i]);
+        close_msg(w, data);
+        close_msg(w, b);
+}
+
 int kotel_metrics_enc_encode(struct kotel_pbw *w,
                              const struct kotel_metric_desc *ms, size_t n,
                              const struct kotel_resource *fallback)
+{
+        return kotel_metrics_enc_encode_all(w, ms, n, NULL, 0, fallback);
+}
+
+int kotel_metrics_enc_encode_all(struct kotel_pbw *w,
+                                 const struct kotel_metric_desc *ms, size_t n,
+                                 const struct kotel_gauge_desc *gs, size_t ng,
+                                 const struct kotel_resource *fallback)
 {
         struct kotel_metrics_groups g;
 
         w->len = 0;
         w->oom = false;
-        kotel_metrics_enc_resources(ms, n, fallback, &g);
+        kotel_metrics_enc_resources(ms, n, gs, ng, fallback, &g);
         for (size_t k = 0; k < g.n && !w->oom; k++) {
                 size_t rm, sm, scope;
 
@@ -359,6 +461,8 @@ int kotel_metrics_enc_encode(struct kotel_pbw *w,
                 close_msg(w, scope);
                 for (size_t i = 0; i < n; i++)
                         put_metric(w, &ms[i], &g, k, fallback);
+                for (size_t i = 0; i < ng; i++)
+                        put_gauge(w, &gs[i], &g, k, fallback);
                 close_msg(w, sm);
                 close_msg(w, rm);
         }

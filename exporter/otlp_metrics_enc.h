@@ -43,12 +43,47 @@ size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
                           bool op_type, struct kotel_attr *out,
                           struct kotel_attr_scratch *scratch);
 
+/* A gauge's point (a NumberDataPoint of a Gauge): librdkafka's
+ * statistics (kafka_stats.h). Strings borrowed; NULL (or partition < 0)
+ * leaves the attribute out. */
+struct kotel_gpoint {
+        const struct kotel_client *client; /* the resource; may be NULL */
+        const char *topic;                 /* messaging.destination.name */
+        int32_t partition;                 /* ...destination.partition.id */
+        const char *group;                 /* messaging.consumer.group.name */
+        const char *client_name;           /* messaging.client.id */
+        const char *host;                  /* server.address */
+        int port;                          /* server.port, when > 0 */
+        bool overflow;                     /* only otel.metric.overflow */
+        bool is_double;                    /* dval, else ival */
+        int64_t ival;
+        double dval;
+        uint64_t time_ns; /* wall clock */
+};
+
+struct kotel_gauge_desc {
+        const char *name, *description, *unit;
+        const struct kotel_gpoint *pts;
+        size_t n;
+};
+
+/* A gauge point's attributes, for every encoder, as kotel_mpoint_attrs. */
+#define KOTEL_GPOINT_ATTRS_MAX 8
+size_t kotel_gpoint_attrs(const struct kotel_gpoint *p, struct kotel_attr *out,
+                          struct kotel_attr_scratch *scratch);
+
 /* Writes the request into @w (emptied first): points without a client go
  * with @fallback's resource (NULL: an empty one). 0, or -1 out of
  * memory. */
 int kotel_metrics_enc_encode(struct kotel_pbw *w,
                              const struct kotel_metric_desc *ms, size_t n,
                              const struct kotel_resource *fallback);
+/* The same with gauges @gs (@ng of them) after @ms's metrics, in each
+ * resource's group. */
+int kotel_metrics_enc_encode_all(struct kotel_pbw *w,
+                                 const struct kotel_metric_desc *ms, size_t n,
+                                 const struct kotel_gauge_desc *gs, size_t ng,
+                                 const struct kotel_resource *fallback);
 
 /* The resources of a request, first seen first; at least one (@fallback
  * when there are no points). Past KOTEL_METRICS_ENC_GROUPS resources
@@ -61,12 +96,13 @@ struct kotel_metrics_groups {
         const struct kotel_resource *res[KOTEL_METRICS_ENC_GROUPS];
 };
 size_t kotel_metrics_enc_resources(const struct kotel_metric_desc *ms,
-                                   size_t n,
+                                   size_t n, const struct kotel_gauge_desc *gs,
+                                   size_t ng,
                                    const struct kotel_resource *fallback,
                                    struct kotel_metrics_groups *g);
-/* Whether point @p goes in group @k. */
+/* Whether a point of client @c (NULL: none) goes in group @k. */
 bool kotel_metrics_enc_in_group(const struct kotel_metrics_groups *g,
-                                size_t k, const struct kotel_mpoint *p,
+                                size_t k, const struct kotel_client *c,
                                 const struct kotel_resource *fallback);
 
 #endif

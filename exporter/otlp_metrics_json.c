@@ -12,6 +12,8 @@
 #include "otlp_metrics_json.h"
 
 #include <inttypes.h>
+#include <locale.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "otlp.h"
@@ -29,13 +31,9 @@ static void put_seconds(struct kotel_buf *b, uint64_t ns)
                          (uint64_t)(ns % 1000000000u));
 }
 
-static void put_attrs(struct kotel_buf *b, const struct kotel_mpoint *p,
-                      bool op_name, bool op_type)
+static void put_attr_list(struct kotel_buf *b, const struct kotel_attr *a,
+                          size_t n)
 {
-        struct kotel_attr a[KOTEL_MPOINT_ATTRS_MAX];
-        struct kotel_attr_scratch scratch;
-        size_t n = kotel_mpoint_attrs(p, op_name, op_type, a, &scratch);
-
         kotel_buf_puts(b, "\"attributes\":[");
         for (size_t i = 0; i < n; i++) {
                 kotel_buf_puts(b, i ? ",{\"key\":" : "{\"key\":");
@@ -54,6 +52,88 @@ static void put_attrs(struct kotel_buf *b, const struct kotel_mpoint *p,
                 kotel_buf_puts(b, "}}");
         }
         kotel_buf_puts(b, "]");
+}
+
+static void put_attrs(struct kotel_buf *b, const struct kotel_mpoint *p,
+                      bool op_name, bool op_type)
+{
+        struct kotel_attr a[KOTEL_MPOINT_ATTRS_MAX];
+        struct kotel_attr_scratch scratch;
+
+        put_attr_list(b, a, kotel_mpoint_attrs(p, op_name, op_type, a,
+                                               &scratch));
+}
+
+/* A double as JSON, in the C locale whatever the application's (its
+ * decimal point could be a comma): the shortest form that reads back as
+ * the same double. NaN and infinities have no JSON number: 0. */
+static void put_double(struct kotel_buf *b, double d)
+{
+        static locale_t c_locale;
+        locale_t old;
+
+        if (d != d || d - d != 0) {
+                kotel_buf_puts(b, "0");
+                return;
+        }
+        if (!c_locale)
+                c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+        if (!c_locale) {
+                kotel_buf_puts(b, "0");
+                return;
+        }
+        old = uselocale(c_locale);
+        kotel_buf_printf(b, "%.17g", d);
+        uselocale(old);
+}
+
+static void put_gauge_point(struct kotel_buf *b, const struct kotel_gpoint *p)
+{
+        struct kotel_attr a[KOTEL_GPOINT_ATTRS_MAX];
+        struct kotel_attr_scratch scratch;
+
+        kotel_buf_puts(b, "{\"timeUnixNano\":");
+        put_u64(b, p->time_ns);
+        if (p->is_double) {
+                kotel_buf_puts(b, ",\"asDouble\":");
+                put_double(b, p->dval);
+        } else {
+                kotel_buf_printf(b, ",\"asInt\":\"%" PRId64 "\"", p->ival);
+        }
+        kotel_buf_puts(b, ",");
+        put_attr_list(b, a, kotel_gpoint_attrs(p, a, &scratch));
+        kotel_buf_puts(b, "}");
+}
+
+/* Gauge @d's points of group @k, as put_metric. */
+static bool put_gauge(struct kotel_buf *b, const struct kotel_gauge_desc *d,
+                      const struct kotel_metrics_groups *g, size_t k,
+                      const struct kotel_resource *fallback, bool first)
+{
+        bool any = false;
+
+        for (size_t i = 0; i < d->n; i++) {
+                if (!kotel_metrics_enc_in_group(g, k, d->pts[i].client,
+                                                fallback))
+                        continue;
+                if (!any) {
+                        kotel_buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
+                        kotel_buf_json_str(b, d->name, strlen(d->name));
+                        kotel_buf_puts(b, ",\"description\":");
+                        kotel_buf_json_str(b, d->description,
+                                           strlen(d->description));
+                        kotel_buf_puts(b, ",\"unit\":");
+                        kotel_buf_json_str(b, d->unit, strlen(d->unit));
+                        kotel_buf_puts(b, ",\"gauge\":{\"dataPoints\":[");
+                } else {
+                        kotel_buf_puts(b, ",");
+                }
+                any = true;
+                put_gauge_point(b, &d->pts[i]);
+        }
+        if (any)
+                kotel_buf_puts(b, "]}}");
+        return any;
 }
 
 static void put_times(struct kotel_buf *b, const struct kotel_mpoint *p)
@@ -134,7 +214,8 @@ static bool put_metric(struct kotel_buf *b, const struct kotel_metric_desc *d,
         bool hist = d->shape == KOTEL_SHAPE_HISTOGRAM, any = false;
 
         for (size_t i = 0; i < d->n; i++) {
-                if (!kotel_metrics_enc_in_group(g, k, &d->pts[i], fallback))
+                if (!kotel_metrics_enc_in_group(g, k, d->pts[i].client,
+                                                fallback))
                         continue;
                 if (!any) {
                         kotel_buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
@@ -165,13 +246,14 @@ static bool put_metric(struct kotel_buf *b, const struct kotel_metric_desc *d,
 
 int kotel_metrics_json_encode(struct kotel_buf *b,
                               const struct kotel_metric_desc *ms, size_t n,
+                              const struct kotel_gauge_desc *gs, size_t ng,
                               const struct kotel_resource *fallback)
 {
         struct kotel_metrics_groups g;
 
         b->len = 0;
         b->oom = false;
-        kotel_metrics_enc_resources(ms, n, fallback, &g);
+        kotel_metrics_enc_resources(ms, n, gs, ng, fallback, &g);
         kotel_buf_puts(b, "{\"resourceMetrics\":[");
         for (size_t k = 0; k < g.n; k++) {
                 bool first = true;
@@ -183,6 +265,9 @@ int kotel_metrics_json_encode(struct kotel_buf *b,
                                   "\"},\"metrics\":[");
                 for (size_t i = 0; i < n; i++)
                         if (put_metric(b, &ms[i], &g, k, fallback, first))
+                                first = false;
+                for (size_t i = 0; i < ng; i++)
+                        if (put_gauge(b, &gs[i], &g, k, fallback, first))
                                 first = false;
                 kotel_buf_puts(b, "]}]}");
         }

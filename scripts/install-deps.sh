@@ -12,6 +12,7 @@ PKGS=(
   python3 python3-confluent-kafka python3-protobuf
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libcurl4-openssl-dev libssl-dev libunwind-dev libdw-dev zlib1g-dev libdeflate-dev
+  libjson-c-dev
 )
 # ...and what the tests add: sanitizers, fuzzing, valgrind, a test CA, the
 # locale sources the decimal-comma tests compile with localedef, dpkg-source

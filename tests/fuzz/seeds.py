@@ -487,6 +487,31 @@ for n, v in klb:
     seed("kafka_log_broker", n, v)
 
 
+# --- librdkafka statistics JSON (the fields kotel reads) --------------------
+ks = [
+    ("consumer", '{"name": "rdkafka#consumer-1", "client_id": "rdkafka", "type": "consumer",'
+     ' "msg_cnt": 0, "msg_size": 0, "brokers": {"127.0.0.1:9092/1": {"name":'
+     ' "127.0.0.1:9092/1", "nodeid": 1, "nodename": "127.0.0.1:9092", "source":'
+     ' "configured", "rtt": {"min": 90, "max": 500000, "avg": 250000, "cnt": 2}},'
+     ' "GroupCoordinator": {"nodeid": 1, "nodename": "127.0.0.1:9092", "source":'
+     ' "logical", "rtt": {"avg": 7, "cnt": 1}}}, "topics": {"orders": {"topic":'
+     ' "orders", "partitions": {"0": {"partition": 0, "consumer_lag": 13,'
+     ' "consumer_lag_stored": 0}, "-1": {"partition": -1, "consumer_lag": -1}}}}}'),
+    ("producer", '{"name": "app#producer-2", "type": "producer", "msg_cnt": 9,'
+     ' "msg_size": 900, "brokers": {"[::1]:9092/3": {"nodeid": 3, "nodename":'
+     ' "[::1]:9092", "rtt": {"avg": 1500, "cnt": 4}}}}'),
+    ("deep", '{"name": "x", "type": "consumer", "a": ' + "[" * 40 + "]" * 40 + "}"),
+    ("odd-shapes", '{"name": "x", "type": "consumer", "topics": {"t": 5, "u":'
+     ' {"partitions": [1]}}, "brokers": {"b": {"nodeid": "1"}}}'),
+    ("big-numbers", '{"name": "x", "type": "producer", "msg_cnt": 99999999999999999999,'
+     ' "msg_size": -1, "brokers": {"b": {"nodeid": 1, "nodename": "h:99999999",'
+     ' "rtt": {"avg": 1e300, "cnt": 1}}}}'),
+    ("truncated", '{"name": "x", "type": "consumer", "topics": {"t": {"partitions":'),
+]
+for n, v in ks:
+    seed("kafka_stats", n, v)
+
+
 def main():
     for target, seeds in corpora.items():
         d = os.path.join(ROOT, target)

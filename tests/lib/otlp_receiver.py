@@ -91,7 +91,7 @@ def metrics_from_proto(body):
                 data = getattr(m, kind)
                 for p in data.data_points:
                     d = {"name": m.name, "unit": m.unit, "description": m.description,
-                         "type": kind, "temporality": data.aggregation_temporality,
+                         "type": kind, "temporality": getattr(data, "aggregation_temporality", 0),
                          "attributes": _attrs(p.attributes), "start": p.start_time_unix_nano,
                          "time": p.time_unix_nano, "resource": res,
                          "scope": {"name": sm.scope.name, "version": sm.scope.version}}

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
                         for (size_t i = 0; i < n[k]; i++)
                                 gen_point(&pts[k][i]);
                 if (kotel_metrics_enc_encode(&w, ms, 5, fb) < 0 ||
-                    kotel_metrics_json_encode(&j, ms, 5, fb) < 0)
+                    kotel_metrics_json_encode(&j, ms, 5, NULL, 0, fb) < 0)
                         return 1;
                 printf("P %zu\n", w.len);
                 fwrite(w.p, 1, w.len, stdout);

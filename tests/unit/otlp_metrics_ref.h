@@ -216,6 +216,76 @@ static PB(Metric) * metric(const struct kotel_metric_desc *d)
 /* The resource of point @p, and its group as the encoder documents it:
  * resources first seen first, at most 64 groups, the last taking the
  * points of any resource past them. */
+static PB(Metric) * gauge(const struct kotel_gauge_desc *d)
+{
+        PB(Metric) *m = calloc(1, sizeof(*m));
+        PB(Gauge) *g  = calloc(1, sizeof(*g));
+
+        opentelemetry__proto__metrics__v1__metric__init(m);
+        opentelemetry__proto__metrics__v1__gauge__init(g);
+        m->name          = (char *)d->name;
+        m->description   = (char *)d->description;
+        m->unit          = (char *)d->unit;
+        g->n_data_points = d->n;
+        g->data_points   = calloc(d->n + 1, sizeof(void *));
+        for (size_t i = 0; i < d->n; i++) {
+                const struct kotel_gpoint *p = &d->pts[i];
+                PB(NumberDataPoint) *q       = calloc(1, sizeof(*q));
+                KV **a                       = calloc(8, sizeof(*a));
+                size_t n                     = 0;
+
+                opentelemetry__proto__metrics__v1__number_data_point__init(q);
+                q->time_unix_nano = p->time_ns;
+                if (p->is_double) {
+                        q->value_case =
+                            OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE;
+                        q->as_double = p->dval;
+                } else {
+                        q->value_case =
+                            OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
+                        q->as_int = p->ival;
+                }
+                if (p->overflow) {
+                        a[n++] = kv_bool("otel.metric.overflow", true);
+                } else {
+                        a[n++] = kv_str("messaging.system", "kafka");
+                        if (p->topic)
+                                a[n++] = kv_str("messaging.destination.name",
+                                                p->topic);
+                        if (p->partition >= 0) {
+                                char d2[24];
+
+                                snprintf(d2, sizeof(d2), "%d", p->partition);
+                                a[n++] = kv_str(
+                                    "messaging.destination.partition.id",
+                                    strdup(d2));
+                        }
+                        if (p->group)
+                                a[n++] = kv_str("messaging.consumer.group.name",
+                                                p->group);
+                        if (p->client_name)
+                                a[n++] = kv_str("messaging.client.id",
+                                                p->client_name);
+                        if (p->host) {
+                                a[n++] = kv_str("server.address", p->host);
+                                if (p->port > 0)
+                                        a[n++] = kv_int("server.port", p->port);
+                        }
+                }
+                q->attributes     = a;
+                q->n_attributes   = n;
+                g->data_points[i] = q;
+        }
+        m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+        m->gauge     = g;
+        return m;
+}
+
+/* The gauges reference() adds after the metrics (none unless a test sets
+ * them). */
+static const struct kotel_gauge_desc *ref_gs;
+static size_t ref_ng;
+
 #define GROUPS 64
 
 static const struct kotel_resource *res_of(const struct kotel_mpoint *p,
@@ -256,6 +326,18 @@ static uint8_t *reference(const struct kotel_metric_desc *ms, size_t n,
                         if (g == n_seen && n_seen < GROUPS)
                                 seen[n_seen++] = r;
                 }
+        for (size_t i = 0; i < ref_ng; i++)
+                for (size_t j = 0; j < ref_gs[i].n; j++) {
+                        const struct kotel_client *c = ref_gs[i].pts[j].client;
+                        const struct kotel_resource *r =
+                            c && c->resource ? c->resource : fb;
+                        size_t g;
+
+                        for (g = 0; g < n_seen && seen[g] != r; g++)
+                                ;
+                        if (g == n_seen && n_seen < GROUPS)
+                                seen[n_seen++] = r;
+                }
         if (!n_seen)
                 seen[n_seen++] = fb;
         scope.name           = KOTEL_SCOPE_NAME;
@@ -278,7 +360,7 @@ static uint8_t *reference(const struct kotel_metric_desc *ms, size_t n,
                                 ? kv_str(r->attrs[i].key, r->attrs[i].str)
                                 : kv_int(r->attrs[i].key, r->attrs[i].i);
                 sm->scope   = &scope;
-                sm->metrics = calloc(n + 1, sizeof(void *));
+                sm->metrics = calloc(n + ref_ng + 1, sizeof(void *));
                 for (size_t i = 0; i < n; i++) {
                         /* Metric i restricted to this group's points. */
                         struct kotel_metric_desc d = ms[i];
@@ -293,6 +375,26 @@ static uint8_t *reference(const struct kotel_metric_desc *ms, size_t n,
                                         pts[d.n++] = ms[i].pts[j];
                         if (d.n)
                                 sm->metrics[sm->n_metrics++] = metric(&d);
+                }
+                for (size_t i = 0; i < ref_ng; i++) {
+                        /* Gauge i restricted to this group's points. */
+                        struct kotel_gauge_desc d = ref_gs[i];
+                        struct kotel_gpoint *pts =
+                            calloc(ref_gs[i].n + 1, sizeof(*pts));
+
+                        d.n   = 0;
+                        d.pts = pts;
+                        for (size_t j = 0; j < ref_gs[i].n; j++) {
+                                const struct kotel_client *c =
+                                    ref_gs[i].pts[j].client;
+
+                                if (group_of(seen, n_seen,
+                                             c && c->resource ? c->resource
+                                                              : fb) == g)
+                                        pts[d.n++] = ref_gs[i].pts[j];
+                        }
+                        if (d.n)
+                                sm->metrics[sm->n_metrics++] = gauge(&d);
                 }
                 rm->resource        = res;
                 rm->n_scope_metrics = 1;
@@ -313,15 +415,16 @@ static uint8_t *reference(const struct kotel_metric_desc *ms, size_t n,
 #undef calloc
 #undef strdup
 
-/* Whether the encoder writes exactly what protobuf-c writes for @ms with
- * fallback resource @fb, into @w. */
+/* Whether the encoder writes exactly what protobuf-c writes for @ms (and
+ * the gauges ref_gs) with fallback resource @fb, into @w. */
 static bool ref_same_bytes(struct kotel_pbw *w,
                            const struct kotel_metric_desc *ms, size_t n,
                            const struct kotel_resource *fb)
 {
         size_t len;
         uint8_t *ref = reference(ms, n, fb, &len);
-        bool ok = kotel_metrics_enc_encode(w, ms, n, fb) == 0 &&
+        bool ok = kotel_metrics_enc_encode_all(w, ms, n, ref_gs, ref_ng, fb) ==
+                      0 &&
                   w->len == len && !memcmp(w->p, ref, len);
 
         free(ref);

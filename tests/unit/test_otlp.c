@@ -282,6 +282,25 @@ static void test_responses(void)
         CHECK(kotel_otlp_decode_response_json((const uint8_t *)"garbage", 7, &rej,
                                               msg, sizeof(msg)) < 0,
               "json garbage rejected");
+        /* Since json-c reads them: the whole body must be one object,
+         * escapes are decoded, and a negative count is no count. */
+        {
+                static const char *const bad[] = {"{} x", "[1]", "{\"a\":",
+                                                  "\"str\"", ""};
+                bool ok = true;
+
+                for (int i = 0; i < 5; i++)
+                        ok &= kotel_otlp_decode_response_json(
+                                  (const uint8_t *)bad[i], strlen(bad[i]), &rej,
+                                  msg, sizeof(msg)) < 0;
+                CHECK(ok, "json_response_not_one_object_rejected");
+        }
+        js = " {\"partialSuccess\":{\"rejectedSpans\":\"-4\","
+             "\"errorMessage\":\"\\u0041\\n\\u00e9\"}}\n";
+        CHECK(kotel_otlp_decode_response_json((const uint8_t *)js, strlen(js), &rej,
+                                              msg, sizeof(msg)) == 0 &&
+                  rej == 0 && !strcmp(msg, "A \xc3\xa9"),
+              "json_response_escapes_decoded_negative_count_zero");
 }
 
 static void test_gzip(void)

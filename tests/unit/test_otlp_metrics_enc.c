@@ -7,7 +7,10 @@
  * must grow; one buffer reused across all of it. Clients with resources
  * of their own (KOTEL_SERVICE_NAME_FROM) make one ResourceMetrics each,
  * first seen first, points without a client going with the fallback
- * resource; past 64 resources the last group takes the rest. */
+ * resource; past 64 resources the last group takes the rest. Gauges (librdkafka's
+ * statistics) too: integer and double points, overflow points, points
+ * with and without each attribute, a value of 0 (a oneof member is
+ * written whatever its value). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +102,26 @@ static bool same_bytes(struct kotel_pbw *w, const struct kotel_metric_desc *ms,
         return ok;
 }
 
+static const char *names[] = {NULL, "rdkafka#consumer-1", "app#producer-12"};
+static const char *hosts[]  = {NULL, "127.0.0.1", "broker-7.example"};
+
+static void gen_gpoint(struct kotel_gpoint *p, bool with_client)
+{
+        memset(p, 0, sizeof(*p));
+        p->client      = with_client ? &clients[rnd(3)] : NULL;
+        p->topic       = rnd(3) ? topics[1 + rnd(2)] : NULL;
+        p->partition   = (int32_t)rnd(5) - 1;
+        p->group       = rnd(2) ? "orders-group" : NULL;
+        p->client_name = names[rnd(3)];
+        p->host        = hosts[rnd(3)];
+        p->port        = (int)rnd(3) * 9092;
+        p->overflow    = rnd(10) == 0;
+        p->is_double   = rnd(2);
+        p->ival        = rnd(4) ? (int64_t)rnd(1ull << 40) - (1ll << 39) : 0;
+        p->dval        = rnd(4) ? (double)rnd(1000000) / 1e6 : 0;
+        p->time_ns     = rnd(8) ? 1700000000000000000ull + rnd(1ull << 40) : 0;
+}
+
 int main(void)
 {
         struct kotel_pbw w = {0};
@@ -137,7 +160,7 @@ int main(void)
                     with_client) {
                         struct kotel_metrics_groups g;
 
-                        kotel_metrics_enc_resources(ms, 5, &resource, &g);
+                        kotel_metrics_enc_resources(ms, 5, NULL, 0, &resource, &g);
                         multi += g.n > 1;
                 }
         }
@@ -146,6 +169,52 @@ int main(void)
                    "resources: the same bytes as protobuf-c");
         CHECK(multi > 50, "over 50 of them have more than one "
                           "ResourceMetrics");
+        {
+                static struct kotel_gpoint gp[4][64];
+                struct kotel_gauge_desc gs[4] = {
+                    {"messaging.kafka.consumer.lag", "Lag", "{message}", gp[0], 0},
+                    {"messaging.kafka.producer.queue.messages", "", "{message}",
+                     gp[1], 0},
+                    {"messaging.kafka.producer.queue.size", "Bytes", "By",
+                     gp[2], 0},
+                    {"messaging.kafka.broker.rtt", "RTT", "s", gp[3], 0},
+                };
+
+                all    = true;
+                ref_gs = gs;
+                ref_ng = 4;
+                for (int round = 0; round < 200; round++) {
+                        bool with_client = round % 4 != 0;
+                        size_t total     = 0;
+                        size_t n1        = rnd(3);
+                        struct kotel_metric_desc ms[1] = {
+                            {"messaging.client.consumed.messages", "Consumed",
+                             "{message}", KOTEL_SHAPE_COUNTER, 2, false,
+                             pts[2], n1, false},
+                        };
+
+                        /* Every other round, the clients have resources
+                         * of their own: gauges are grouped too. */
+                        per_client_resources(round % 2 == 1);
+                        for (size_t i = 0; i < n1; i++)
+                                gen_point(&pts[2][i], with_client);
+                        for (int k = 0; k < 4; k++) {
+                                gs[k].n = rnd(8);
+                                total += gs[k].n;
+                                for (size_t i = 0; i < gs[k].n; i++)
+                                        gen_gpoint(&gp[k][i], with_client);
+                        }
+                        all &= same_bytes(&w, ms, 1,
+                                          with_client && (total + n1)
+                                              ? &resource
+                                              : NULL);
+                }
+                per_client_resources(false);
+                CHECK(all, "200 random requests with gauges, half of them with "
+                           "per-client resources: the same bytes as protobuf-c");
+                ref_gs = NULL;
+                ref_ng = 0;
+        }
         {
                 struct kotel_metric_desc ms[2] = {
                     {"h", "", "s", KOTEL_SHAPE_HISTOGRAM, 2, false, pts[0],
@@ -193,7 +262,7 @@ int main(void)
                 CHECK(same_bytes(&w, ms, 1, &resource),
                       "70 resources in one request: the same bytes as "
                       "protobuf-c");
-                kotel_metrics_enc_resources(ms, 1, &resource, &g);
+                kotel_metrics_enc_resources(ms, 1, NULL, 0, &resource, &g);
                 CHECK(g.n == 64 && g.capped,
                       "they make 64 ResourceMetrics, the last taking the rest");
         }
