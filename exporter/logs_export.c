@@ -214,6 +214,9 @@ static bool post(const uint8_t *body, size_t len, uint64_t deadline,
                 if (now >= deadline ||
                     (uint64_t)wait * 1000000ull >= deadline - now)
                         break;
+                kotel_log(KOTEL_LOG_DEBUG,
+                          "logs export to %s: %s; retrying in %ld ms",
+                          lx.set.url, info.detail, wait);
                 nap_ms(wait);
         }
         kotel_log(KOTEL_LOG_ERROR, "logs export to %s failed: %s", lx.set.url,
