@@ -36,7 +36,8 @@ int kotel_otlp_decode_response(const uint8_t *body, size_t len,
                                int64_t *rejected, char *msg, size_t msg_size);
 
 /* The same for an OTLP/JSON response ({"partialSuccess":{"rejectedSpans":
- * "2","errorMessage":"..."}}): a lenient scan, not a full JSON parser. */
+ * "2","errorMessage":"..."}}, or rejectedDataPoints, rejectedLogRecords):
+ * a lenient scan, not a full JSON parser. */
 int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
                                     int64_t *rejected, char *msg,
                                     size_t msg_size);

@@ -202,7 +202,13 @@ int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
                 i++;
         if (i == len || b[i] != '{')
                 return -1;
+        /* The signal's own count: spans, data points or log records
+         * (each response holds one of them). */
         p = json_value_of(b, len, "\"rejectedSpans\"");
+        if (!p)
+                p = json_value_of(b, len, "\"rejectedDataPoints\"");
+        if (!p)
+                p = json_value_of(b, len, "\"rejectedLogRecords\"");
         if (p) {
                 int64_t v = 0;
 

@@ -270,6 +270,23 @@ static void test_responses(void)
                           rej == 5 && !strcmp(msg, "records too old"),
                       "logs response partial success (rejected_log_records)");
         }
+        /* And over http/json, where each signal names its count. */
+        {
+                static const char *const jl[] = {
+                    "{\"partialSuccess\":{\"rejectedLogRecords\":\"4\","
+                    "\"errorMessage\":\"late\"}}",
+                    "{\"partialSuccess\":{\"rejectedDataPoints\":4,"
+                    "\"errorMessage\":\"late\"}}",
+                };
+
+                for (size_t i = 0; i < sizeof(jl) / sizeof(jl[0]); i++)
+                        CHECK(kotel_otlp_decode_response_json(
+                                  (const uint8_t *)jl[i], strlen(jl[i]), &rej, msg,
+                                  sizeof(msg)) == 0 &&
+                                  rej == 4 && !strcmp(msg, "late"),
+                              i ? "json partial success of metrics (rejectedDataPoints)"
+                                : "json partial success of logs (rejectedLogRecords)");
+        }
         CHECK(kotel_otlp_decode_response_json((const uint8_t *)js, strlen(js), &rej,
                                               msg, sizeof(msg)) == 0 &&
                   rej == 2 && !strcmp(msg, "too \"old\""),
