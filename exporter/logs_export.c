@@ -170,8 +170,11 @@ static void nap_ms(long ms)
 }
 
 /* Posts @body until accepted, refused or @deadline (mono) passes; the
- * same retry rules as the span and metric exporters. */
-static bool post(const uint8_t *body, size_t len, uint64_t deadline)
+ * same retry rules as the span and metric exporters. When accepted,
+ * *@rejected is what the collector's partial success said it rejected
+ * (any transport: the response is the same message over HTTP and gRPC). */
+static bool post(const uint8_t *body, size_t len, uint64_t deadline,
+                 int64_t *rejected)
 {
         long backoff   = BACKOFF_INITIAL_MS;
         char last[160] = "none, no time was left";
@@ -191,6 +194,7 @@ static bool post(const uint8_t *body, size_t len, uint64_t deadline)
                     lx.t, body, len,
                     left < lx.set.timeout_ms ? left : lx.set.timeout_ms, &info);
                 if (res == KOTEL_SEND_OK) {
+                        *rejected = info.rejected;
                         if (info.detail[0])
                                 kotel_log(KOTEL_LOG_WARN,
                                           "logs export to %s: %s", lx.set.url,
@@ -210,6 +214,9 @@ static bool post(const uint8_t *body, size_t len, uint64_t deadline)
                 if (now >= deadline ||
                     (uint64_t)wait * 1000000ull >= deadline - now)
                         break;
+                kotel_log(KOTEL_LOG_DEBUG,
+                          "logs export to %s: %s; retrying in %ld ms",
+                          lx.set.url, info.detail, wait);
                 nap_ms(wait);
         }
         kotel_log(KOTEL_LOG_ERROR, "logs export to %s failed: %s", lx.set.url,
@@ -270,6 +277,7 @@ static void export_batch(size_t n, uint64_t deadline)
 {
         const uint8_t *body;
         size_t len;
+        int64_t rejected = 0;
 
         if (lx.set.kind == KOTEL_EXPORTER_CONSOLE) {
                 for (size_t i = 0; i < n; i++)
@@ -294,10 +302,18 @@ static void export_batch(size_t n, uint64_t deadline)
                 count(&lx.stats.failed, n);
                 return;
         }
-        if (lx.t && post(body, len, deadline))
-                count(&lx.stats.exported, n);
-        else
+        if (lx.t && post(body, len, deadline, &rejected)) {
+                /* A partial success's rejected records are failed ones;
+                 * a count out of range (untrusted) is ignored. */
+                size_t bad = rejected > 0 && (uint64_t)rejected <= n
+                                 ? (size_t)rejected
+                                 : 0;
+
+                count(&lx.stats.exported, n - bad);
+                count(&lx.stats.failed, bad);
+        } else {
                 count(&lx.stats.failed, n);
+        }
 }
 
 /* Takes up to a batch off the queue, exports and frees it; the number

@@ -26,6 +26,9 @@ void kotel_otlp_json_resource(struct kotel_buf *b,
                               const struct kotel_resource *r);
 
 /* ExportTraceServiceResponse (protobuf): the partial_success it carries,
+ * and as well that of ExportLogsServiceResponse or
+ * ExportMetricsServiceResponse (their partial successes put the rejected
+ * count and the message in the same fields 1 and 2),
  * the message cut to @msg_size and its control bytes made spaces (it is
  * logged). Returns 0 when the body parsed (rejected may be 0), -1 when
  * garbage. */
@@ -33,7 +36,8 @@ int kotel_otlp_decode_response(const uint8_t *body, size_t len,
                                int64_t *rejected, char *msg, size_t msg_size);
 
 /* The same for an OTLP/JSON response ({"partialSuccess":{"rejectedSpans":
- * "2","errorMessage":"..."}}), parsed with json-c. */
+ * "2","errorMessage":"..."}}, or rejectedDataPoints, rejectedLogRecords),
+ * parsed with json-c. */
 int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
                                     int64_t *rejected, char *msg,
                                     size_t msg_size);

@@ -215,7 +215,11 @@ int kotel_otlp_decode_response_json(const uint8_t *body, size_t len,
         if (!json_object_object_get_ex(root, "partialSuccess", &ps) ||
             !json_object_is_type(ps, json_type_object))
                 ps = root;
-        if (json_object_object_get_ex(ps, "rejectedSpans", &v))
+        /* The signal's own count: spans, data points or log records
+         * (each response holds one of them). */
+        if (json_object_object_get_ex(ps, "rejectedSpans", &v) ||
+            json_object_object_get_ex(ps, "rejectedDataPoints", &v) ||
+            json_object_object_get_ex(ps, "rejectedLogRecords", &v))
                 *rejected = json_count(v);
         if (json_object_object_get_ex(ps, "errorMessage", &v) &&
             json_object_is_type(v, json_type_string) && msg_size) {

@@ -22,7 +22,7 @@ struct kotel_transport;
 struct kotel_send_info {
         long http_status;    /* 0 when no response */
         long retry_after_ms; /* -1 when the server said nothing */
-        int64_t rejected;    /* partial_success.rejected_spans */
+        int64_t rejected;    /* partial_success's rejected count */
         char detail[160];    /* a short reason for logs */
 };
 

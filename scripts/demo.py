@@ -11,13 +11,17 @@ and a local OTLP/HTTP receiver (tests/lib/otlp_receiver.py), both on
   billing     scripts/billing.c (C, a consumer group): consumes
               `orders.enriched`
 
-waits (with a deadline) until every order's trace has reached billing,
-stops what it started, and prints the traces as trees. Exits 0 when every
-order gave one trace orders-api -> enricher -> billing, 1 when not, 2 when
-something it needs is missing.
+One more order names a partition orders.enriched does not have: the
+enricher's send of it fails, and kotel's log record of that failed delivery
+(docs/logs.md) carries the send span's ids. The demo waits (with a
+deadline) until every other order's trace has reached billing and that log
+record has come, stops what it started, and prints the traces as trees,
+each log record under the span it belongs to. Exits 0 when every order gave
+one trace orders-api -> enricher -> billing and the failed send its log
+record, 1 when not, 2 when something it needs is missing.
 
-  demo.py [--timeout SECONDS] [--spans-out FILE] [--preload LIBS]
-          [--agent-env NAME=VALUE]...
+  demo.py [--timeout SECONDS] [--spans-out FILE] [--logs-out FILE]
+          [--preload LIBS] [--agent-env NAME=VALUE]...
 """
 
 import argparse
@@ -47,6 +51,10 @@ ORDERS = [
     ("order-1002", {"item": "bagel", "qty": 1}),
     ("order-1003", {"item": "tea", "qty": 3}),
 ]
+# Routed (by whoever placed it) to a partition orders.enriched (3
+# partitions) does not have: its trace ends at the enricher's failed send,
+# with the log record of the failure under that span.
+MISROUTED = ("order-1004", {"item": "coffee", "qty": 1, "partition": 7})
 # The services, and the spans each message's trace should hold, in order,
 # each the parent of the next.
 PRODUCER, FORWARDER, CONSUMER = "orders-api", "enricher", "billing"
@@ -111,6 +119,10 @@ def agent_env(service, endpoint, preload, extra):
         # Metrics every second rather than every minute, so that they reach
         # the receiver while the demo runs, not only in the exit flush.
         "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+        # librdkafka's lines and errors as log records (docs/logs.md),
+        # exported within 100 ms.
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_BLRP_SCHEDULE_DELAY": "100",
     })
     env.update(extra)
     return env
@@ -167,6 +179,29 @@ def find_chains(spans):
 
 def all_complete(spans):
     return set(find_chains(spans)) >= {key for key, _ in ORDERS}
+
+
+def misrouted_send(spans):
+    """The enricher's failed send of the misrouted order, or None."""
+    for s in spans:
+        if ((service_of(s), s["name"], s["kind"]) == CHAIN[2] and
+                s["attributes"].get("messaging.kafka.message.key") == MISROUTED[0] and
+                s["attributes"].get("error.type")):
+            return s
+    return None
+
+
+def service_of(span):
+    return span["resource"].get("service.name")
+
+
+def failure_logs(spans, logs):
+    """The log records carrying the misrouted order's failed send span."""
+    send = misrouted_send(spans)
+    if send is None:
+        return []
+    return [r for r in logs if r.get("trace_id") == send["trace_id"] and
+            r.get("span_id") == send["span_id"]]
 
 
 def missing_report(spans):
@@ -230,7 +265,8 @@ def run(args):
             "  agent: LD_PRELOAD=%s" % args.preload,
             "")
         say("Starting billing (C consumer) and enricher (Python forwarder); "
-            "kcat produces %d orders:" % len(ORDERS))
+            "kcat produces %d orders (%s to a partition that does not exist):" % (
+                len(ORDERS) + 1, MISROUTED[0]))
         billing = Child(CONSUMER, [BILLING, "-b", bootstrap, "-t", OUT_TOPIC],
                         agent_env(CONSUMER, receiver.endpoint, args.preload, extra))
         started.append(billing)
@@ -238,7 +274,7 @@ def run(args):
                          agent_env(FORWARDER, receiver.endpoint, args.preload, extra))
         started.append(enricher)
         lines = "".join("%s|%s\n" % (k, json.dumps(v, separators=(",", ":")))
-                        for k, v in ORDERS)
+                        for k, v in ORDERS + [MISROUTED])
         producer = Child(PRODUCER, [kcat, "-P", "-b", bootstrap, "-t", IN_TOPIC, "-K", "|"],
                          agent_env(PRODUCER, receiver.endpoint, args.preload, extra),
                          stdin=subprocess.PIPE)
@@ -254,10 +290,13 @@ def run(args):
             say("demo: kcat -P failed (exit status %s)" % rc)
             return 1
 
-        # Until every order's trace is complete, or a service died.
+        # Until every order's trace is complete and the failed send's log
+        # record came, or a service died. (The predicate runs under the
+        # receiver's lock, which guards its logs too.)
         services = (enricher, billing)
         left = args.timeout - (time.time() - t0)
-        spans = receiver.wait_for(lambda s: all_complete(s) or
+        spans = receiver.wait_for(lambda s: (all_complete(s) and
+                                             failure_logs(s, receiver.logs)) or
                                   any(c.proc.poll() is not None for c in services),
                                   timeout=max(0.0, left))
         complete = all_complete(spans)
@@ -270,6 +309,7 @@ def run(args):
         with receiver.lock:
             spans = list(receiver.spans)
             metrics = list(receiver.metrics)
+            logs = list(receiver.logs)
     finally:
         # A second Ctrl-C must not cut the clean-up short; stop() escalates
         # to SIGKILL on its own.
@@ -280,14 +320,17 @@ def run(args):
         if receiver is not None:
             receiver.close()
 
-    if args.spans_out:
-        with open(args.spans_out, "w") as f:
-            for s in spans:
-                f.write(json.dumps(s) + "\n")
+    for path, items in ((args.spans_out, spans), (args.logs_out, logs)):
+        if path:
+            with open(path, "w") as f:
+                for x in items:
+                    f.write(json.dumps(x) + "\n")
 
-    say("", "Traces received by the OTLP receiver (%s %.1f s after kcat started):" % (
-        "complete" if complete else "waited until", elapsed), "")
-    say(trace_tree.render(spans, sys.stdout))
+    logged = failure_logs(spans, logs)
+    say("", "Traces received by the OTLP receiver (%s %.1f s after kcat started), "
+        "each log record under its span:" % (
+            "complete" if complete and logged else "waited until", elapsed), "")
+    say(trace_tree.render(spans, sys.stdout, logs))
     say("")
     say(*metrics_report(metrics))
     ok = complete
@@ -305,11 +348,20 @@ def run(args):
             "" if early else " within %.0f s" % args.timeout))
         say(*missing_report(spans))
         return 1
+    if not logged:
+        say("demo: FAILED: no log record carries the trace of %s's failed send "
+            "(send %s of %s)%s" % (
+                MISROUTED[0], OUT_TOPIC, FORWARDER,
+                "" if misrouted_send(spans) else "; that span was not received either"))
+        return 1
     if not ok:
         return 1
-    say("Each order is one trace across three processes: kcat (%s) sends, "
+    say("Each delivered order is one trace across three processes: kcat (%s) sends, "
         "the enricher processes it and sends the enriched order, billing processes that."
         % PRODUCER,
+        "%s's trace ends at the enricher's failed send; the log record under it is "
+        "kotel's record of that delivery failure, with the send span's trace and span ids."
+        % MISROUTED[0],
         "",
         "To send your own programs' spans to a real collector (OTLP/HTTP, port 4318):",
         "",
@@ -326,6 +378,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=30.0,
                     help="seconds to wait for the traces once kcat has started (default 30)")
     ap.add_argument("--spans-out", help="also write the received spans there, as JSON lines")
+    ap.add_argument("--logs-out",
+                    help="also write the received log records there, as JSON lines")
     ap.add_argument("--preload", default=LIB, metavar="LIBS",
                     help="what the traced programs get as LD_PRELOAD (default %(default)s)")
     ap.add_argument("--agent-env", action="append", default=[], metavar="NAME=VALUE",

@@ -3,7 +3,9 @@
 that knows nothing of kotel: it consumes orders (JSON), adds the price and
 total to each, and produces the enriched order, with the same key, to
 another topic, until SIGINT or SIGTERM; then it flushes, leaves the group
-and exits 0.
+and exits 0. An order may name the partition of that topic it goes to
+("partition", an integer); one that names a partition the topic lacks is
+not delivered, which the enricher reports and goes on.
 
   enricher.py BOOTSTRAP IN_TOPIC OUT_TOPIC [GROUP]
 """
@@ -12,7 +14,7 @@ import json
 import signal
 import sys
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaException, Producer
 
 PRICES = {"coffee": 3.5, "bagel": 2.25, "tea": 2.75}
 
@@ -47,7 +49,8 @@ def main():
 
     def delivered(err, msg):
         if err:
-            print("enricher: delivery of %s failed: %s" % (msg.key(), err), flush=True)
+            print("enricher: delivery of order %s failed: %s" % (msg.key().decode(), err.str()),
+                  flush=True)
         else:
             print("enricher: order %s enriched -> %s [%d] at offset %d" % (
                 msg.key().decode(), msg.topic(), msg.partition(), msg.offset()), flush=True)
@@ -67,8 +70,17 @@ def main():
             print("enricher: skipping malformed order at offset %d" % msg.offset(),
                   file=sys.stderr, flush=True)
             continue
-        producer.produce(out_topic, key=msg.key(), value=json.dumps(enrich(order)).encode(),
-                         on_delivery=delivered)
+        route = {}
+        if isinstance(order.get("partition"), int):
+            route["partition"] = order["partition"]
+        try:
+            producer.produce(out_topic, key=msg.key(), value=json.dumps(enrich(order)).encode(),
+                             on_delivery=delivered, **route)
+        except KafkaException as e:
+            # The partition is checked at once when the topic's metadata
+            # is known, else at delivery (delivered() reports it).
+            print("enricher: order %s not sent: %s" % (msg.key().decode(), e.args[0].str()),
+                  flush=True)
         producer.poll(0)  # serve delivery callbacks
 
     left = producer.flush(10)

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """Prints spans as one tree per trace, parents above children, with the
 service, process id, kind, duration and the Kafka attributes of each span,
-then a one-line summary.
+then a one-line summary. Given log records, each is printed under the span
+whose trace and span ids it carries (docs/logs.md), and counted.
 
 Spans are the dicts tests/lib/otlp_receiver.py decodes (trace_id, span_id,
-parent_span_id, name, kind, start, end, attributes, resource, links).
+parent_span_id, name, kind, start, end, attributes, resource, links); log
+records its log-record dicts (trace_id, span_id, severity_text, body,
+attributes).
 
   trace_tree.py SPANS.jsonl     (the file otlp_receiver.py --out writes)
 """
@@ -28,9 +31,9 @@ def _glyphs(stream):
     enc = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
     if enc == "utf8":
         return {"branch": "\u251c\u2500 ", "last": "\u2514\u2500 ", "pipe": "\u2502  ",
-                "blank": "   ", "arrow": " \u2192 ", "us": "\u00b5s"}
+                "blank": "   ", "arrow": " \u2192 ", "us": "\u00b5s", "log": "\u25b8 "}
     return {"branch": "|- ", "last": "`- ", "pipe": "|  ", "blank": "   ", "arrow": " -> ",
-            "us": "us"}
+            "us": "us", "log": "> "}
 
 
 def service(span):
@@ -96,6 +99,9 @@ def build_traces(spans):
 
 
 def _walk(nodes, prefix, g, out, top):
+    """(head, span, under) per span, depth first: @head draws the span's
+    branch, @under is what a line under the span (a log record) starts
+    with, so that it sits above the span's children."""
     for i, (span, kids) in enumerate(nodes):
         last = i == len(nodes) - 1
         if top:
@@ -103,31 +109,44 @@ def _walk(nodes, prefix, g, out, top):
         else:
             head = prefix + (g["last"] if last else g["branch"])
             more = prefix + (g["blank"] if last else g["pipe"])
-        out.append((head, span))
+        out.append((head, span, more + (g["pipe"] if kids else g["blank"])))
         _walk(kids, more, g, out, False)
+
+
+LOG_BODY_MAX = 110
+
+
+def log_text(rec):
+    """One log record as a line of the tree: severity, facility, body."""
+    body = str(rec.get("body") or "")
+    if len(body) > LOG_BODY_MAX:
+        body = body[:LOG_BODY_MAX - 3] + "..."
+    fac = (rec.get("attributes") or {}).get("kotel.kafka.log.facility", "")
+    return "log %s %s: %s" % (rec.get("severity_text") or "-", fac or "-", body)
 
 
 def _services_in_order(flat):
     seen = []
-    for _, s in sorted(flat, key=lambda x: x[1]["start"]):
+    for _, s, _ in sorted(flat, key=lambda x: x[1]["start"]):
         if service(s) not in seen:
             seen.append(service(s))
     return seen
 
 
-def format_trace(trace_id, roots, stream=sys.stdout):
-    """The lines that draw one trace."""
+def format_trace(trace_id, roots, stream=sys.stdout, logs_by_span=None):
+    """The lines that draw one trace; @logs_by_span: {(trace_id, span_id):
+    [log record]}, each drawn under its span."""
     g = _glyphs(stream)
     flat = []
     _walk(roots, "", g, flat, True)
-    spans = [s for _, s in flat]
+    spans = [s for _, s, _ in flat]
     pids = {(service(s), s["resource"].get("process.pid")) for s in spans}
     total = {"start": min(s["start"] for s in spans), "end": max(s["end"] for s in spans)}
     lines = ["trace %s: %s, %s in %s, %s end to end" % (
         trace_id, g["arrow"].join(_services_in_order(flat)), _count(len(spans), "span"),
         _count(len(pids), "process", "processes"), duration(total, g["us"]))]
     rows = []
-    for head, s in flat:
+    for head, s, under in flat:
         name = head + s["name"]
         parent = s.get("parent_span_id") or ""
         if parent and not head:
@@ -136,12 +155,32 @@ def format_trace(trace_id, roots, stream=sys.stdout):
                         if k in s["resource"])
         who = service(s) + (" [%s]" % proc if proc else "")
         rows.append((name, s["kind"], who, duration(s, g["us"]), attrs_text(s)))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for rec in (logs_by_span or {}).get((s["trace_id"], s["span_id"]), ()):
+            rows.append("  " + under + g["log"] + log_text(rec))
+    spans_rows = [r for r in rows if isinstance(r, tuple)]
+    widths = [max(len(r[i]) for r in spans_rows) for i in range(4)]
     for r in rows:
+        if not isinstance(r, tuple):
+            lines.append(r)
+            continue
         lines.append(("  %-*s  %-*s  %-*s  %*s  %s" % (
             widths[0], r[0], widths[1], r[1], widths[2], r[2], widths[3], r[3],
             r[4])).rstrip())
     return lines
+
+
+def logs_by_span(spans, logs):
+    """({(trace_id, span_id): [records]} of the records whose span was
+    received, in time order; the number of the others)."""
+    ids = {(s["trace_id"], s["span_id"]) for s in spans}
+    out, elsewhere = {}, 0
+    for rec in sorted(logs, key=lambda r: r.get("time", 0)):
+        key = (rec.get("trace_id") or "", rec.get("span_id") or "")
+        if key in ids:
+            out.setdefault(key, []).append(rec)
+        else:
+            elsewhere += 1
+    return out, elsewhere
 
 
 def _count(n, one, many=None):
@@ -159,13 +198,19 @@ def summary(spans):
         ", ".join(services) or "none")
 
 
-def render(spans, stream=sys.stdout):
-    """Every trace, a blank line between them, then the summary line."""
+def render(spans, stream=sys.stdout, logs=None):
+    """Every trace, a blank line between them, then the summary line; with
+    @logs, each log record under its span and a line counting them."""
+    by_span, elsewhere = logs_by_span(spans, logs or [])
     lines = []
     for tid, roots in build_traces(spans):
-        lines += format_trace(tid, roots, stream)
+        lines += format_trace(tid, roots, stream, by_span)
         lines.append("")
     lines.append(summary(spans))
+    if logs is not None:
+        under = sum(len(v) for v in by_span.values())
+        lines.append("%s: %d under the span in progress when it was logged, %d in no "
+                     "span above" % (_count(len(logs), "log record"), under, elsewhere))
     return "\n".join(lines)
 
 

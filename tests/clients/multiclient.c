@@ -2,19 +2,20 @@
  * hosting several clients in one process, as a Kafka Connect worker or a
  * stream-processing job runner does:
  *
- *   multiclient -b B -t T -n N
+ *   multiclient -b B -t T -n N [-d CONTEXTS]
  *       producer "orders-svc" (client.id) sends N messages keyed a0..,
  *       producer "billing-svc" sends N keyed b0.., both to T; then a
  *       consumer with group.id "audit-group" and librdkafka's default
  *       client.id reads the 2N back with consumer_poll. Prints "dr" and
- *       "msg" lines (key=K) and "done". */
+ *       "msg" lines (key=K) and "done". -d sets librdkafka's debug
+ *       contexts on every client (each then logs its own lines). */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static const char *brokers, *topic;
+static const char *brokers, *topic, *debug;
 static int count = 1;
 
 static void die(const char *what)
@@ -41,6 +42,8 @@ static rd_kafka_conf_t *conf(const char *client_id)
             rd_kafka_conf_set(c, "client.id", client_id, err, sizeof(err)))
                 die(err);
         rd_kafka_conf_set(c, "log_level", "3", NULL, 0);
+        if (debug && rd_kafka_conf_set(c, "debug", debug, err, sizeof(err)))
+                die(err);
         return c;
 }
 
@@ -125,11 +128,13 @@ int main(int argc, char **argv)
                         topic = argv[i + 1];
                 else if (!strcmp(argv[i], "-n"))
                         count = atoi(argv[i + 1]);
+                else if (!strcmp(argv[i], "-d"))
+                        debug = argv[i + 1];
                 else
-                        die("usage: multiclient -b B -t T -n N");
+                        die("usage: multiclient -b B -t T -n N [-d CONTEXTS]");
         }
         if (!brokers || !topic || count < 1)
-                die("usage: multiclient -b B -t T -n N");
+                die("usage: multiclient -b B -t T -n N [-d CONTEXTS]");
         setvbuf(stdout, NULL, _IOLBF, 0);
         a = producer("orders-svc");
         b = producer("billing-svc");

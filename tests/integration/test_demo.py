@@ -1,8 +1,10 @@
 """`make demo` (scripts/demo.py, run here without the apt step): kcat ->
 the Python enricher -> the C billing consumer, each under the agent, gives
-one trace per order across the three processes, and the demo says so; it
-fails when the traces do not come; its tree printer and its chain check
-on hand-made spans."""
+one trace per order across the three processes, and the demo says so; the
+misrouted order's failed send has kotel's log record of the failure under
+it; the demo stops as soon as all that came; it fails when the traces do
+not come; its tree printer (with log records) and its chain check on
+hand-made spans."""
 
 import json
 import os
@@ -22,10 +24,13 @@ SERVICES = ("orders-api", "enricher", "billing")
 KEYS = [k for k, _ in demo.ORDERS]
 
 
-def run_demo(*args, timeout=120):
+def run_demo(*args, timeout=120, logs=None):
+    """(exit status, output, spans); the log records are put in @logs."""
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "spans.jsonl")
-        p = subprocess.run([PYTHON, DEMO, "--spans-out", path, "--preload", PRELOAD] + list(args),
+        lpath = os.path.join(d, "logs.jsonl")
+        p = subprocess.run([PYTHON, DEMO, "--spans-out", path, "--logs-out", lpath,
+                            "--preload", PRELOAD] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            env=leak_checked([PYTHON], dict(os.environ, PYTHONIOENCODING="utf-8")),
                            encoding="utf-8",
@@ -34,12 +39,18 @@ def run_demo(*args, timeout=120):
         if os.path.exists(path):
             with open(path) as f:
                 spans = [json.loads(line) for line in f]
+        if logs is not None and os.path.exists(lpath):
+            with open(lpath) as f:
+                logs.extend(json.loads(line) for line in f)
     return p.returncode, p.stdout, spans
 
 
 def test_demo_one_trace_per_order_across_three_services():
-    rc, out, spans = run_demo()
+    logs = []
+    rc, out, spans = run_demo(logs=logs)
     assert rc == 0, out
+    # It stopped once everything had come, not at its 30 s deadline.
+    assert "Traces received by the OTLP receiver (complete " in out, out
     for k in KEYS:
         send = one(spans, "orders-api", "send orders", k)
         fproc = one(spans, "enricher", "process orders", k)
@@ -56,13 +67,48 @@ def test_demo_one_trace_per_order_across_three_services():
         assert len(pids) == 3, pids
         assert send["attributes"]["messaging.kafka.offset"] >= 0
         assert bproc["attributes"]["messaging.kafka.offset"] >= 0
-    assert len({s["trace_id"] for s in spans}) == len(KEYS)
+    # The misrouted order: kcat's send, the enricher's process and its
+    # failed send, in one trace that billing never sees.
+    bad = demo.MISROUTED[0]
+    msend = one(spans, "orders-api", "send orders", bad)
+    mproc = one(spans, "enricher", "process orders", bad)
+    mfail = one(spans, "enricher", "send orders.enriched", bad)
+    check_hop(msend, mproc)
+    assert mfail["parent_span_id"] == mproc["span_id"] and mfail["trace_id"] == msend["trace_id"]
+    assert mfail["attributes"]["error.type"] == "_UNKNOWN_PARTITION", mfail
+    assert not [s for s in spans if s["resource"]["service.name"] == "billing" and
+                s["attributes"].get("messaging.kafka.message.key") == bad]
+    assert len({s["trace_id"] for s in spans}) == len(KEYS) + 1
+    # kotel's record of the failed delivery carries that send span's ids.
+    dr = [r for r in logs if r["attributes"].get("kotel.kafka.log.facility") == "DR"]
+    assert len(dr) == 1, logs
+    assert (dr[0]["trace_id"], dr[0]["span_id"]) == (mfail["trace_id"], mfail["span_id"])
+    assert dr[0]["attributes"]["error.type"] == "_UNKNOWN_PARTITION"
+    assert dr[0]["resource"]["service.name"] == "enricher"
+    assert dr[0]["body"] == "Delivery failed: orders.enriched [7]: Local: Unknown partition"
 
     # The printed trees: one per order, the services in order, each hop
     # one level under the previous one.
     lines = out.splitlines()
     heads = [i for i, l in enumerate(lines) if l.startswith("trace ")]
-    assert len(heads) == len(KEYS), out
+    assert len(heads) == len(KEYS) + 1, out
+    mhead = [i for i in heads if lines[i].startswith("trace %s: " % mfail["trace_id"])]
+    assert len(mhead) == 1, out
+    heads.remove(mhead[0])
+    # The misrouted order's tree: its failed send, then the log record
+    # printed under it, one level deeper.
+    m = mhead[0]
+    assert "orders-api \u2192 enricher, 3 spans in 2 processes" in lines[m], lines[m]
+    assert "\u2514\u2500 send orders.enriched " in lines[m + 3], lines[m + 3]
+    assert "error=_UNKNOWN_PARTITION" in lines[m + 3], lines[m + 3]
+    log_row = lines[m + 4]
+    assert log_row == " " * 11 + "\u25b8 log err DR: " + dr[0]["body"], log_row
+    assert lines[m + 5] == "", lines[m + 5]
+    assert "%d log record%s: %d under the span in progress when it was logged" % (
+        len(logs), "" if len(logs) == 1 else "s",
+        sum(1 for r in logs if (r["trace_id"], r["span_id"]) in
+            {(s["trace_id"], s["span_id"]) for s in spans})) in out, out
+    assert "%s's trace ends at the enricher's failed send" % bad in out, out
     for i in heads:
         assert "orders-api \u2192 enricher \u2192 billing" in lines[i], lines[i]
         assert "4 spans in 3 processes" in lines[i], lines[i]
@@ -74,19 +120,20 @@ def test_demo_one_trace_per_order_across_three_services():
             assert (" %s " % kind) in row and (" %s [" % svc) in row, row
             assert "topic=" in row and "partition=" in row and "offset=" in row, row
             assert "key=order-10" in row, row
-    assert "%d spans, %d traces, services: %s" % (4 * len(KEYS), len(KEYS),
+    assert "%d spans, %d traces, services: %s" % (4 * len(KEYS) + 3, len(KEYS) + 1,
                                                    ", ".join(SERVICES)) in out, out
     assert "OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318" in out, out
     # The metrics next to the trace tree: each service's messages, counted
-    # once each.
+    # once each (the misrouted order everywhere but in billing; its failed
+    # send is a sent message with an error.type).
     assert "Metrics received" in out, out
-    for svc, name in (("orders-api", "messaging.client.sent.messages"),
-                      ("enricher", "messaging.client.consumed.messages"),
-                      ("enricher", "messaging.client.sent.messages"),
-                      ("billing", "messaging.client.consumed.messages"),
-                      ("billing", "kotel.message.age")):
+    for svc, name, n in (("orders-api", "messaging.client.sent.messages", len(KEYS) + 1),
+                         ("enricher", "messaging.client.consumed.messages", len(KEYS) + 1),
+                         ("enricher", "messaging.client.sent.messages", len(KEYS) + 1),
+                         ("billing", "messaging.client.consumed.messages", len(KEYS)),
+                         ("billing", "kotel.message.age", len(KEYS))):
         row = [l for l in lines if l.split()[:2] == [svc, name]]
-        assert len(row) == 1 and row[0].split()[2].rstrip(",") == str(len(KEYS)), (svc, name, out)
+        assert len(row) == 1 and row[0].split()[2].rstrip(",") == str(n), (svc, name, out)
     assert "FAILED" not in out, out
 
 
@@ -150,6 +197,39 @@ def test_trace_tree_shape_on_hand_made_spans():
     assert "`- c2" in ascii_text and "|- c1" in ascii_text, ascii_text
     ascii_text.encode("ascii")
     assert trace_tree.render([], Utf8()) == "0 spans, 0 traces, services: none"
+
+
+def test_trace_tree_prints_log_records_under_their_spans():
+    spans = [
+        span("root", "s1", start=0),
+        span("kid", "s2", parent="s1", start=10),
+        span("other", "s9", trace="t2", start=20),
+    ]
+
+    def rec(body, trace="t1", sid="s1", t=0, fac="FAIL"):
+        return {"trace_id": trace, "span_id": sid, "severity_text": "err", "body": body,
+                "time": t, "attributes": {"kotel.kafka.log.facility": fac}}
+
+    logs = [rec("second", t=2), rec("first", t=1), rec("of the kid", sid="s2", fac="DR"),
+            rec("x" * 200, trace="t2", sid="s9"),
+            rec("span not received", sid="s7"), rec("no trace", trace="", sid="")]
+    lines = trace_tree.render(spans, Utf8(), logs).splitlines()
+    # Under the root, above its child, in time order; the pipe goes on
+    # down to the child.
+    assert lines[1].startswith("  root "), lines
+    assert lines[2] == "  \u2502  \u25b8 log err FAIL: first", lines
+    assert lines[3] == "  \u2502  \u25b8 log err FAIL: second", lines
+    assert lines[4].startswith("  \u2514\u2500 kid "), lines
+    assert lines[5] == "        \u25b8 log err DR: of the kid", lines
+    assert lines[6] == ""
+    # At its span's children's depth when it has none; a long body is cut.
+    assert lines[9] == "     \u25b8 log err FAIL: " + "x" * 107 + "...", lines
+    assert lines[-1] == ("6 log records: 4 under the span in progress when it was logged, "
+                         "2 in no span above"), lines
+    ascii_lines = trace_tree.render(spans, Ascii(), logs).splitlines()
+    assert ascii_lines[2] == "  |  > log err FAIL: first", ascii_lines
+    # Without logs, no log line and no count.
+    assert "log" not in trace_tree.render(spans, Utf8())
 
 
 def test_demo_chain_check_rejects_broken_chains():

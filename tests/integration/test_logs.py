@@ -6,11 +6,15 @@ with OTEL_LOGS_EXPORTER=otlp and the receiver decoding /v1/logs; the "same
 as without kotel" tests run it a second time with no LD_PRELOAD and
 compare what the app saw."""
 
+import contextlib
 import os
 import re
 
-from kotel_test import BUILD, Broker, Receiver, agent_env, kclient, named, run
-from semantics_lib import dead_bootstrap
+from kotel_test import BUILD, Broker, GrpcReceiver, Receiver, agent_env, kclient, named, run
+from otlp_grpc_receiver import UNAVAILABLE
+from semantics_lib import dead_bootstrap, log_lines
+
+LOGS_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 
 LOGCLIENT = os.path.join(BUILD, "tests", "logclient")
 
@@ -50,10 +54,10 @@ def no_ptr(s):
     return re.sub(r"0x[0-9a-f]+", "PTR", s)
 
 
-def test_dead_broker_errors_become_log_records():
+def test_dead_broker_errors_become_log_records(receiver=Receiver):
     dead = dead_bootstrap()
     port = int(dead.rsplit(":", 1)[1])
-    with Receiver() as r:
+    with receiver() as r:
         p = logclient(dead, "-X", "message.timeout.ms=1500", "dead", receiver=r)
         assert "dr _MSG_TIMED_OUT" in p.stdout
         logs = r.wait_logs(lambda ls: any(x["attributes"].get("kotel.kafka.log.facility")
@@ -77,6 +81,17 @@ def test_dead_broker_errors_become_log_records():
     assert all("error.type" not in x["attributes"] for x in errs)
     # librdkafka's default printing still happened (rd_kafka_log_print).
     assert re.search(r"^%3\|\d+\.\d+\|FAIL\|rdkafka#producer-1\| ", p.stderr, re.M), p.stderr
+    return r
+
+
+def test_dead_broker_errors_over_grpc():
+    """OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the same records, decoded by
+    @grpc/grpc-js from LogsService/Export calls."""
+    r = test_dead_broker_errors_become_log_records(GrpcReceiver)
+    assert r.logs_requests
+    for q in r.logs_requests:
+        assert q["path"] == LOGS_METHOD and q["encoding"] == "identity", q
+        assert q["status"] == 0 and 0 < q["deadline_ms"] <= 10000, q
 
 
 def errors_of(logs):
@@ -218,18 +233,28 @@ def test_error_polled_inside_a_process_span_carries_its_trace():
     assert all(x["trace_id"] == "" for x in fails)
 
 
-def test_failed_delivery_record_carries_the_send_span(env=None):
+def test_failed_delivery_record_carries_the_send_span(env=None, receiver=Receiver,
+                                                      logs_receiver=None, prepare=None):
     """librdkafka logs no line inside a send span's lifetime on a thread
     where it is current (a timed-out message is only a debug line of
     rdk:main), so kotel records the delivery report's error itself, at
-    on_acknowledgement, with the send span's ids."""
-    with Receiver() as r:
+    on_acknowledgement, with the send span's ids. With @logs_receiver the
+    logs go there alone (OTEL_EXPORTER_OTLP_LOGS_ENDPOINT and _PROTOCOL)
+    and the spans to @receiver; @prepare(logs receiver) runs first."""
+    env = dict(env or {})
+    with receiver() as r, (logs_receiver() if logs_receiver else
+                           contextlib.nullcontext(r)) as lr:
+        if logs_receiver:
+            env.update(OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=lr.endpoint,
+                       OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=lr.proto)
+        if prepare:
+            prepare(lr)
         p = logclient(dead_bootstrap(), "-X", "message.timeout.ms=1500", "dead", receiver=r,
                       env=env)
         assert "dr _MSG_TIMED_OUT" in p.stdout
         spans = r.wait_for(lambda s: named(s, "send t"))
-        logs = r.wait_logs(lambda ls: any(x["attributes"].get("kotel.kafka.log.facility")
-                                          == "DR" for x in ls))
+        logs = lr.wait_logs(lambda ls: any(x["attributes"].get("kotel.kafka.log.facility")
+                                           == "DR" for x in ls))
     send = named(spans, "send t")
     dr = [x for x in logs if x["attributes"].get("kotel.kafka.log.facility") == "DR"]
     assert len(send) == 1 and len(dr) == 1, (send, dr)
@@ -240,7 +265,71 @@ def test_failed_delivery_record_carries_the_send_span(env=None):
     assert dr[0]["severity_number"] == 17
     assert dr[0]["body"].startswith("Delivery failed: t [")
     assert send[0]["attributes"]["error.type"] == "_MSG_TIMED_OUT"
+    if logs_receiver:
+        assert r.logs_requests == [], "logs went to the traces' endpoint"
+        return lr
     return r
+
+
+def test_failed_delivery_record_over_grpc():
+    r = test_failed_delivery_record_carries_the_send_span(receiver=GrpcReceiver)
+    assert r.logs_requests and {q["path"] for q in r.logs_requests} == {LOGS_METHOD}
+
+
+def test_logs_alone_over_grpc_with_gzip():
+    """OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=grpc (and _COMPRESSION=gzip) with
+    the generic protocol http/protobuf: the spans go over HTTP, the logs
+    over gRPC, gzip'd, to a server that refuses anything else."""
+    lr = test_failed_delivery_record_carries_the_send_span(
+        env={"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+             "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION": "gzip"},
+        logs_receiver=GrpcReceiver, prepare=lambda g: g.require_gzip())
+    assert lr.logs_requests and lr.requests == []
+    for q in lr.logs_requests:
+        assert q["encoding"] == "gzip" and q["status"] == 0, q
+    fail = [x for x in lr.logs if x["attributes"].get("kotel.kafka.log.facility") == "FAIL"]
+    assert fail and fail[0]["attributes"]["server.address"] == "127.0.0.1"
+
+
+def exit_counts(stderr):
+    """The logs exporter's counts at exit (OTEL_LOG_LEVEL=debug)."""
+    lines = log_lines(stderr, "log records submitted=")
+    assert len(lines) == 1, stderr[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[0])}
+
+
+def grpc_dead_run(steps):
+    """The dead-broker logclient with its logs over gRPC, the logs
+    service scripted with @steps; (process, receiver, exit counts) once
+    the server reported every record kotel counted exported."""
+    with GrpcReceiver() as r:
+        r.grpc_logs_script(steps)
+        p = logclient(dead_bootstrap(), "-X", "message.timeout.ms=1500", "dead", receiver=r,
+                      env={"OTEL_LOG_LEVEL": "debug"})
+        c = exit_counts(p.stderr)
+        r.wait_logs(lambda ls: len(ls) >= c["exported"])
+        r.wait_logs_requests(len(steps) + 1)
+    assert any(x["attributes"].get("kotel.kafka.log.facility") == "FAIL" for x in r.logs)
+    return p, r, c
+
+
+def test_logs_over_grpc_unavailable_then_ok():
+    p, r, c = grpc_dead_run([{"code": UNAVAILABLE, "message": "busy"}])
+    reqs = r.logs_requests
+    assert [q["status"] for q in reqs[:2]] == [UNAVAILABLE, 0], reqs
+    # The refused batch was sent again, whole, and is what got in.
+    assert reqs[1]["n_records"] == reqs[0]["n_records"] > 0
+    assert sum(q["n_records"] for q in reqs if q["status"] == 0) == len(r.logs)
+    assert c["exported"] == c["submitted"] == len(r.logs) and c["failed"] == 0, c
+    assert 'gRPC UNAVAILABLE: "busy"' in p.stderr, p.stderr[-3000:]
+
+
+def test_logs_partial_success_over_grpc_counted_failed():
+    p, r, c = grpc_dead_run([{"partial": {"rejected": 1, "message": "record too old"}}])
+    assert len(log_lines(p.stderr, "partial success: 1 rejected: record too old")) == 1, \
+        p.stderr[-3000:]
+    assert all(q["status"] == 0 for q in r.logs_requests)
+    assert c["failed"] == 1 and c["exported"] == c["submitted"] - 1, c
 
 
 def test_logs_over_http_json_and_gzip():

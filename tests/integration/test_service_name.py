@@ -3,8 +3,9 @@
 billing-svc) and a consumer (group.id audit-group, librdkafka's default
 client.id) shows up as one service or several, according to the mode; the
 spans and the metrics of each client carry its resource, and each request
-holds one ResourceSpans / ResourceMetrics per resource. An invalid value is
-logged once and leaves the feature off."""
+holds one ResourceSpans / ResourceMetrics per resource; librdkafka's log
+lines are log records under the resource of the client that logged them.
+An invalid value is logged once and leaves the feature off."""
 
 import os
 
@@ -118,6 +119,45 @@ def test_requests_group_by_resource():
             assert len(names) == len(set(names)), names
             services.update(names)
         assert {"orders-svc", "billing-svc", HOST} <= services
+
+
+def test_log_records_carry_their_clients_service():
+    """librdkafka's lines (debug=msg on every client) are log records of
+    the client that logged them, under its resource: each producer's
+    client.id is its service.name, the consumer (client.id rdkafka) keeps
+    the process's; each logs request holds each resource once."""
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+
+    mine = ("orders-svc", "billing-svc")
+    with Broker(["svc:2"]) as b, Receiver() as r:
+        env = agent_env(r, HOST, OTEL_LOGS_EXPORTER="otlp", OTEL_BLRP_SCHEDULE_DELAY="100",
+                        KOTEL_LOGS_MAX_PER_SECOND="0", KOTEL_SERVICE_NAME_FROM="client.id")
+        p = run([MULTICLIENT, "-b", b.bootstrap, "-t", "svc", "-n", str(N), "-d", "msg"], env)
+        assert "done" in p.stdout
+        logs = r.wait_logs(lambda ls: {(x["attributes"].get("messaging.client.id"),
+                                        x["attributes"]["kotel.kafka.log.facility"])
+                                       for x in ls} >= {(m, "PRODUCE") for m in mine} |
+                           {("rdkafka", "FETCH")})
+        reqs = list(r.logs_requests)
+    by_svc = {}
+    for x in logs:
+        cid = x["attributes"]["messaging.client.id"]
+        want = cid if cid in mine else HOST
+        assert x["resource"]["service.name"] == want, x
+        assert x["resource"]["telemetry.sdk.name"] == "kotel"
+        by_svc.setdefault(want, set()).add(x["attributes"]["kotel.kafka.log.facility"])
+    assert {"PRODUCE", "MSGSET"} <= by_svc["orders-svc"] and \
+        {"PRODUCE", "MSGSET"} <= by_svc["billing-svc"], by_svc
+    assert "FETCH" in by_svc[HOST] and "PRODUCE" not in by_svc[HOST], by_svc
+    services = set()
+    for q in reqs:
+        req = logs_service_pb2.ExportLogsServiceRequest()
+        req.ParseFromString(q["body"])
+        names = [a.value.string_value for rl in req.resource_logs
+                 for a in rl.resource.attributes if a.key == "service.name"]
+        assert len(names) == len(set(names)), names
+        services.update(names)
+    assert services == {"orders-svc", "billing-svc", HOST}, services
 
 
 def test_invalid_value_logged_once_and_off():

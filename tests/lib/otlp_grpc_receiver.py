@@ -1,15 +1,17 @@
 """An OTLP/gRPC collector for tests: tests/lib/otlp_grpc_server.js (npm's
 @grpc/grpc-js, a gRPC implementation kotel shares nothing with) in a child
 process, behind the same interface as otlp_receiver.Receiver: spans,
-requests, metrics, metrics_requests, wait_for/wait_spans/wait_metrics,
-endpoint, and scripts of answers.
+requests, metrics, metrics_requests, logs, logs_requests,
+wait_for/wait_spans/wait_metrics/wait_logs, endpoint, and scripts of
+answers.
 
 The server decodes each request with protobufjs from the project's .proto
 files and reports it as a JSON line; here it becomes the same span and
-data-point dicts otlp_receiver's protoc-generated decoding makes, so a test
+data-point and log-record dicts otlp_receiver's protoc-generated
+decoding makes, so a test
 checks both transports with one set of assertions.
 
-Script steps (grpc_script / grpc_metrics_script): {"code": 14, "message":
+Script steps (grpc_script / grpc_metrics_script / grpc_logs_script): {"code": 14, "message":
 "...", "retry_delay_ms": 1500}, {"hang": True}, {"close": True},
 {"partial": {"rejected": 1, "message": "..."}}, {"delay_ms": 2000}.
 """
@@ -125,11 +127,37 @@ def metrics_from_request(req):
     return out
 
 
+def logs_from_request(req):
+    """The ExportLogsServiceRequest, as otlp_receiver.logs_from_proto's
+    dicts (one per log record)."""
+    out = []
+    for rl in req.get("resource_logs", []):
+        res = _attrs((rl.get("resource") or {}).get("attributes"))
+        for sl in rl.get("scope_logs", []):
+            scope = sl.get("scope") or {}
+            for r in sl.get("log_records", []):
+                out.append({
+                    "time": int(r["time_unix_nano"]),
+                    "observed_time": int(r["observed_time_unix_nano"]),
+                    "severity_number": r.get("severity_number", 0),
+                    "severity_text": r.get("severity_text", ""),
+                    "body": _anyvalue(r.get("body")),
+                    "attributes": _attrs(r.get("attributes")),
+                    "flags": r.get("flags", 0),
+                    "trace_id": _hex(r.get("trace_id")),
+                    "span_id": _hex(r.get("span_id")),
+                    "resource": res,
+                    "scope": scope.get("name", ""),
+                })
+    return out
+
+
 class GrpcReceiver:
     """The OTLP/gRPC server on 127.0.0.1 (h2c; TLS with tls={"cert",
     "key", "client_ca"}); endpoint is http:// or https://127.0.0.1:port.
     Requests record what the server saw: path, metadata (headers),
-    encoding, deadline_ms, the answer given, n_spans / n_points."""
+    encoding, deadline_ms, the answer given, n_spans / n_points /
+    n_records."""
 
     proto = "grpc"
     # kotel_test.agent_env adds this to a client's environment.
@@ -138,6 +166,7 @@ class GrpcReceiver:
     def __init__(self, tls=None):
         self.spans, self.requests = [], []
         self.metrics, self.metrics_requests = [], []
+        self.logs, self.logs_requests = [], []
         self.cond = threading.Condition()
         self._acks = set()
         self._next_id = 0
@@ -185,6 +214,12 @@ class GrpcReceiver:
             self.requests.append(req)
             if ok:
                 self.spans.extend(spans)
+        elif ev["signal"] == "logs":
+            records = logs_from_request(ev["request"])
+            req["n_records"] = len(records)
+            self.logs_requests.append(req)
+            if ok:
+                self.logs.extend(records)
         else:
             points = metrics_from_request(ev["request"])
             req["n_points"] = len(points)
@@ -218,6 +253,9 @@ class GrpcReceiver:
     def grpc_metrics_script(self, steps):
         self._command(cmd="script", signal="metrics", steps=steps)
 
+    def grpc_logs_script(self, steps):
+        self._command(cmd="script", signal="logs", steps=steps)
+
     def require_gzip(self):
         self._command(cmd="require_gzip")
 
@@ -237,6 +275,22 @@ class GrpcReceiver:
             while not pred(self.metrics) and time.time() < deadline:
                 self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
             return list(self.metrics)
+
+    def wait_logs(self, pred, timeout=20.0):
+        """Waits until pred(log records) is true; returns them either way."""
+        deadline = time.time() + timeout * TIMEOUT_SCALE
+        with self.cond:
+            while not pred(self.logs) and time.time() < deadline:
+                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
+            return list(self.logs)
+
+    def wait_logs_requests(self, n, timeout=20.0):
+        """Waits until @n logs requests were reported; returns them."""
+        deadline = time.time() + timeout * TIMEOUT_SCALE
+        with self.cond:
+            while len(self.logs_requests) < n and time.time() < deadline:
+                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
+            return list(self.logs_requests)
 
     def close(self):
         if self.proc.poll() is None:

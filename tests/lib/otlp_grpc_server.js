@@ -2,16 +2,17 @@
 // @grpc/proto-loader (pinned in tests/package.json): a gRPC implementation
 // nobody here wrote decodes what kotel's hand-made HTTP/2 calls carry.
 //
-// It serves TraceService/Export and MetricsService/Export from the .proto
-// files in exporter/proto (kotel's message subset) and tests/proto (the
-// service blocks), on 127.0.0.1, over h2c or TLS (--tls cert,key[,ca]).
+// It serves TraceService/Export, MetricsService/Export and
+// LogsService/Export from the .proto files in exporter/proto (kotel's
+// message subset) and tests/proto (the service blocks), on 127.0.0.1,
+// over h2c or TLS (--tls cert,key[,ca]).
 //
 // Talks to its test (tests/lib/otlp_grpc_receiver.py) in JSON lines:
 //   stdout, first: {"port": N}; then one {"event": "request", ...} per call
 //     received, with the decoded request, its metadata, the encoding of
 //     its message (grpc-encoding when the compressed flag was set, else
 //     "identity"), its deadline and the answer given.
-//   stdin: {"id": k, "cmd": "script", "signal": "traces"|"metrics",
+//   stdin: {"id": k, "cmd": "script", "signal": "traces"|"metrics"|"logs",
 //     "steps": [...]} replaces that signal's script; {"id": k, "cmd":
 //     "require_gzip"}: calls whose message is not gzip'd get
 //     INVALID_ARGUMENT. Each command is acknowledged by {"ack": k}.
@@ -43,7 +44,8 @@ function out(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
-const def = protoLoader.loadSync(['otlp_grpc_trace.proto', 'otlp_grpc_metrics.proto'], {
+const def = protoLoader.loadSync(['otlp_grpc_trace.proto', 'otlp_grpc_metrics.proto',
+  'otlp_grpc_logs.proto'], {
   includeDirs: DIRS, keepCase: true, longs: String, enums: Number, bytes: String,
   defaults: true, oneofs: true,
 });
@@ -72,7 +74,7 @@ function base(call) {
   return c;
 }
 
-const scripts = { traces: [], metrics: [] };
+const scripts = { traces: [], metrics: [], logs: [] };
 let requireGzip = false;
 const hung = [];
 
@@ -141,6 +143,8 @@ server.addService(proto.opentelemetry.proto.collector.trace.v1.TraceService.serv
   { Export: handler('traces', 'rejected_spans') });
 server.addService(proto.opentelemetry.proto.collector.metrics.v1.MetricsService.service,
   { Export: handler('metrics', 'rejected_data_points') });
+server.addService(proto.opentelemetry.proto.collector.logs.v1.LogsService.service,
+  { Export: handler('logs', 'rejected_log_records') });
 
 let creds = grpc.ServerCredentials.createInsecure();
 const tls = arg('--tls');

@@ -1,7 +1,7 @@
 /* OTLP encoders: a batch with spans from two different resources (and one
  * with none) encodes to one request with a ResourceSpans per resource, as
  * decoded back by protobuf-c; the JSON encoder says the same; response
- * decoding handles partial success and garbage; gzip round-trips, also
+ * decoding handles partial success (of traces and of logs) and garbage; gzip round-trips, also
  * with its compressor and buffer reused. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include "exporter/gzip.h"
 #include "tap.h"
 
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest Req;
@@ -216,7 +217,7 @@ static void test_responses(void)
             OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
         Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
             OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-        uint8_t buf[256];
+        uint8_t buf[256] = {0};
         size_t len;
         int64_t rej = -1;
         char msg[64];
@@ -250,6 +251,42 @@ static void test_responses(void)
         CHECK(kotel_otlp_decode_response((const uint8_t *)"garbage", 7, &rej, msg,
                                          sizeof(msg)) < 0,
               "protobuf garbage rejected");
+        /* The logs exporter reads its response (over HTTP and, unframed,
+         * over gRPC) with the same decoder: ExportLogsPartialSuccess's
+         * rejected_log_records and error_message are fields 1 and 2, as
+         * rejected_spans and error_message are. */
+        {
+                Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse lr =
+                    OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_RESPONSE__INIT;
+                Opentelemetry__Proto__Collector__Logs__V1__ExportLogsPartialSuccess lps =
+                    OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_PARTIAL_SUCCESS__INIT;
+
+                lps.rejected_log_records = 5;
+                lps.error_message        = "records too old";
+                lr.partial_success       = &lps;
+                len = opentelemetry__proto__collector__logs__v1__export_logs_service_response__pack(
+                    &lr, buf);
+                CHECK(kotel_otlp_decode_response(buf, len, &rej, msg, sizeof(msg)) == 0 &&
+                          rej == 5 && !strcmp(msg, "records too old"),
+                      "logs response partial success (rejected_log_records)");
+        }
+        /* And over http/json, where each signal names its count. */
+        {
+                static const char *const jl[] = {
+                    "{\"partialSuccess\":{\"rejectedLogRecords\":\"4\","
+                    "\"errorMessage\":\"late\"}}",
+                    "{\"partialSuccess\":{\"rejectedDataPoints\":4,"
+                    "\"errorMessage\":\"late\"}}",
+                };
+
+                for (size_t i = 0; i < sizeof(jl) / sizeof(jl[0]); i++)
+                        CHECK(kotel_otlp_decode_response_json(
+                                  (const uint8_t *)jl[i], strlen(jl[i]), &rej, msg,
+                                  sizeof(msg)) == 0 &&
+                                  rej == 4 && !strcmp(msg, "late"),
+                              i ? "json partial success of metrics (rejectedDataPoints)"
+                                : "json partial success of logs (rejectedLogRecords)");
+        }
         CHECK(kotel_otlp_decode_response_json((const uint8_t *)js, strlen(js), &rej,
                                               msg, sizeof(msg)) == 0 &&
                   rej == 2 && !strcmp(msg, "too \"old\""),
