@@ -4,10 +4,11 @@
  * the partitioner. It picks the parent (a valid traceparent already in the
  * headers, else the consumed message this produce forwards, else the
  * thread's current message, else none), injects the send span's context
- * into the headers, and records a compact pending entry keyed by the
+ * into the headers, and, when sampled, fills the send span with all that
+ * is known at send time and keeps it in the in-flight table under the
  * message pointer. on_acknowledgement (a broker thread, or the producing
- * thread when the partitioner fails) takes the entry and ends the span with
- * partition, offset and error. The wrappers only tell on_send which
+ * thread when the partitioner fails) takes the span, stores partition,
+ * offset, error and end time, and submits it. The wrappers only tell on_send which
  * buffers the app passed (before RD_KAFKA_MSG_F_COPY copies them) and
  * settle what librdkafka never acks (produce_batch failures). */
 #include "produce.h"
@@ -192,7 +193,7 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         const void *payload    = rkm->payload;
         const void *key        = rkm->key;
         struct kotel_ctx parent, ctx;
-        struct kotel_pending *p;
+        struct kotel_span *s;
         struct send_view v;
         char *baggage = NULL;
         int saved     = errno;
@@ -222,23 +223,29 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         free(baggage);
         if (!(ctx.flags & KOTEL_FLAG_SAMPLED))
                 goto out;
-        p = kotel_pending_new();
-        if (!p)
+        /* The span is filled here with all that is known at send time, so
+         * that the acknowledgement only adds where the message went. */
+        s = kotel_span_new();
+        if (!s)
                 goto out;
-        memcpy(p->trace_id, ctx.trace_id, 16);
-        memcpy(p->span_id, ctx.span_id, 8);
+        memcpy(s->trace_id, ctx.trace_id, 16);
+        memcpy(s->span_id, ctx.span_id, 8);
         if (parent.valid) {
-                memcpy(p->parent_span_id, parent.span_id, 8);
-                p->has_parent = true;
+                memcpy(s->parent_span_id, parent.span_id, 8);
+                s->has_parent = true;
         }
-        p->flags      = ctx.flags;
-        p->start_ns   = kotel_now_ns();
-        p->rk         = rk;
-        p->client     = kotel_client_ref(c);
-        p->topic      = topic_of(rkm, &p->topic_owned);
-        p->tracestate = ctx.ts_len ? strndup(ctx.tracestate, ctx.ts_len) : NULL;
-        if (kotel_inflight_put(rkm, p) < 0) {
-                kotel_pending_free(p);
+        s->flags       = ctx.flags;
+        s->kind        = KOTEL_KIND_PRODUCER;
+        s->op          = KOTEL_OP_SEND;
+        s->start_ns    = kotel_now_ns();
+        s->client      = kotel_client_ref(c);
+        s->inflight.rk = rk;
+        s->topic       = topic_of(rkm, &s->topic_owned);
+        if (ctx.ts_len)
+                s->tracestate = strndup(ctx.tracestate, ctx.ts_len);
+        kotel_span_set_body(s, rkm);
+        if (kotel_inflight_put(rkm, s) < 0) {
+                kotel_span_free(s);
                 goto out;
         }
         kotel_exporter_count_started();
@@ -249,30 +256,17 @@ out:
         return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-/* Fills @s with the send span of @p, moving @p's references into it. @m
- * may be NULL (the message is gone). */
-static void fill_span(struct kotel_span *s, struct kotel_pending *p,
-                      const rd_kafka_message_t *m, rd_kafka_resp_err_t err,
-                      const char *why)
+/* Ends send span @s, taken out of the in-flight table: where @m went
+ * (partition and offset; @m may be NULL: the message is gone), @err, the
+ * end time. Allocates nothing when @why is a literal (the exit path). */
+static void finish_span(struct kotel_span *s, const rd_kafka_message_t *m,
+                        rd_kafka_resp_err_t err, const char *why)
 {
-        memcpy(s->trace_id, p->trace_id, 16);
-        memcpy(s->span_id, p->span_id, 8);
-        memcpy(s->parent_span_id, p->parent_span_id, 8);
-        s->has_parent = p->has_parent;
-        s->flags      = p->flags;
-        s->kind       = KOTEL_KIND_PRODUCER;
-        s->op         = KOTEL_OP_SEND;
-        s->start_ns   = p->start_ns;
-        s->end_ns     = kotel_now_ns();
-        s->client     = p->client;
-        s->tracestate = p->tracestate;
-        s->topic       = p->topic;
-        s->topic_owned = p->topic_owned;
-        p->client      = NULL;
-        p->tracestate  = NULL;
-        p->topic_owned = false;
+        s->end_ns           = kotel_now_ns();
+        s->inflight.rk      = NULL;
+        s->inflight.next    = NULL;
         if (m)
-                kotel_span_set_message(s, m);
+                kotel_span_set_position(s, m);
         if (err) {
                 /* A failed message has no offset, whatever the field holds
                  * (the app's own array for produce_batch). */
@@ -281,18 +275,11 @@ static void fill_span(struct kotel_span *s, struct kotel_pending *p,
         }
 }
 
-/* Builds and submits the send span of @p; takes @p. @m may be NULL. */
-static void settle(struct kotel_pending *p, const rd_kafka_message_t *m,
+/* Ends and submits send span @s; takes it. @m may be NULL. */
+static void settle(struct kotel_span *s, const rd_kafka_message_t *m,
                    rd_kafka_resp_err_t err, const char *why)
 {
-        struct kotel_span *s = kotel_span_new();
-
-        if (!s) {
-                kotel_pending_free(p);
-                return;
-        }
-        fill_span(s, p, m, err, why);
-        kotel_pending_free(p);
+        finish_span(s, m, err, why);
         kotel_exporter_submit(s);
 }
 
@@ -300,7 +287,7 @@ static rd_kafka_resp_err_t on_ack(rd_kafka_t *rk, rd_kafka_message_t *rkm,
                                   void *ic_opaque)
 {
         struct kotel_tls *t = &kotel_tls;
-        struct kotel_pending *p;
+        struct kotel_span *p;
         int saved = errno;
 
         (void)rk;
@@ -344,30 +331,18 @@ void kotel_produce_install(rd_kafka_t *rk, struct kotel_client *client)
 static uint64_t settle_taken(struct kotel_inflight_taken *t, const char *why,
                              uint64_t deadline_ns, bool at_exit)
 {
-        uint64_t dropped = 0;
-        uint32_t n       = 0;
-        struct kotel_pending *p;
+        uint32_t n = 0;
+        struct kotel_span *s;
 
+        /* At exit this allocates and frees nothing (the exiting thread may
+         * hold the allocator's lock): @why is a literal, and what is not
+         * submitted stays in @t, kept by the caller. */
+        (void)at_exit;
         while (t->n && kotel_exporter_has_room() &&
                (n++ % UNACKED_CLOCK_EVERY || kotel_mono_ns() < deadline_ns) &&
-               (p = kotel_inflight_next(t)) != NULL) {
-                /* At exit: no malloc, no free (the exiting thread may hold
-                 * the allocator's lock). */
-                struct kotel_span *s =
-                    at_exit ? kotel_span_new_pooled() : kotel_span_new();
-
-                if (s)
-                        fill_span(s, p, NULL, RD_KAFKA_RESP_ERR__DESTROY, why);
-                else
-                        dropped++;
-                if (at_exit)
-                        kotel_pending_free_at_exit(p);
-                else
-                        kotel_pending_free(p);
-                if (s)
-                        kotel_exporter_submit(s);
-        }
-        return dropped + t->n;
+               (s = kotel_inflight_next(t)) != NULL)
+                settle(s, NULL, RD_KAFKA_RESP_ERR__DESTROY, why);
+        return t->n;
 }
 
 void kotel_produce_finish_unacked(const void *rk, const char *why)
@@ -658,7 +633,7 @@ KOTEL_EXPORT int rd_kafka_produce_batch(rd_kafka_topic_t *rkt,
         /* Entries that failed after on_send and were never acked (an
          * unknown explicit partition): settle their spans here. */
         for (int i = 0; t->batch_rkm && i < message_cnt; i++) {
-                struct kotel_pending *p;
+                struct kotel_span *p;
 
                 if (!t->batch_rkm[i] || !rkmessages[i].err)
                         continue;
