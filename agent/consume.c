@@ -147,6 +147,8 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         t->has_current          = true;
         t->current_ends_on_move = rule == END_ON_NEXT;
         t->current_owner        = owner;
+        t->current_rkm          = rule == END_ON_MOVE ? m : NULL;
+        t->current_destroyed    = false;
         kotel_ctx_copy(&t->current_ctx, &ctx);
         kotel_tls_arm();
 }
@@ -461,8 +463,20 @@ KOTEL_EXPORT void rd_kafka_message_destroy(rd_kafka_message_t *rkmessage)
                 return;
         /* Before the free: afterwards the address may be reused at once. */
         if (rkmessage && kotel_agent_ready()) {
-                int saved = errno;
-                kotel_msgtab_destroyed(rkmessage);
+                struct kotel_tls *t = &kotel_tls;
+                int saved           = errno;
+
+                if (t->has_current && t->current_rkm == rkmessage) {
+                        /* The thread's current message (a poll loop, or
+                         * Python's destroy inside poll): the move-on
+                         * settles it with the next message's table entry,
+                         * so one table lock per message, not two. */
+                        kotel_msgtab_ptrs_dead(t->current);
+                        t->current_rkm       = NULL;
+                        t->current_destroyed = true;
+                } else {
+                        kotel_msgtab_destroyed(rkmessage);
+                }
                 errno = saved;
         }
         real_rd_kafka_message_destroy(rkmessage);

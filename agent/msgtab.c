@@ -47,7 +47,8 @@ struct live {
         bool in_use;
         bool destroyed;
         bool released;
-        uint32_t gen;
+        bool ptrs_dead; /* atomic: kotel_msgtab_ptrs_dead() */
+        uint32_t gen;   /* written under the lock, atomically */
         uint32_t next_free;
         char *tracestate;
         struct bag *baggage;
@@ -126,8 +127,8 @@ static void index_put(struct kotel_ptrmap *m, const void *k, uint32_t idx)
 /* Removes @k only if it still names entry @idx (keys can collide). */
 static void index_del(struct kotel_ptrmap *m, uint64_t k, uint32_t idx)
 {
-        if (k && kotel_ptrmap_get(m, k) == (void *)(uintptr_t)(idx + 1))
-                kotel_ptrmap_del(m, k);
+        if (k)
+                kotel_ptrmap_del_if(m, k, (void *)(uintptr_t)(idx + 1));
 }
 
 /* The message's buffers die with it; its creation span id does not: a
@@ -164,7 +165,7 @@ static struct kotel_span *retire(uint32_t idx)
         }
         e->in_use = false;
         e->owner  = NULL;
-        e->gen++;
+        __atomic_store_n(&e->gen, e->gen + 1, __ATOMIC_RELAXED);
         e->next_free = free_head;
         free_head    = idx + 1;
         __atomic_sub_fetch(&live_count, 1, __ATOMIC_RELAXED);
@@ -227,6 +228,7 @@ struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m,
         e->span       = m->span;
         e->in_use     = true;
         e->destroyed  = false;
+        __atomic_store_n(&e->ptrs_dead, false, __ATOMIC_RELAXED);
         e->released   = m->released;
         index_put(&by_ptr, e->rkm, idx);
         index_put(&by_ptr, e->payload, idx);
@@ -283,6 +285,11 @@ static bool find_in(struct kotel_ptrmap *m, uint64_t k, struct kotel_ctx *out,
                 return false;
         take_lock();
         v = (uintptr_t)kotel_ptrmap_get(m, k);
+        /* A destroyed current message's pointers, not yet unindexed: the
+         * address now belongs to someone else. */
+        if (v && m == &by_ptr &&
+            __atomic_load_n(&entries[v - 1].ptrs_dead, __ATOMIC_ACQUIRE))
+                v = 0;
         if (v) {
                 fill_ctx(&entries[v - 1], out);
                 if (baggage && (bg = entries[v - 1].baggage))
@@ -349,6 +356,17 @@ void kotel_msgtab_destroyed(const void *rkm)
                 done = mark_destroyed((uint32_t)v - 1);
         pthread_mutex_unlock(&lock);
         finish(done);
+}
+
+void kotel_msgtab_ptrs_dead(struct kotel_live_ref ref)
+{
+        struct live *e;
+
+        if (!ref.idx || !entries)
+                return;
+        e = &entries[ref.idx - 1];
+        if (__atomic_load_n(&e->gen, __ATOMIC_RELAXED) == ref.gen)
+                __atomic_store_n(&e->ptrs_dead, true, __ATOMIC_RELEASE);
 }
 
 void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref)

@@ -69,6 +69,14 @@ bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out,
                                 char **baggage);
 /* The app destroyed @rkm. */
 void kotel_msgtab_destroyed(const void *rkm);
+/* The consuming thread's app destroyed its current message @ref, which
+ * the thread's next move-on settles (as destroyed) under the lock of the
+ * next table entry. Lock-free: only marks the entry's pointers dead now,
+ * so that a buffer reusing their addresses (any thread) is not taken for
+ * it; the creation span id stays valid. Should the entry be retired and
+ * reused meanwhile (the client swept by another thread's close), the new
+ * message only loses its lookups by pointer. */
+void kotel_msgtab_ptrs_dead(struct kotel_live_ref ref);
 /* The app is done with the message of @ref (event iteration moved on). */
 void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref);
 /* The consuming thread moved on from @ref. */
