@@ -57,10 +57,12 @@ static void hold_batch_ref(struct kotel_tls *t, struct kotel_live_ref ref)
         kotel_tls_arm();
 }
 
-/* Starts the process span of @m (err == 0) and registers it. */
+/* Starts the process span of @m (err == 0) and registers it. @now_ns:
+ * the wall clock when the consume call returned, or 0 (read here when a
+ * span or the process duration needs it). */
 static void start_process(const void *rk, rd_kafka_message_t *m,
                           const void *owner, enum end_rule rule,
-                          struct kotel_ctx *creation_out)
+                          struct kotel_ctx *creation_out, uint64_t now_ns)
 {
         struct kotel_tls *t       = &kotel_tls;
         rd_kafka_headers_t *hdrs  = NULL;
@@ -70,8 +72,9 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         struct kotel_live_ref ref;
         char *baggage = NULL;
         bool as_parent;
+        struct kotel_mseries_ref process;
         /* Every message, sampled or not: the metrics, and its age. */
-        struct kotel_msg_age age = kotel_metrics_consumed(rk, m);
+        struct kotel_msg_age age = kotel_metrics_consumed(rk, m, &process);
 
         /* Asking for the headers makes librdkafka parse them: only when a
          * propagator reads them. */
@@ -90,13 +93,15 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         }
         if (ctx.flags & KOTEL_FLAG_SAMPLED)
                 span = kotel_span_new();
+        if (!now_ns && (span || process.s))
+                now_ns = kotel_now_ns();
         if (span) {
                 memcpy(span->trace_id, ctx.trace_id, 16);
                 memcpy(span->span_id, ctx.span_id, 8);
                 span->flags    = ctx.flags;
                 span->kind     = KOTEL_KIND_CONSUMER;
                 span->op       = KOTEL_OP_PROCESS;
-                span->start_ns = kotel_now_ns();
+                span->start_ns = now_ns;
                 span->client   = kotel_client_ref(kotel_clients_get(rk));
                 if (as_parent) {
                         memcpy(span->parent_span_id, creation.span_id, 8);
@@ -127,6 +132,8 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
             .baggage  = baggage,
             .span     = span,
             .released = rule == END_ON_DESTROY,
+            .start_ns = now_ns,
+            .process  = process,
         };
         ref = kotel_msgtab_add(&lm, t->pending.ref.idx ? &t->pending : NULL);
         t->pending.ref.idx = 0;
@@ -193,7 +200,7 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
                 if (!msgs[i] || msgs[i]->err)
                         continue;
                 start_process(rk, msgs[i], owner, rule,
-                              creations ? &creations[j++] : NULL);
+                              creations ? &creations[j++] : NULL, 0);
         }
         {
                 struct kotel_ctx ctx;
@@ -256,10 +263,30 @@ static void leave(struct kotel_tls *t)
         t->in_hook--;
 }
 
-static void single(const void *rk, rd_kafka_message_t *m)
+/* The wall clock before a single-message consume call when metrics are
+ * on (its duration is recorded), else 0. */
+static uint64_t single_start(void)
 {
-        if (m && !m->err)
-                start_process(rk, m, NULL, END_ON_MOVE, NULL);
+        return kotel_metrics_enabled() ? kotel_now_ns() : 0;
+}
+
+/* A single-message consume call that began at @start_ns (0: not timed)
+ * returned @m: the call's duration to messaging.client.operation.duration
+ * (operation poll; no span: the process span is the message's), and its
+ * process span, which starts at the call's end. */
+static void single(const void *rk, rd_kafka_message_t *m, uint64_t start_ns)
+{
+        uint64_t now = 0;
+
+        if (!m || m->err)
+                return;
+        if (start_ns) {
+                now = kotel_now_ns();
+                kotel_metrics_polled(rk, kotel_message_topic(m),
+                                     now > start_ns ? now - start_ns : 0,
+                                     NULL, NULL);
+        }
+        start_process(rk, m, NULL, END_ON_MOVE, NULL, now);
 }
 
 KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
@@ -267,6 +294,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
 {
         struct kotel_tls *t = &kotel_tls;
         rd_kafka_message_t *m;
+        uint64_t start;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_consumer_poll))
@@ -274,9 +302,10 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_consumer_poll(rk, timeout_ms);
         enter(t);
+        start = single_start();
         m     = real_rd_kafka_consumer_poll(rk, timeout_ms);
         saved = errno;
-        single(rk, m);
+        single(rk, m, start);
         leave(t);
         errno = saved;
         return m;
@@ -288,6 +317,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume(rd_kafka_topic_t *rkt,
 {
         struct kotel_tls *t = &kotel_tls;
         rd_kafka_message_t *m;
+        uint64_t start;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_consume))
@@ -295,9 +325,10 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume(rd_kafka_topic_t *rkt,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_consume(rkt, partition, timeout_ms);
         enter(t);
+        start = single_start();
         m     = real_rd_kafka_consume(rkt, partition, timeout_ms);
         saved = errno;
-        single(rk_of_handle(rkt), m);
+        single(rk_of_handle(rkt), m, start);
         leave(t);
         errno = saved;
         return m;
@@ -308,6 +339,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume_queue(rd_kafka_queue_t *rkqu,
 {
         struct kotel_tls *t = &kotel_tls;
         rd_kafka_message_t *m;
+        uint64_t start;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_consume_queue))
@@ -315,9 +347,10 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume_queue(rd_kafka_queue_t *rkqu,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_consume_queue(rkqu, timeout_ms);
         enter(t);
+        start = single_start();
         m     = real_rd_kafka_consume_queue(rkqu, timeout_ms);
         saved = errno;
-        single(rk_of_handle(rkqu), m);
+        single(rk_of_handle(rkqu), m, start);
         leave(t);
         errno = saved;
         return m;
@@ -395,7 +428,7 @@ static void trampoline(rd_kafka_message_t *m, void *arg)
 
         kotel_agent_move_on();
         if (m && !m->err)
-                start_process(tr->rk, m, NULL, END_ON_NEXT, NULL);
+                start_process(tr->rk, m, NULL, END_ON_NEXT, NULL, 0);
         errno = saved;
         /* The app's code runs outside the hook: its own produce calls must
          * be traced as usual. */
@@ -529,7 +562,7 @@ rd_kafka_event_message_next(rd_kafka_event_t *rkev)
         saved = errno;
         if (m && !m->err)
                 start_process(rk_of_event(rkev), (rd_kafka_message_t *)m, rkev,
-                              END_ON_NEXT, NULL);
+                              END_ON_NEXT, NULL, 0);
         leave(t);
         errno = saved;
         return m;

@@ -53,6 +53,8 @@ struct live {
         char *tracestate;
         struct bag *baggage;
         struct kotel_span *span;
+        uint64_t start_ns;
+        struct kotel_mseries_ref process;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -149,12 +151,25 @@ static void unindex(struct live *e, uint32_t idx)
         e->csid = 0;
 }
 
-/* Frees entry @idx; returns its span for the caller to finish unlocked. */
-static struct kotel_span *retire(uint32_t idx)
+/* Frees entry @idx, which ended at @end_ns (0: now), recording its
+ * processing's duration; returns its span for the caller to finish
+ * unlocked. */
+static struct kotel_span *retire(uint32_t idx, uint64_t end_ns)
 {
         struct live *e          = &entries[idx];
         struct kotel_span *span = e->span;
 
+        if (e->process.s) {
+                /* Lock-free atomic adds: cheap enough under the lock. */
+                bool sampled = e->flags & KOTEL_FLAG_SAMPLED;
+                uint64_t end = end_ns ? end_ns : now_ns();
+
+                kotel_metrics_record_ref(
+                    KOTEL_M_PROCESS_DURATION, e->process,
+                    end > e->start_ns ? end - e->start_ns : 0,
+                    sampled ? e->trace_id : NULL, sampled ? e->span_id : NULL);
+                e->process.s = NULL;
+        }
         unindex(e, idx);
         if (!__atomic_load_n(&exiting, __ATOMIC_RELAXED)) {
                 free(e->tracestate);
@@ -226,6 +241,8 @@ struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m,
         e->tracestate = ts;
         e->baggage    = bg;
         e->span       = m->span;
+        e->start_ns   = m->start_ns;
+        e->process    = m->process;
         e->in_use     = true;
         e->destroyed  = false;
         __atomic_store_n(&e->ptrs_dead, false, __ATOMIC_RELAXED);
@@ -253,6 +270,17 @@ full:
                        "more than KOTEL_MAX_LIVE_MESSAGES consumed messages "
                        "are live; further ones end their process span at "
                        "once and cannot be found when forwarded");
+        if (m->process.s) {
+                /* Its processing ends now too, as its span does. */
+                bool sampled = m->ctx->flags & KOTEL_FLAG_SAMPLED;
+                uint64_t now = now_ns();
+
+                kotel_metrics_record_ref(
+                    KOTEL_M_PROCESS_DURATION, m->process,
+                    now > m->start_ns ? now - m->start_ns : 0,
+                    sampled ? m->ctx->trace_id : NULL,
+                    sampled ? m->ctx->span_id : NULL);
+        }
         finish(m->span);
         return ref;
 }
@@ -317,23 +345,23 @@ bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out,
 /* Under the lock: entry @idx was destroyed (its pointers die now) or
  * released by its thread; the second of the two retires it, and the span
  * is returned for the caller to finish unlocked. */
-static struct kotel_span *mark_destroyed(uint32_t idx)
+static struct kotel_span *mark_destroyed(uint32_t idx, uint64_t end_ns)
 {
         struct live *e = &entries[idx];
 
         e->destroyed = true;
         if (e->released)
-                return retire(idx);
+                return retire(idx, end_ns);
         unindex_ptrs(e, idx);
         return NULL;
 }
 
-static struct kotel_span *mark_released(uint32_t idx)
+static struct kotel_span *mark_released(uint32_t idx, uint64_t end_ns)
 {
         struct live *e = &entries[idx];
 
         e->released = true;
-        return e->destroyed ? retire(idx) : NULL;
+        return e->destroyed ? retire(idx, end_ns) : NULL;
 }
 
 /* The entry @ref names, if it is still that one. */
@@ -353,7 +381,7 @@ void kotel_msgtab_destroyed(const void *rkm)
         take_lock();
         v = (uintptr_t)kotel_ptrmap_get(&by_ptr, (uint64_t)(uintptr_t)rkm);
         if (v && entries[v - 1].rkm == rkm)
-                done = mark_destroyed((uint32_t)v - 1);
+                done = mark_destroyed((uint32_t)v - 1, 0);
         pthread_mutex_unlock(&lock);
         finish(done);
 }
@@ -377,7 +405,7 @@ void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref)
                 return;
         take_lock();
         if (ref_live(ref))
-                done = mark_destroyed(ref.idx - 1);
+                done = mark_destroyed(ref.idx - 1, 0);
         pthread_mutex_unlock(&lock);
         finish(done);
 }
@@ -390,7 +418,7 @@ void kotel_msgtab_release(struct kotel_live_ref ref)
                 return;
         take_lock();
         if (ref_live(ref))
-                done = mark_released(ref.idx - 1);
+                done = mark_released(ref.idx - 1, 0);
         pthread_mutex_unlock(&lock);
         finish(done);
 }
@@ -406,9 +434,9 @@ static struct kotel_span *settle(const struct kotel_live_end *end)
                 return NULL;
         idx = end->ref.idx - 1;
         if (end->destroyed)
-                s = mark_destroyed(idx);
+                s = mark_destroyed(idx, end->end_ns);
         if (!s && entries[idx].in_use)
-                s = mark_released(idx);
+                s = mark_released(idx, end->end_ns);
         return s;
 }
 
@@ -438,7 +466,7 @@ void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n)
 
                         if (!ref_live(refs[i]))
                                 continue;
-                        s = mark_released(refs[i].idx - 1);
+                        s = mark_released(refs[i].idx - 1, 0);
                         if (s)
                                 done[m++] = s;
                 }
@@ -467,7 +495,7 @@ static void sweep_from(bool (*match)(const struct live *, const void *),
                 locked = false;
                 for (; i < used_hwm && n < 64; i++)
                         if (entries[i].in_use && match(&entries[i], arg))
-                                done[n++] = retire(i);
+                                done[n++] = retire(i, 0);
                 pthread_mutex_unlock(&lock);
                 for (size_t j = 0; j < n; j++)
                         finish(done[j]);

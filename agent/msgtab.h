@@ -27,6 +27,7 @@
 
 #include "ctx.h"
 #include "exporter/exporter.h"
+#include "exporter/metrics.h"
 
 struct kotel_live_ref {
         uint32_t idx; /* entry index + 1; 0: none */
@@ -44,6 +45,10 @@ struct kotel_live_msg {
         const char *baggage;              /* valid W3C baggage, or NULL */
         struct kotel_span *span;          /* taken; NULL when unsampled */
         bool released;                    /* the thread has moved on already */
+        /* messaging.process.duration: recorded from @start_ns (wall
+         * clock) to the entry's end, sampled or not; s NULL: not. */
+        uint64_t start_ns;
+        struct kotel_mseries_ref process;
 };
 
 /* A message the thread has moved on from, whose settling waits for the

@@ -328,17 +328,13 @@ static void put_exemplar(struct ex_cell *c, uint64_t value_ns,
         __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
-                          uint64_t value_ns, const uint8_t *trace_id,
-                          const uint8_t *span_id)
+/* Adds a measurement to series @s of instrument @i. */
+static void record_into(enum kotel_minst i, struct series *s,
+                        uint64_t value_ns, const uint8_t *trace_id,
+                        const uint8_t *span_id)
 {
-        struct series *s;
         unsigned b = 0;
 
-        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
-            (unsigned)i >= KOTEL_M_N)
-                return;
-        s = find(i, a);
         __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
         if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE)
                 return;
@@ -349,6 +345,40 @@ void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
         if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON ||
             (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_TRACE_BASED && trace_id))
                 put_exemplar(&s->ex[b], value_ns, trace_id, span_id);
+}
+
+void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
+                          uint64_t value_ns, const uint8_t *trace_id,
+                          const uint8_t *span_id)
+{
+        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
+            (unsigned)i >= KOTEL_M_N)
+                return;
+        record_into(i, find(i, a), value_ns, trace_id, span_id);
+}
+
+struct kotel_mseries_ref kotel_metrics_series(enum kotel_minst i,
+                                              const struct kotel_mattrs *a)
+{
+        struct kotel_mseries_ref r = {NULL, 0};
+
+        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
+            (unsigned)i >= KOTEL_M_N)
+                return r;
+        r.gen = __atomic_load_n(&m.gen, __ATOMIC_RELAXED);
+        r.s   = find(i, a);
+        return r;
+}
+
+void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
+                              uint64_t value_ns, const uint8_t *trace_id,
+                              const uint8_t *span_id)
+{
+        if (!r.s || (unsigned)i >= KOTEL_M_N ||
+            !__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
+            __atomic_load_n(&m.gen, __ATOMIC_RELAXED) != r.gen)
+                return;
+        record_into(i, r.s, value_ns, trace_id, span_id);
 }
 
 void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
