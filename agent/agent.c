@@ -79,10 +79,13 @@ void kotel_agent_end_current(void)
         t->has_current = false;
         if (t->defer_end) {
                 t->pending = (struct kotel_live_end){
-                    t->current, t->current_ends_on_move, kotel_now_ns()};
+                    t->current,
+                    t->current_ends_on_move || t->current_destroyed,
+                    kotel_now_ns()};
         } else {
-                struct kotel_live_end end = {t->current,
-                                             t->current_ends_on_move, 0};
+                struct kotel_live_end end = {
+                    t->current, t->current_ends_on_move || t->current_destroyed,
+                    0};
 
                 kotel_msgtab_end(&end);
         }
@@ -91,6 +94,8 @@ void kotel_agent_end_current(void)
         t->current              = (struct kotel_live_ref){0, 0};
         t->current_ends_on_move = false;
         t->current_owner        = NULL;
+        t->current_rkm          = NULL;
+        t->current_destroyed    = false;
 }
 
 static void on_thread_exit(void *arg)

@@ -59,10 +59,12 @@ static void hold_batch_ref(struct kotel_tls *t, struct kotel_live_ref ref)
         kotel_tls_arm();
 }
 
-/* Starts the process span of @m (err == 0) and registers it. */
+/* Starts the process span of @m (err == 0) and registers it. @now_ns:
+ * the wall clock when the consume call returned, or 0 (read here when a
+ * span or the process duration needs it). */
 static void start_process(const void *rk, rd_kafka_message_t *m,
                           const void *owner, enum end_rule rule,
-                          struct kotel_ctx *creation_out)
+                          struct kotel_ctx *creation_out, uint64_t now_ns)
 {
         struct kotel_tls *t       = &kotel_tls;
         rd_kafka_headers_t *hdrs  = NULL;
@@ -72,8 +74,9 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         struct kotel_live_ref ref;
         char *baggage = NULL;
         bool as_parent;
+        struct kotel_mseries_ref process;
         /* Every message, sampled or not: the metrics, and its age. */
-        struct kotel_msg_age age = kotel_metrics_consumed(rk, m);
+        struct kotel_msg_age age = kotel_metrics_consumed(rk, m, &process);
 
         /* Asking for the headers makes librdkafka parse them: only when a
          * propagator reads them. */
@@ -92,13 +95,15 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         }
         if (ctx.flags & KOTEL_FLAG_SAMPLED)
                 span = kotel_span_new();
+        if (!now_ns && (span || process.s))
+                now_ns = kotel_now_ns();
         if (span) {
                 memcpy(span->trace_id, ctx.trace_id, 16);
                 memcpy(span->span_id, ctx.span_id, 8);
                 span->flags    = ctx.flags;
                 span->kind     = KOTEL_KIND_CONSUMER;
                 span->op       = KOTEL_OP_PROCESS;
-                span->start_ns = kotel_now_ns();
+                span->start_ns = now_ns;
                 span->code_ip  = kotel_callsite_capture();
                 span->client   = kotel_client_ref(kotel_clients_get(rk));
                 if (as_parent) {
@@ -130,6 +135,8 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
             .baggage  = baggage,
             .span     = span,
             .released = rule == END_ON_DESTROY,
+            .start_ns = now_ns,
+            .process  = process,
         };
         ref = kotel_msgtab_add(&lm, t->pending.ref.idx ? &t->pending : NULL);
         t->pending.ref.idx = 0;
@@ -150,6 +157,8 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         t->has_current          = true;
         t->current_ends_on_move = rule == END_ON_NEXT;
         t->current_owner        = owner;
+        t->current_rkm          = rule == END_ON_MOVE ? m : NULL;
+        t->current_destroyed    = false;
         kotel_ctx_copy(&t->current_ctx, &ctx);
         kotel_tls_arm();
 }
@@ -194,7 +203,7 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
                 if (!msgs[i] || msgs[i]->err)
                         continue;
                 start_process(rk, msgs[i], owner, rule,
-                              creations ? &creations[j++] : NULL);
+                              creations ? &creations[j++] : NULL, 0);
         }
         {
                 struct kotel_ctx ctx;
@@ -261,10 +270,30 @@ static void leave(struct kotel_tls *t)
         t->in_hook--;
 }
 
-static void single(const void *rk, rd_kafka_message_t *m)
+/* The wall clock before a single-message consume call when metrics are
+ * on (its duration is recorded), else 0. */
+static uint64_t single_start(void)
 {
-        if (m && !m->err)
-                start_process(rk, m, NULL, END_ON_MOVE, NULL);
+        return kotel_metrics_enabled() ? kotel_now_ns() : 0;
+}
+
+/* A single-message consume call that began at @start_ns (0: not timed)
+ * returned @m: the call's duration to messaging.client.operation.duration
+ * (operation poll; no span: the process span is the message's), and its
+ * process span, which starts at the call's end. */
+static void single(const void *rk, rd_kafka_message_t *m, uint64_t start_ns)
+{
+        uint64_t now = 0;
+
+        if (!m || m->err)
+                return;
+        if (start_ns) {
+                now = kotel_now_ns();
+                kotel_metrics_polled(rk, kotel_message_topic(m),
+                                     now > start_ns ? now - start_ns : 0,
+                                     NULL, NULL);
+        }
+        start_process(rk, m, NULL, END_ON_MOVE, NULL, now);
 }
 
 KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
@@ -272,6 +301,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
 {
         struct kotel_tls *t = &kotel_tls;
         rd_kafka_message_t *m;
+        uint64_t start;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_consumer_poll))
@@ -279,9 +309,10 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_consumer_poll(rk, timeout_ms);
         enter(t);
+        start = single_start();
         m     = real_rd_kafka_consumer_poll(rk, timeout_ms);
         saved = errno;
-        single(rk, m);
+        single(rk, m, start);
         leave(t);
         errno = saved;
         return m;
@@ -293,6 +324,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume(rd_kafka_topic_t *rkt,
 {
         struct kotel_tls *t = &kotel_tls;
         rd_kafka_message_t *m;
+        uint64_t start;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_consume))
@@ -300,9 +332,10 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume(rd_kafka_topic_t *rkt,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_consume(rkt, partition, timeout_ms);
         enter(t);
+        start = single_start();
         m     = real_rd_kafka_consume(rkt, partition, timeout_ms);
         saved = errno;
-        single(rk_of_handle(rkt), m);
+        single(rk_of_handle(rkt), m, start);
         leave(t);
         errno = saved;
         return m;
@@ -313,6 +346,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume_queue(rd_kafka_queue_t *rkqu,
 {
         struct kotel_tls *t = &kotel_tls;
         rd_kafka_message_t *m;
+        uint64_t start;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_consume_queue))
@@ -320,9 +354,10 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume_queue(rd_kafka_queue_t *rkqu,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_consume_queue(rkqu, timeout_ms);
         enter(t);
+        start = single_start();
         m     = real_rd_kafka_consume_queue(rkqu, timeout_ms);
         saved = errno;
-        single(rk_of_handle(rkqu), m);
+        single(rk_of_handle(rkqu), m, start);
         leave(t);
         errno = saved;
         return m;
@@ -400,7 +435,7 @@ static void trampoline(rd_kafka_message_t *m, void *arg)
 
         kotel_agent_move_on();
         if (m && !m->err)
-                start_process(tr->rk, m, NULL, END_ON_NEXT, NULL);
+                start_process(tr->rk, m, NULL, END_ON_NEXT, NULL, 0);
         errno = saved;
         /* The app's code runs outside the hook: its own produce calls must
          * be traced as usual. */
@@ -468,8 +503,20 @@ KOTEL_EXPORT void rd_kafka_message_destroy(rd_kafka_message_t *rkmessage)
                 return;
         /* Before the free: afterwards the address may be reused at once. */
         if (rkmessage && kotel_agent_ready()) {
-                int saved = errno;
-                kotel_msgtab_destroyed(rkmessage);
+                struct kotel_tls *t = &kotel_tls;
+                int saved           = errno;
+
+                if (t->has_current && t->current_rkm == rkmessage) {
+                        /* The thread's current message (a poll loop, or
+                         * Python's destroy inside poll): the move-on
+                         * settles it with the next message's table entry,
+                         * so one table lock per message, not two. */
+                        kotel_msgtab_ptrs_dead(t->current);
+                        t->current_rkm       = NULL;
+                        t->current_destroyed = true;
+                } else {
+                        kotel_msgtab_destroyed(rkmessage);
+                }
                 errno = saved;
         }
         real_rd_kafka_message_destroy(rkmessage);
@@ -526,7 +573,7 @@ rd_kafka_event_message_next(rd_kafka_event_t *rkev)
         saved = errno;
         if (m && !m->err)
                 start_process(rk_of_event(rkev), (rd_kafka_message_t *)m, rkev,
-                              END_ON_NEXT, NULL);
+                              END_ON_NEXT, NULL, 0);
         leave(t);
         errno = saved;
         return m;

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter/pool.h"
 #include "ptrmap.h"
 
 #define TOPICS_MAX 4096
@@ -36,7 +35,7 @@ static size_t count;
 /* At exit, records taken out of the maps are not freed (the exiting
  * thread may hold the malloc lock free() would wait on): they are kept
  * here, reachable, until the process is gone. */
-static struct kotel_pending *kept_at_exit;
+static struct kotel_span *kept_at_exit;
 static struct kotel_inflight_taken kept_taken;
 
 static struct shard *shard_of(const void *rkm)
@@ -46,36 +45,10 @@ static struct shard *shard_of(const void *rkm)
         return &shards[((p >> 4) ^ (p >> 12)) % KOTEL_INFLIGHT_SHARDS];
 }
 
-/* Pending records come from a pool (KOTEL_PENDING_POOL slots), then from
- * malloc: a producer may have many messages in flight. */
-#define KOTEL_PENDING_POOL 16384
-static struct kotel_pool pending_pool;
-
-struct kotel_pending *kotel_pending_new(void)
-{
-        struct kotel_pending *p;
-
-        kotel_pool_init(&pending_pool, sizeof(*p), KOTEL_PENDING_POOL);
-        p = kotel_pool_get(&pending_pool);
-        return p ? p : calloc(1, sizeof(*p));
-}
-
-void kotel_pending_free(struct kotel_pending *p)
-{
-        if (!p)
-                return;
-        kotel_client_unref(p->client);
-        free(p->tracestate);
-        if (p->topic_owned)
-                free((char *)p->topic);
-        if (!kotel_pool_put(&pending_pool, p))
-                free(p);
-}
-
-int kotel_inflight_put(const void *rkm, struct kotel_pending *p)
+int kotel_inflight_put(const void *rkm, struct kotel_span *p)
 {
         struct shard *s = shard_of(rkm);
-        struct kotel_pending *old;
+        struct kotel_span *old;
         int rc;
 
         pthread_mutex_lock(&s->lock);
@@ -89,22 +62,22 @@ int kotel_inflight_put(const void *rkm, struct kotel_pending *p)
         rc = kotel_ptrmap_swap(&s->map, (uint64_t)(uintptr_t)rkm, p,
                                (void **)&old);
         if (s->map.count - (rc == 0) == 0)
-                s->sole_rk = p->rk;
-        else if (s->sole_rk != p->rk)
+                s->sole_rk = p->inflight.rk;
+        else if (s->sole_rk != p->inflight.rk)
                 s->sole_rk = MIXED;
         if (old)
                 __atomic_sub_fetch(&count, 1, __ATOMIC_RELAXED);
         if (rc == 0)
                 __atomic_add_fetch(&count, 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&s->lock);
-        kotel_pending_free(old);
+        kotel_span_free(old);
         return rc;
 }
 
-struct kotel_pending *kotel_inflight_take(const void *rkm)
+struct kotel_span *kotel_inflight_take(const void *rkm)
 {
         struct shard *s = shard_of(rkm);
-        struct kotel_pending *p;
+        struct kotel_span *p;
 
         if (!__atomic_load_n(&count, __ATOMIC_RELAXED))
                 return NULL;
@@ -135,17 +108,17 @@ static void unlink_client(struct shard *s, const void *rk,
 
         for (size_t j = 0; m->slots && j <= m->mask;) {
                 struct kotel_ptrmap_slot *sl = &m->slots[j];
-                struct kotel_pending *p      = sl->val;
+                struct kotel_span *p         = sl->val;
 
                 if (j + 8 <= m->mask)
                         __builtin_prefetch(m->slots[j + 8].val);
-                if (!sl->key || p->rk != rk) {
+                if (!sl->key || p->inflight.rk != rk) {
                         j++;
                         continue;
                 }
                 kotel_ptrmap_del(m, sl->key);
-                p->next = t->list;
-                t->list = p;
+                p->inflight.next = t->list;
+                t->list          = p;
                 n++;
         }
         t->n += n;
@@ -178,13 +151,13 @@ void kotel_inflight_take_client(const void *rk, struct kotel_inflight_taken *t)
         }
 }
 
-struct kotel_pending *kotel_inflight_next(struct kotel_inflight_taken *t)
+struct kotel_span *kotel_inflight_next(struct kotel_inflight_taken *t)
 {
-        struct kotel_pending *p = t->list;
+        struct kotel_span *p = t->list;
 
         if (p) {
-                t->list = p->next;
-                p->next = NULL;
+                t->list          = p->inflight.next;
+                p->inflight.next = NULL;
                 t->n--;
                 return p;
         }
@@ -207,10 +180,10 @@ struct kotel_pending *kotel_inflight_next(struct kotel_inflight_taken *t)
 
 static void reap(struct kotel_inflight_taken *t)
 {
-        struct kotel_pending *p;
+        struct kotel_span *p;
 
         while ((p = kotel_inflight_next(t)) != NULL)
-                kotel_pending_free(p);
+                kotel_span_free(p);
         for (int i = 0; i < KOTEL_INFLIGHT_SHARDS; i++)
                 kotel_ptrmap_free(&t->maps[i]);
 }
@@ -288,15 +261,12 @@ void kotel_inflight_keep_taken(struct kotel_inflight_taken *t)
         memset(t, 0, sizeof(*t));
 }
 
-void kotel_pending_free_at_exit(struct kotel_pending *p)
+void kotel_inflight_keep_at_exit(struct kotel_span *p)
 {
-        struct kotel_pending *head;
+        struct kotel_span *head = __atomic_load_n(&kept_at_exit, __ATOMIC_RELAXED);
 
-        if (!p->client && !p->tracestate && kotel_pool_put(&pending_pool, p))
-                return;
-        head = __atomic_load_n(&kept_at_exit, __ATOMIC_RELAXED);
         do
-                p->next = head;
+                p->inflight.next = head;
         while (!__atomic_compare_exchange_n(
             &kept_at_exit, &head, p, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
@@ -327,7 +297,7 @@ void kotel_inflight_atfork_child(void)
 
                 for (size_t j = 0; s->map.slots && j <= s->map.mask; j++)
                         if (s->map.slots[j].key)
-                                kotel_pending_free(s->map.slots[j].val);
+                                kotel_span_free(s->map.slots[j].val);
                 kotel_ptrmap_free(&s->map);
                 pthread_mutex_init(&s->lock, NULL);
                 s->closed  = false;

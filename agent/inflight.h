@@ -1,8 +1,11 @@
-/* Producer side-table: one compact record per produced message whose send
- * span is open, keyed by the rd_kafka_message_t pointer that on_send and
- * on_acknowledgement both see. The full span is built only when the
- * message is settled, so a producer with 100k messages queued in
- * librdkafka holds 100k small records, not 100k spans.
+/* Producer side-table: the open send span of each produced message,
+ * keyed by the rd_kafka_message_t pointer that on_send and
+ * on_acknowledgement both see. on_send fills the span with everything
+ * known at send time, so the acknowledgement (a broker thread) only takes
+ * it, stores partition, offset, error and end time, and submits it: no
+ * record is copied into a span there. The price is memory: a message in
+ * flight holds a span slot (320 bytes, from the span pool while it has
+ * room) rather than a 96-byte record.
  *
  * Locking: KOTEL_INFLIGHT_SHARDS mutexes, picked by pointer hash, so the
  * producing thread (put) and broker threads (take) rarely meet. No lock is
@@ -21,44 +24,29 @@
 #include "exporter/exporter.h"
 #include "ptrmap.h"
 
-struct kotel_pending {
-        uint8_t trace_id[16];
-        uint8_t span_id[8];
-        uint8_t parent_span_id[8];
-        uint8_t flags;
-        bool has_parent;
-        bool topic_owned; /* topic is malloc'd: free it */
-        uint64_t start_ns;
-        uintptr_t code_ip; /* see kotel_span.code_ip */
-        const void *rk;
-        struct kotel_client *client; /* a reference */
-        const char *topic;           /* interned, or owned */
-        char *tracestate;            /* malloc'd, or NULL */
-        struct kotel_pending *next;  /* only while being settled */
-};
-
-/* Any thread; takes @p on success (0); on -1 the caller keeps it. */
-int kotel_inflight_put(const void *rkm, struct kotel_pending *p);
-/* Any thread; the record for @rkm, removed, or NULL. */
-struct kotel_pending *kotel_inflight_take(const void *rkm);
+/* Any thread; takes send span @s of client @s->inflight.rk on success
+ * (0); on -1 the caller keeps it. */
+int kotel_inflight_put(const void *rkm, struct kotel_span *s);
+/* Any thread; the span for @rkm, removed, or NULL. */
+struct kotel_span *kotel_inflight_take(const void *rkm);
 #define KOTEL_INFLIGHT_SHARDS 16
 
-/* Records taken out of the side-table in bulk (rd_kafka_destroy, exit):
+/* Spans taken out of the side-table in bulk (rd_kafka_destroy, exit):
  * whole shard maps where one client had a shard to itself, else a list. */
 struct kotel_inflight_taken {
         struct kotel_ptrmap maps[KOTEL_INFLIGHT_SHARDS];
-        struct kotel_pending *list;
+        struct kotel_span *list; /* through inflight.next */
         size_t n; /* records left in it */
         int map_i;
         size_t slot_i;
 };
 
-/* App thread: moves every record of client @rk into @t (zeroed by the
+/* App thread: moves every span of client @rk into @t (zeroed by the
  * caller): O(1) per shard that only @rk used since it was last empty, one
  * pass over the others. Waits for the shard locks. */
 void kotel_inflight_take_client(const void *rk, struct kotel_inflight_taken *t);
-/* The next record of @t, which the caller takes, or NULL. */
-struct kotel_pending *kotel_inflight_next(struct kotel_inflight_taken *t);
+/* The next span of @t, which the caller takes, or NULL. */
+struct kotel_span *kotel_inflight_next(struct kotel_inflight_taken *t);
 /* Frees what is left in @t (on a thread of its own when that is much) and
  * empties @t. Not at exit. */
 void kotel_inflight_free_taken(struct kotel_inflight_taken *t);
@@ -70,14 +58,11 @@ void kotel_inflight_free_taken(struct kotel_inflight_taken *t);
 size_t kotel_inflight_close_at_exit(bool take, struct kotel_inflight_taken *t);
 /* At exit: keeps what is left in @t reachable, never freed. */
 void kotel_inflight_keep_taken(struct kotel_inflight_taken *t);
-/* At exit: kotel_pending_free() without free() (the exiting thread may
- * hold the allocator's lock): a pooled record goes back to the pool, any
- * other is kept reachable until the process is gone. Lock-free. */
-void kotel_pending_free_at_exit(struct kotel_pending *p);
+/* At exit: keeps span @s reachable until the process is gone, instead of
+ * kotel_span_free() (the exiting thread may hold the allocator's lock).
+ * Lock-free. */
+void kotel_inflight_keep_at_exit(struct kotel_span *s);
 size_t kotel_inflight_count(void);
-/* Any thread: a zeroed record (pool, else calloc), or NULL. */
-struct kotel_pending *kotel_pending_new(void);
-void kotel_pending_free(struct kotel_pending *p);
 /* pthread_atfork handlers. */
 void kotel_inflight_atfork_prepare(void);
 void kotel_inflight_atfork_parent(void);

@@ -79,7 +79,8 @@ static int64_t wall_ms(void)
 }
 
 struct kotel_msg_age kotel_metrics_consumed(const void *rk,
-                                            const rd_kafka_message_t *m)
+                                            const rd_kafka_message_t *m,
+                                            struct kotel_mseries_ref *process)
 {
         struct kotel_msg_age age       = {0};
         rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
@@ -97,6 +98,7 @@ struct kotel_msg_age kotel_metrics_consumed(const void *rk,
                 if (negative)
                         age.ms = 0;
         }
+        process->s = NULL;
         if (!kotel_metrics_enabled())
                 return age;
         a.client     = client_of(rk);
@@ -106,6 +108,8 @@ struct kotel_msg_age kotel_metrics_consumed(const void *rk,
         a.error_type = NULL;
         kotel_metrics_record_consumed(&a, age.valid,
                                       (uint64_t)age.ms * 1000000ull);
+        a.op     = KOTEL_OP_PROCESS;
+        *process = kotel_metrics_series(KOTEL_M_PROCESS_DURATION, &a);
         if (negative) {
                 /* Topic and consumer group: a rare event's counter. */
                 a.partition = -1;

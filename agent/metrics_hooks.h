@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "span.h"
 
 /* on_acknowledgement (a broker thread), for every produced message: the
@@ -18,8 +19,9 @@
 void kotel_metrics_sent(struct kotel_client *c, const rd_kafka_message_t *rkm,
                         const uint8_t *trace_id, const uint8_t *span_id,
                         uint64_t start_ns);
-/* A batch poll (the calls that get a `poll {topic}` span), sampled or
- * not: its duration to messaging.client.operation.duration (operation
+/* A consume call that returned messages (a batch poll, with a
+ * `poll {topic}` span when sampled; a single-message poll, which has no
+ * span: @trace_id NULL), sampled or not: its duration to messaging.client.operation.duration (operation
  * `poll`, type `receive`; @topic NULL when the batch spans several).
  * @trace_id/@span_id: the poll span when sampled, else NULL. */
 void kotel_metrics_polled(const void *rk, const char *topic,
@@ -37,8 +39,12 @@ struct kotel_msg_age {
 /* A message delivered to the app (err == 0), sampled or not:
  * messaging.client.consumed.messages, and its age: kotel.message.age
  * (a negative one counted in kotel.message.age.negative). Returns the age
- * for the process span, computed whether metrics are on or not. */
+ * for the process span, computed whether metrics are on or not, and sets
+ * *@process to the message's messaging.process.duration series (the
+ * counter's attributes, operation process), recorded when its processing
+ * ends (msgtab.c), or to none when metrics are off. */
 struct kotel_msg_age kotel_metrics_consumed(const void *rk,
-                                            const rd_kafka_message_t *m);
+                                            const rd_kafka_message_t *m,
+                                            struct kotel_mseries_ref *process);
 
 #endif

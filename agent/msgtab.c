@@ -47,11 +47,14 @@ struct live {
         bool in_use;
         bool destroyed;
         bool released;
-        uint32_t gen;
+        bool ptrs_dead; /* atomic: kotel_msgtab_ptrs_dead() */
+        uint32_t gen;   /* written under the lock, atomically */
         uint32_t next_free;
         char *tracestate;
         struct bag *baggage;
         struct kotel_span *span;
+        uint64_t start_ns;
+        struct kotel_mseries_ref process;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -126,8 +129,8 @@ static void index_put(struct kotel_ptrmap *m, const void *k, uint32_t idx)
 /* Removes @k only if it still names entry @idx (keys can collide). */
 static void index_del(struct kotel_ptrmap *m, uint64_t k, uint32_t idx)
 {
-        if (k && kotel_ptrmap_get(m, k) == (void *)(uintptr_t)(idx + 1))
-                kotel_ptrmap_del(m, k);
+        if (k)
+                kotel_ptrmap_del_if(m, k, (void *)(uintptr_t)(idx + 1));
 }
 
 /* The message's buffers die with it; its creation span id does not: a
@@ -148,12 +151,25 @@ static void unindex(struct live *e, uint32_t idx)
         e->csid = 0;
 }
 
-/* Frees entry @idx; returns its span for the caller to finish unlocked. */
-static struct kotel_span *retire(uint32_t idx)
+/* Frees entry @idx, which ended at @end_ns (0: now), recording its
+ * processing's duration; returns its span for the caller to finish
+ * unlocked. */
+static struct kotel_span *retire(uint32_t idx, uint64_t end_ns)
 {
         struct live *e          = &entries[idx];
         struct kotel_span *span = e->span;
 
+        if (e->process.s) {
+                /* Lock-free atomic adds: cheap enough under the lock. */
+                bool sampled = e->flags & KOTEL_FLAG_SAMPLED;
+                uint64_t end = end_ns ? end_ns : now_ns();
+
+                kotel_metrics_record_ref(
+                    KOTEL_M_PROCESS_DURATION, e->process,
+                    end > e->start_ns ? end - e->start_ns : 0,
+                    sampled ? e->trace_id : NULL, sampled ? e->span_id : NULL);
+                e->process.s = NULL;
+        }
         unindex(e, idx);
         if (!__atomic_load_n(&exiting, __ATOMIC_RELAXED)) {
                 free(e->tracestate);
@@ -164,7 +180,7 @@ static struct kotel_span *retire(uint32_t idx)
         }
         e->in_use = false;
         e->owner  = NULL;
-        e->gen++;
+        __atomic_store_n(&e->gen, e->gen + 1, __ATOMIC_RELAXED);
         e->next_free = free_head;
         free_head    = idx + 1;
         __atomic_sub_fetch(&live_count, 1, __ATOMIC_RELAXED);
@@ -225,8 +241,11 @@ struct kotel_live_ref kotel_msgtab_add(const struct kotel_live_msg *m,
         e->tracestate = ts;
         e->baggage    = bg;
         e->span       = m->span;
+        e->start_ns   = m->start_ns;
+        e->process    = m->process;
         e->in_use     = true;
         e->destroyed  = false;
+        __atomic_store_n(&e->ptrs_dead, false, __ATOMIC_RELAXED);
         e->released   = m->released;
         index_put(&by_ptr, e->rkm, idx);
         index_put(&by_ptr, e->payload, idx);
@@ -251,6 +270,17 @@ full:
                        "more than KOTEL_MAX_LIVE_MESSAGES consumed messages "
                        "are live; further ones end their process span at "
                        "once and cannot be found when forwarded");
+        if (m->process.s) {
+                /* Its processing ends now too, as its span does. */
+                bool sampled = m->ctx->flags & KOTEL_FLAG_SAMPLED;
+                uint64_t now = now_ns();
+
+                kotel_metrics_record_ref(
+                    KOTEL_M_PROCESS_DURATION, m->process,
+                    now > m->start_ns ? now - m->start_ns : 0,
+                    sampled ? m->ctx->trace_id : NULL,
+                    sampled ? m->ctx->span_id : NULL);
+        }
         finish(m->span);
         return ref;
 }
@@ -283,6 +313,11 @@ static bool find_in(struct kotel_ptrmap *m, uint64_t k, struct kotel_ctx *out,
                 return false;
         take_lock();
         v = (uintptr_t)kotel_ptrmap_get(m, k);
+        /* A destroyed current message's pointers, not yet unindexed: the
+         * address now belongs to someone else. */
+        if (v && m == &by_ptr &&
+            __atomic_load_n(&entries[v - 1].ptrs_dead, __ATOMIC_ACQUIRE))
+                v = 0;
         if (v) {
                 fill_ctx(&entries[v - 1], out);
                 if (baggage && (bg = entries[v - 1].baggage))
@@ -310,23 +345,23 @@ bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out,
 /* Under the lock: entry @idx was destroyed (its pointers die now) or
  * released by its thread; the second of the two retires it, and the span
  * is returned for the caller to finish unlocked. */
-static struct kotel_span *mark_destroyed(uint32_t idx)
+static struct kotel_span *mark_destroyed(uint32_t idx, uint64_t end_ns)
 {
         struct live *e = &entries[idx];
 
         e->destroyed = true;
         if (e->released)
-                return retire(idx);
+                return retire(idx, end_ns);
         unindex_ptrs(e, idx);
         return NULL;
 }
 
-static struct kotel_span *mark_released(uint32_t idx)
+static struct kotel_span *mark_released(uint32_t idx, uint64_t end_ns)
 {
         struct live *e = &entries[idx];
 
         e->released = true;
-        return e->destroyed ? retire(idx) : NULL;
+        return e->destroyed ? retire(idx, end_ns) : NULL;
 }
 
 /* The entry @ref names, if it is still that one. */
@@ -346,9 +381,20 @@ void kotel_msgtab_destroyed(const void *rkm)
         take_lock();
         v = (uintptr_t)kotel_ptrmap_get(&by_ptr, (uint64_t)(uintptr_t)rkm);
         if (v && entries[v - 1].rkm == rkm)
-                done = mark_destroyed((uint32_t)v - 1);
+                done = mark_destroyed((uint32_t)v - 1, 0);
         pthread_mutex_unlock(&lock);
         finish(done);
+}
+
+void kotel_msgtab_ptrs_dead(struct kotel_live_ref ref)
+{
+        struct live *e;
+
+        if (!ref.idx || !entries)
+                return;
+        e = &entries[ref.idx - 1];
+        if (__atomic_load_n(&e->gen, __ATOMIC_RELAXED) == ref.gen)
+                __atomic_store_n(&e->ptrs_dead, true, __ATOMIC_RELEASE);
 }
 
 void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref)
@@ -359,7 +405,7 @@ void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref)
                 return;
         take_lock();
         if (ref_live(ref))
-                done = mark_destroyed(ref.idx - 1);
+                done = mark_destroyed(ref.idx - 1, 0);
         pthread_mutex_unlock(&lock);
         finish(done);
 }
@@ -372,7 +418,7 @@ void kotel_msgtab_release(struct kotel_live_ref ref)
                 return;
         take_lock();
         if (ref_live(ref))
-                done = mark_released(ref.idx - 1);
+                done = mark_released(ref.idx - 1, 0);
         pthread_mutex_unlock(&lock);
         finish(done);
 }
@@ -388,9 +434,9 @@ static struct kotel_span *settle(const struct kotel_live_end *end)
                 return NULL;
         idx = end->ref.idx - 1;
         if (end->destroyed)
-                s = mark_destroyed(idx);
+                s = mark_destroyed(idx, end->end_ns);
         if (!s && entries[idx].in_use)
-                s = mark_released(idx);
+                s = mark_released(idx, end->end_ns);
         return s;
 }
 
@@ -420,7 +466,7 @@ void kotel_msgtab_release_many(const struct kotel_live_ref *refs, size_t n)
 
                         if (!ref_live(refs[i]))
                                 continue;
-                        s = mark_released(refs[i].idx - 1);
+                        s = mark_released(refs[i].idx - 1, 0);
                         if (s)
                                 done[m++] = s;
                 }
@@ -449,7 +495,7 @@ static void sweep_from(bool (*match)(const struct live *, const void *),
                 locked = false;
                 for (; i < used_hwm && n < 64; i++)
                         if (entries[i].in_use && match(&entries[i], arg))
-                                done[n++] = retire(i);
+                                done[n++] = retire(i, 0);
                 pthread_mutex_unlock(&lock);
                 for (size_t j = 0; j < n; j++)
                         finish(done[j]);

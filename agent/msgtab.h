@@ -27,6 +27,7 @@
 
 #include "ctx.h"
 #include "exporter/exporter.h"
+#include "exporter/metrics.h"
 
 struct kotel_live_ref {
         uint32_t idx; /* entry index + 1; 0: none */
@@ -44,6 +45,10 @@ struct kotel_live_msg {
         const char *baggage;              /* valid W3C baggage, or NULL */
         struct kotel_span *span;          /* taken; NULL when unsampled */
         bool released;                    /* the thread has moved on already */
+        /* messaging.process.duration: recorded from @start_ns (wall
+         * clock) to the entry's end, sampled or not; s NULL: not. */
+        uint64_t start_ns;
+        struct kotel_mseries_ref process;
 };
 
 /* A message the thread has moved on from, whose settling waits for the
@@ -69,6 +74,14 @@ bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out,
                                 char **baggage);
 /* The app destroyed @rkm. */
 void kotel_msgtab_destroyed(const void *rkm);
+/* The consuming thread's app destroyed its current message @ref, which
+ * the thread's next move-on settles (as destroyed) under the lock of the
+ * next table entry. Lock-free: only marks the entry's pointers dead now,
+ * so that a buffer reusing their addresses (any thread) is not taken for
+ * it; the creation span id stays valid. Should the entry be retired and
+ * reused meanwhile (the client swept by another thread's close), the new
+ * message only loses its lookups by pointer. */
+void kotel_msgtab_ptrs_dead(struct kotel_live_ref ref);
 /* The app is done with the message of @ref (event iteration moved on). */
 void kotel_msgtab_destroyed_ref(struct kotel_live_ref ref);
 /* The consuming thread moved on from @ref. */

@@ -4,10 +4,11 @@
  * the partitioner. It picks the parent (a valid traceparent already in the
  * headers, else the consumed message this produce forwards, else the
  * thread's current message, else none), injects the send span's context
- * into the headers, and records a compact pending entry keyed by the
+ * into the headers, and, when sampled, fills the send span with all that
+ * is known at send time and keeps it in the in-flight table under the
  * message pointer. on_acknowledgement (a broker thread, or the producing
- * thread when the partitioner fails) takes the entry and ends the span with
- * partition, offset and error. The wrappers only tell on_send which
+ * thread when the partitioner fails) takes the span, stores partition,
+ * offset, error and end time, and submits it. The wrappers only tell on_send which
  * buffers the app passed (before RD_KAFKA_MSG_F_COPY copies them) and
  * settle what librdkafka never acks (produce_batch failures). */
 #include "produce.h"
@@ -194,7 +195,7 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         const void *payload    = rkm->payload;
         const void *key        = rkm->key;
         struct kotel_ctx parent, ctx;
-        struct kotel_pending *p;
+        struct kotel_span *s;
         struct send_view v;
         char *baggage = NULL;
         int saved     = errno;
@@ -224,24 +225,30 @@ static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *rkm,
         free(baggage);
         if (!(ctx.flags & KOTEL_FLAG_SAMPLED))
                 goto out;
-        p = kotel_pending_new();
-        if (!p)
+        /* The span is filled here with all that is known at send time, so
+         * that the acknowledgement only adds where the message went. */
+        s = kotel_span_new();
+        if (!s)
                 goto out;
-        memcpy(p->trace_id, ctx.trace_id, 16);
-        memcpy(p->span_id, ctx.span_id, 8);
+        memcpy(s->trace_id, ctx.trace_id, 16);
+        memcpy(s->span_id, ctx.span_id, 8);
         if (parent.valid) {
-                memcpy(p->parent_span_id, parent.span_id, 8);
-                p->has_parent = true;
+                memcpy(s->parent_span_id, parent.span_id, 8);
+                s->has_parent = true;
         }
-        p->flags      = ctx.flags;
-        p->start_ns   = kotel_now_ns();
-        p->code_ip    = kotel_callsite_capture();
-        p->rk         = rk;
-        p->client     = kotel_client_ref(c);
-        p->topic      = topic_of(rkm, &p->topic_owned);
-        p->tracestate = ctx.ts_len ? strndup(ctx.tracestate, ctx.ts_len) : NULL;
-        if (kotel_inflight_put(rkm, p) < 0) {
-                kotel_pending_free(p);
+        s->flags       = ctx.flags;
+        s->kind        = KOTEL_KIND_PRODUCER;
+        s->op          = KOTEL_OP_SEND;
+        s->start_ns    = kotel_now_ns();
+        s->code_ip     = kotel_callsite_capture();
+        s->client      = kotel_client_ref(c);
+        s->inflight.rk = rk;
+        s->topic       = topic_of(rkm, &s->topic_owned);
+        if (ctx.ts_len)
+                s->tracestate = strndup(ctx.tracestate, ctx.ts_len);
+        kotel_span_set_body(s, rkm);
+        if (kotel_inflight_put(rkm, s) < 0) {
+                kotel_span_free(s);
                 goto out;
         }
         kotel_exporter_count_started();
@@ -252,31 +259,17 @@ out:
         return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-/* Fills @s with the send span of @p, moving @p's references into it. @m
- * may be NULL (the message is gone). */
-static void fill_span(struct kotel_span *s, struct kotel_pending *p,
-                      const rd_kafka_message_t *m, rd_kafka_resp_err_t err,
-                      const char *why)
+/* Ends send span @s, taken out of the in-flight table: where @m went
+ * (partition and offset; @m may be NULL: the message is gone), @err, the
+ * end time. Allocates nothing when @why is a literal (the exit path). */
+static void finish_span(struct kotel_span *s, const rd_kafka_message_t *m,
+                        rd_kafka_resp_err_t err, const char *why)
 {
-        memcpy(s->trace_id, p->trace_id, 16);
-        memcpy(s->span_id, p->span_id, 8);
-        memcpy(s->parent_span_id, p->parent_span_id, 8);
-        s->has_parent = p->has_parent;
-        s->flags      = p->flags;
-        s->kind       = KOTEL_KIND_PRODUCER;
-        s->op         = KOTEL_OP_SEND;
-        s->start_ns   = p->start_ns;
-        s->code_ip    = p->code_ip;
-        s->end_ns     = kotel_now_ns();
-        s->client     = p->client;
-        s->tracestate = p->tracestate;
-        s->topic       = p->topic;
-        s->topic_owned = p->topic_owned;
-        p->client      = NULL;
-        p->tracestate  = NULL;
-        p->topic_owned = false;
+        s->end_ns           = kotel_now_ns();
+        s->inflight.rk      = NULL;
+        s->inflight.next    = NULL;
         if (m)
-                kotel_span_set_message(s, m);
+                kotel_span_set_position(s, m);
         if (err) {
                 /* A failed message has no offset, whatever the field holds
                  * (the app's own array for produce_batch). */
@@ -285,18 +278,11 @@ static void fill_span(struct kotel_span *s, struct kotel_pending *p,
         }
 }
 
-/* Builds and submits the send span of @p; takes @p. @m may be NULL. */
-static void settle(struct kotel_pending *p, const rd_kafka_message_t *m,
+/* Ends and submits send span @s; takes it. @m may be NULL. */
+static void settle(struct kotel_span *s, const rd_kafka_message_t *m,
                    rd_kafka_resp_err_t err, const char *why)
 {
-        struct kotel_span *s = kotel_span_new();
-
-        if (!s) {
-                kotel_pending_free(p);
-                return;
-        }
-        fill_span(s, p, m, err, why);
-        kotel_pending_free(p);
+        finish_span(s, m, err, why);
         kotel_exporter_submit(s);
 }
 
@@ -304,7 +290,7 @@ static rd_kafka_resp_err_t on_ack(rd_kafka_t *rk, rd_kafka_message_t *rkm,
                                   void *ic_opaque)
 {
         struct kotel_tls *t = &kotel_tls;
-        struct kotel_pending *p;
+        struct kotel_span *p;
         int saved = errno;
 
         (void)ic_opaque;
@@ -350,30 +336,18 @@ void kotel_produce_install(rd_kafka_t *rk, struct kotel_client *client)
 static uint64_t settle_taken(struct kotel_inflight_taken *t, const char *why,
                              uint64_t deadline_ns, bool at_exit)
 {
-        uint64_t dropped = 0;
-        uint32_t n       = 0;
-        struct kotel_pending *p;
+        uint32_t n = 0;
+        struct kotel_span *s;
 
+        /* At exit this allocates and frees nothing (the exiting thread may
+         * hold the allocator's lock): @why is a literal, and what is not
+         * submitted stays in @t, kept by the caller. */
+        (void)at_exit;
         while (t->n && kotel_exporter_has_room() &&
                (n++ % UNACKED_CLOCK_EVERY || kotel_mono_ns() < deadline_ns) &&
-               (p = kotel_inflight_next(t)) != NULL) {
-                /* At exit: no malloc, no free (the exiting thread may hold
-                 * the allocator's lock). */
-                struct kotel_span *s =
-                    at_exit ? kotel_span_new_pooled() : kotel_span_new();
-
-                if (s)
-                        fill_span(s, p, NULL, RD_KAFKA_RESP_ERR__DESTROY, why);
-                else
-                        dropped++;
-                if (at_exit)
-                        kotel_pending_free_at_exit(p);
-                else
-                        kotel_pending_free(p);
-                if (s)
-                        kotel_exporter_submit(s);
-        }
-        return dropped + t->n;
+               (s = kotel_inflight_next(t)) != NULL)
+                settle(s, NULL, RD_KAFKA_RESP_ERR__DESTROY, why);
+        return t->n;
 }
 
 void kotel_produce_finish_unacked(const void *rk, const char *why)
@@ -518,59 +492,69 @@ static bool args_room(struct args *a, size_t more)
         return true;
 }
 
-/* Reads what producev will read; false if more than WORDS_MAX words. */
+/* Reads what producev will read; false if more than WORDS_MAX words. The
+ * count, the array and the two pointers are kept in locals (registers)
+ * while reading, not in @a, which is only written at the end. */
 static bool args_read(struct args *a, va_list ap)
 {
+        const void *payload = NULL, *key = NULL;
+        uintptr_t *w        = a->w;
+        size_t n = a->n, cap = a->cap;
         rd_kafka_vtype_t vtype;
-        uintptr_t *w;
+        bool ok = true;
 
-        do {
-                if (!args_room(a, 4))
-                        return false;
-                w     = a->w + a->n;
-                vtype = va_arg(ap, rd_kafka_vtype_t);
-                w[0]  = (uintptr_t)vtype;
-                a->n++;
+        for (;;) {
+                if (n + 4 > cap) {
+                        a->n = n;
+                        if (!args_room(a, 4)) {
+                                ok = false;
+                                break;
+                        }
+                        w   = a->w;
+                        cap = a->cap;
+                }
+                vtype  = va_arg(ap, rd_kafka_vtype_t);
+                w[n++] = (uintptr_t)vtype;
                 switch (vtype) {
                 case RD_KAFKA_VTYPE_TOPIC:
                 case RD_KAFKA_VTYPE_RKT:
                 case RD_KAFKA_VTYPE_OPAQUE:
                 case RD_KAFKA_VTYPE_HEADERS:
-                        w[1] = (uintptr_t)va_arg(ap, void *);
-                        a->n++;
-                        break;
+                        w[n++] = (uintptr_t)va_arg(ap, void *);
+                        continue;
                 case RD_KAFKA_VTYPE_PARTITION:
-                        w[1] = (uintptr_t)(intptr_t)va_arg(ap, int32_t);
-                        a->n++;
-                        break;
+                        w[n++] = (uintptr_t)(intptr_t)va_arg(ap, int32_t);
+                        continue;
                 case RD_KAFKA_VTYPE_MSGFLAGS:
-                        w[1] = (uintptr_t)(intptr_t)va_arg(ap, int);
-                        a->n++;
-                        break;
+                        w[n++] = (uintptr_t)(intptr_t)va_arg(ap, int);
+                        continue;
                 case RD_KAFKA_VTYPE_TIMESTAMP:
-                        w[1] = (uintptr_t)va_arg(ap, int64_t);
-                        a->n++;
-                        break;
+                        w[n++] = (uintptr_t)va_arg(ap, int64_t);
+                        continue;
                 case RD_KAFKA_VTYPE_VALUE:
+                        payload = va_arg(ap, void *);
+                        w[n++]  = (uintptr_t)payload;
+                        w[n++]  = (uintptr_t)va_arg(ap, size_t);
+                        continue;
                 case RD_KAFKA_VTYPE_KEY:
-                        w[1] = (uintptr_t)va_arg(ap, void *);
-                        w[2] = (uintptr_t)va_arg(ap, size_t);
-                        a->n += 2;
-                        if (vtype == RD_KAFKA_VTYPE_VALUE)
-                                a->payload = (const void *)w[1];
-                        else
-                                a->key = (const void *)w[1];
-                        break;
+                        key    = va_arg(ap, void *);
+                        w[n++] = (uintptr_t)key;
+                        w[n++] = (uintptr_t)va_arg(ap, size_t);
+                        continue;
                 case RD_KAFKA_VTYPE_HEADER:
-                        w[1] = (uintptr_t)va_arg(ap, const char *);
-                        w[2] = (uintptr_t)va_arg(ap, const void *);
-                        w[3] = (uintptr_t)va_arg(ap, ssize_t);
-                        a->n += 3;
-                        break;
+                        w[n++] = (uintptr_t)va_arg(ap, const char *);
+                        w[n++] = (uintptr_t)va_arg(ap, const void *);
+                        w[n++] = (uintptr_t)va_arg(ap, ssize_t);
+                        continue;
                 default: /* END, or unknown: producev stops here too */
-                        return true;
+                        break;
                 }
-        } while (1);
+                break;
+        }
+        a->n       = n;
+        a->payload = payload;
+        a->key     = key;
+        return ok;
 }
 
 #define W4(i) w[i], w[i + 1], w[i + 2], w[i + 3]
@@ -599,15 +583,22 @@ static rd_kafka_resp_err_t call_producev(rd_kafka_t *rk, struct args *a)
 KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
 {
         struct kotel_tls *t = &kotel_tls;
-        struct args a       = {.cap = 64};
         rd_kafka_resp_err_t err;
         bool ok, traced;
+        struct args a;
         va_list ap;
         int saved;
 
         if (!KOTEL_REAL(rd_kafka_producev))
                 return RD_KAFKA_RESP_ERR__FAIL;
-        a.w = a.small;
+        /* Field by field: an initialiser would zero all 64 words of the
+         * array first (~70 instructions a call); only the words read are
+         * written, and call_producev zeroes the rest it passes. */
+        a.w       = a.small;
+        a.n       = 0;
+        a.cap     = 64;
+        a.payload = NULL;
+        a.key     = NULL;
         va_start(ap, rk);
         ok = args_read(&a, ap);
         va_end(ap);
@@ -668,7 +659,7 @@ KOTEL_EXPORT int rd_kafka_produce_batch(rd_kafka_topic_t *rkt,
         /* Entries that failed after on_send and were never acked (an
          * unknown explicit partition): settle their spans here. */
         for (int i = 0; t->batch_rkm && i < message_cnt; i++) {
-                struct kotel_pending *p;
+                struct kotel_span *p;
 
                 if (!t->batch_rkm[i] || !rkmessages[i].err)
                         continue;

@@ -76,20 +76,13 @@ void *kotel_ptrmap_get(const struct kotel_ptrmap *m, uint64_t key)
         return NULL;
 }
 
-void *kotel_ptrmap_del(struct kotel_ptrmap *m, uint64_t key)
+/* Empties slot @i, whose entry is found, by backward shift: pulls later
+ * members of the run into the hole when their home slot does not lie
+ * cyclically in (hole, here]. */
+static void del_at(struct kotel_ptrmap *m, size_t i)
 {
-        size_t i, j;
-        void *val;
+        size_t j;
 
-        if (!m->slots || !key)
-                return NULL;
-        for (i = hash(key) & m->mask; m->slots[i].key != key;
-             i = (i + 1) & m->mask)
-                if (!m->slots[i].key)
-                        return NULL;
-        val = m->slots[i].val;
-        /* Backward shift: pull later members of the run into the hole when
-         * their home slot does not lie cyclically in (hole, here]. */
         for (j = (i + 1) & m->mask; m->slots[j].key; j = (j + 1) & m->mask) {
                 size_t home = hash(m->slots[j].key) & m->mask;
 
@@ -101,7 +94,38 @@ void *kotel_ptrmap_del(struct kotel_ptrmap *m, uint64_t key)
         m->slots[i].key = 0;
         m->slots[i].val = NULL;
         m->count--;
+}
+
+void *kotel_ptrmap_del(struct kotel_ptrmap *m, uint64_t key)
+{
+        size_t i;
+        void *val;
+
+        if (!m->slots || !key)
+                return NULL;
+        for (i = hash(key) & m->mask; m->slots[i].key != key;
+             i = (i + 1) & m->mask)
+                if (!m->slots[i].key)
+                        return NULL;
+        val = m->slots[i].val;
+        del_at(m, i);
         return val;
+}
+
+bool kotel_ptrmap_del_if(struct kotel_ptrmap *m, uint64_t key, const void *val)
+{
+        size_t i;
+
+        if (!m->slots || !key)
+                return false;
+        for (i = hash(key) & m->mask; m->slots[i].key != key;
+             i = (i + 1) & m->mask)
+                if (!m->slots[i].key)
+                        return false;
+        if (m->slots[i].val != val)
+                return false;
+        del_at(m, i);
+        return true;
 }
 
 void kotel_ptrmap_free(struct kotel_ptrmap *m)

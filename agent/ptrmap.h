@@ -5,6 +5,7 @@
 #ifndef KOTEL_PTRMAP_H
 #define KOTEL_PTRMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,8 @@ int kotel_ptrmap_swap(struct kotel_ptrmap *m, uint64_t key, void *val,
 void *kotel_ptrmap_get(const struct kotel_ptrmap *m, uint64_t key);
 /* Removes @key; returns its value or NULL. */
 void *kotel_ptrmap_del(struct kotel_ptrmap *m, uint64_t key);
+/* Removes @key only if its value is @val, in one probe; true if removed. */
+bool kotel_ptrmap_del_if(struct kotel_ptrmap *m, uint64_t key, const void *val);
 void kotel_ptrmap_free(struct kotel_ptrmap *m);
 
 #endif

@@ -218,7 +218,8 @@ void kotel_span_set_topic(struct kotel_span *s, const char *topic)
                 cached = s->topic;
 }
 
-void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m)
+void kotel_span_set_position(struct kotel_span *s,
+                             const rd_kafka_message_t *m)
 {
         if (m->partition >= 0) {
                 s->has_partition = true;
@@ -228,6 +229,16 @@ void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m)
                 s->has_offset = true;
                 s->offset     = m->offset;
         }
+}
+
+void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m)
+{
+        kotel_span_set_position(s, m);
+        kotel_span_set_body(s, m);
+}
+
+void kotel_span_set_body(struct kotel_span *s, const rd_kafka_message_t *m)
+{
         if (kotel_key_printable(m->key, m->key_len)) {
                 memcpy(s->key, m->key, m->key_len);
                 s->key_len = (uint16_t)m->key_len;

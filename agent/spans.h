@@ -52,6 +52,12 @@ int kotel_headers_inject(rd_kafka_message_t *rkm, rd_kafka_headers_t **hdrs,
 /* Partition, offset, key (printable UTF-8 only), tombstone and body size of
  * @m into @s. */
 void kotel_span_set_message(struct kotel_span *s, const rd_kafka_message_t *m);
+/* The partition and offset of @m, when set, into @s. */
+void kotel_span_set_position(struct kotel_span *s,
+                             const rd_kafka_message_t *m);
+/* Key (printable UTF-8 only), tombstone and body size of @m into @s:
+ * known from on_send on. */
+void kotel_span_set_body(struct kotel_span *s, const rd_kafka_message_t *m);
 /* Points @s at @topic interned (a one-entry per-thread cache makes the
  * common case, the same topic again, a string compare), or at a copy of
  * its own when the intern table is full. @topic NULL: no topic. */

@@ -36,6 +36,12 @@ struct kotel_tls {
         bool has_current;
         bool current_ends_on_move; /* event iteration: next() ends it */
         const void *current_owner; /* its event, for event iteration */
+        /* The current message itself until the app destroys it (NULL for
+         * event messages, which the app does not destroy), and whether it
+         * has: that destroy takes no table lock (kotel_msgtab_ptrs_dead);
+         * the move-on settles the entry as destroyed. */
+        const void *current_rkm;
+        bool current_destroyed;
         struct kotel_ctx current_ctx;
         char *current_baggage; /* malloc'd, or NULL */
         /* The message a consume wrapper moved on from before its real call:

@@ -365,11 +365,12 @@ int kotel_exporter_start(void)
         kotel_settings_load(&ex.set);
         kotel_sender_start(&ex.send, &ex.set, &ex.stats.retried,
                            &ex.deadline_ns, stopping, kotel_clock_ns() | 1);
-        /* Room for a full queue plus the spans still open or being built
-         * (capped: beyond it, spans come from malloc). */
-        kotel_span_pool_init(ex.set.max_queue + 4096 < 32768
-                                 ? (uint32_t)ex.set.max_queue + 4096
-                                 : 32768);
+        /* Room for a full queue plus the spans still open or being built,
+         * the producers' in-flight send spans among them (capped: beyond
+         * it, spans come from malloc; only touched slots take memory). */
+        kotel_span_pool_init(ex.set.max_queue + 20480 < 49152
+                                 ? (uint32_t)ex.set.max_queue + 20480
+                                 : 49152);
         if (ex.set.kind == KOTEL_EXPORTER_NONE) {
                 __atomic_store_n(&ex.state, ST_RUNNING, __ATOMIC_RELEASE);
                 return 0;

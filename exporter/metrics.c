@@ -58,6 +58,7 @@ struct inst {
 
 static struct {
         int enabled;
+        uint32_t gen; /* changes when the tables are made or freed */
         struct kotel_metrics_config cfg;
         struct inst inst[KOTEL_M_N];
 } m;
@@ -134,6 +135,7 @@ int kotel_metrics_init(const struct kotel_metrics_config *c)
                 in->overflow.last_time_ns = now;
                 in->overflow.state        = SLOT_READY;
         }
+        __atomic_add_fetch(&m.gen, 1, __ATOMIC_RELAXED);
         __atomic_store_n(&m.enabled, 1, __ATOMIC_RELEASE);
         return 0;
 }
@@ -165,6 +167,7 @@ void kotel_metrics_reset(void)
                 free(in->slots);
                 memset(in, 0, sizeof(*in));
         }
+        __atomic_add_fetch(&m.gen, 1, __ATOMIC_RELAXED);
 }
 
 static uint32_t hash_attrs(const struct kotel_mattrs *a)
@@ -207,8 +210,54 @@ static void fill(struct series *s, uint32_t h, const struct kotel_mattrs *a)
         __atomic_store_n(&s->state, SLOT_READY, __ATOMIC_RELEASE);
 }
 
-/* The series for @a in @in: found, claimed, or the overflow series. */
-static struct series *find(struct inst *in, const struct kotel_mattrs *a)
+/* The regular series each thread found last, per instrument, and the
+ * attributes it was asked for: a thread records one client's topic and
+ * partition again and again (a broker thread acknowledges a partition's
+ * messages in runs; a consumer thread polls one topic), so the hash and
+ * the probe are skipped when the attributes are the same pointers. The
+ * topic is compared by content too: a name's address may be reused by
+ * another topic's. */
+static __thread struct last {
+        uint32_t gen;
+        int32_t partition;
+        uint8_t op;
+        struct kotel_client *client;
+        const char *topic;
+        const char *error_type;
+        struct series *s;
+} last[KOTEL_M_N];
+
+static struct series *find_slow(struct inst *in, const struct kotel_mattrs *a);
+
+/* The series for @a in instrument @i: found, claimed, or the overflow
+ * series. */
+static struct series *find(enum kotel_minst i, const struct kotel_mattrs *a)
+{
+        struct last *l = &last[i];
+        uint32_t gen   = __atomic_load_n(&m.gen, __ATOMIC_RELAXED);
+        struct series *s;
+
+        if (l->s && l->gen == gen && l->client == a->client &&
+            l->topic == a->topic && l->partition == a->partition &&
+            l->op == a->op && l->error_type == a->error_type &&
+            (!a->topic || !strcmp(l->s->topic, a->topic)))
+                return l->s;
+        s = find_slow(&m.inst[i], a);
+        if (s == &m.inst[i].overflow) {
+                l->s = NULL; /* each measurement there is counted */
+                return s;
+        }
+        l->gen        = gen;
+        l->client     = a->client;
+        l->topic      = a->topic;
+        l->partition  = a->partition;
+        l->op         = a->op;
+        l->error_type = a->error_type;
+        l->s          = s;
+        return s;
+}
+
+static struct series *find_slow(struct inst *in, const struct kotel_mattrs *a)
 {
         uint32_t h = hash_attrs(a);
 
@@ -279,17 +328,13 @@ static void put_exemplar(struct ex_cell *c, uint64_t value_ns,
         __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
-                          uint64_t value_ns, const uint8_t *trace_id,
-                          const uint8_t *span_id)
+/* Adds a measurement to series @s of instrument @i. */
+static void record_into(enum kotel_minst i, struct series *s,
+                        uint64_t value_ns, const uint8_t *trace_id,
+                        const uint8_t *span_id)
 {
-        struct series *s;
         unsigned b = 0;
 
-        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
-            (unsigned)i >= KOTEL_M_N)
-                return;
-        s = find(&m.inst[i], a);
         __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
         if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE)
                 return;
@@ -302,6 +347,40 @@ void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
                 put_exemplar(&s->ex[b], value_ns, trace_id, span_id);
 }
 
+void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
+                          uint64_t value_ns, const uint8_t *trace_id,
+                          const uint8_t *span_id)
+{
+        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
+            (unsigned)i >= KOTEL_M_N)
+                return;
+        record_into(i, find(i, a), value_ns, trace_id, span_id);
+}
+
+struct kotel_mseries_ref kotel_metrics_series(enum kotel_minst i,
+                                              const struct kotel_mattrs *a)
+{
+        struct kotel_mseries_ref r = {NULL, 0};
+
+        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
+            (unsigned)i >= KOTEL_M_N)
+                return r;
+        r.gen = __atomic_load_n(&m.gen, __ATOMIC_RELAXED);
+        r.s   = find(i, a);
+        return r;
+}
+
+void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
+                              uint64_t value_ns, const uint8_t *trace_id,
+                              const uint8_t *span_id)
+{
+        if (!r.s || (unsigned)i >= KOTEL_M_N ||
+            !__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
+            __atomic_load_n(&m.gen, __ATOMIC_RELAXED) != r.gen)
+                return;
+        record_into(i, r.s, value_ns, trace_id, span_id);
+}
+
 void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
                                    uint64_t age_ns)
 {
@@ -310,7 +389,7 @@ void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
 
         if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
                 return;
-        s = find(&m.inst[KOTEL_M_CONSUMED], a);
+        s = find(KOTEL_M_CONSUMED, a);
         __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
         if (!has_age)
                 return;

@@ -41,6 +41,9 @@ enum kotel_minst {
         /* messaging.client.operation.duration of batch polls (exported
          * with the sends' points, as one metric). */
         KOTEL_M_POLL_DURATION,
+        /* messaging.process.duration: a consumed message's processing,
+         * from its registration to its end (process span rules). */
+        KOTEL_M_PROCESS_DURATION,
         KOTEL_M_N,
 };
 
@@ -117,6 +120,26 @@ bool kotel_metrics_enabled(void);
 void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
                           uint64_t value_ns, const uint8_t *trace_id,
                           const uint8_t *span_id);
+
+/* A series looked up once and recorded into later: a consumed message's
+ * messaging.process.duration series is found when processing starts
+ * (with the counter's attributes at hand) and recorded when it ends. s
+ * NULL: none (metrics off). */
+struct kotel_mseries_ref {
+        void *s;
+        uint32_t gen; /* the tables' generation it belongs to */
+};
+
+/* Any thread, lock-free: the series of @a in instrument @i (the overflow
+ * series past the cardinality limit, counted then), or none when
+ * recording is off. */
+struct kotel_mseries_ref kotel_metrics_series(enum kotel_minst i,
+                                              const struct kotel_mattrs *a);
+/* Any thread, lock-free: kotel_metrics_record() into @r's series; nothing
+ * when @r is none or from tables since freed. */
+void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
+                              uint64_t value_ns, const uint8_t *trace_id,
+                              const uint8_t *span_id);
 
 /* A consumed message: KOTEL_M_CONSUMED's count, and, when @has_age, its
  * age in the same series' histogram. Any thread, lock-free. */

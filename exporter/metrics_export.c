@@ -29,7 +29,15 @@
 
 enum { M_IDLE = 0, M_RUNNING, M_STOPPING, M_OFF };
 
-enum { D_OP_DURATION, D_SENT, D_CONSUMED, D_AGE, D_AGE_NEGATIVE, D_N };
+enum {
+        D_OP_DURATION,
+        D_SENT,
+        D_CONSUMED,
+        D_PROCESS_DURATION,
+        D_AGE,
+        D_AGE_NEGATIVE,
+        D_N
+};
 
 static struct {
         int state;
@@ -182,7 +190,8 @@ static void log_overflow(void)
             "messaging.client.operation.duration",
             "messaging.client.consumed.messages (and kotel.message.age)",
             "kotel.message.age.negative",
-            "messaging.client.operation.duration (poll)"};
+            "messaging.client.operation.duration (poll)",
+            "messaging.process.duration"};
 
         for (int i = 0; i < KOTEL_M_N; i++) {
                 uint64_t n = kotel_metrics_overflowed(i);
@@ -331,7 +340,10 @@ static void export_once(uint64_t deadline)
             KOTEL_M_AGE_NEGATIVE, mx.pts[KOTEL_M_AGE_NEGATIVE], cap, now);
         size_t n_poll = kotel_metrics_collect(
             KOTEL_M_POLL_DURATION, mx.pts[KOTEL_M_POLL_DURATION], cap, now);
-        size_t n_dur = merge_durations(n_op, n_poll);
+        size_t n_dur  = merge_durations(n_op, n_poll);
+        size_t n_proc = kotel_metrics_collect(
+            KOTEL_M_PROCESS_DURATION, mx.pts[KOTEL_M_PROCESS_DURATION], cap,
+            now);
         size_t ng[KOTEL_KG_N];
         const uint8_t *body;
         size_t len;
@@ -339,8 +351,8 @@ static void export_once(uint64_t deadline)
         kotel_kafka_stats_collect(mx.gauges, cap, ng);
         log_overflow();
         log_kstats();
-        if (!n_dur && !n_co && !n_age && !n_neg && !ng[KOTEL_KG_LAG] &&
-            !ng[KOTEL_KG_QUEUE_MSGS] && !ng[KOTEL_KG_RTT])
+        if (!n_dur && !n_co && !n_age && !n_neg && !n_proc &&
+            !ng[KOTEL_KG_LAG] && !ng[KOTEL_KG_QUEUE_MSGS] && !ng[KOTEL_KG_RTT])
                 return;
         {
                 struct kotel_metric_desc d[D_N] = {
@@ -365,6 +377,13 @@ static void export_once(uint64_t deadline)
                                         mx.cfg.temporality, true,
                                         mx.pts[KOTEL_M_CONSUMED], n_co,
                                         false},
+                    [D_PROCESS_DURATION] = {"messaging.process.duration",
+                                            "Duration of processing "
+                                            "operation.",
+                                            "s", KOTEL_SHAPE_HISTOGRAM,
+                                            mx.cfg.temporality, false,
+                                            mx.pts[KOTEL_M_PROCESS_DURATION],
+                                            n_proc, false},
                     [D_AGE]          = {"kotel.message.age",
                                         "A consumed message's age when its "
                                                  "processing starts: now minus the "

@@ -114,7 +114,18 @@ struct kotel_span {
         char *tracestate;            /* malloc'd, or NULL */
         uint32_t n_links;
         struct kotel_link *links; /* == &link0 when n_links == 1 */
-        struct kotel_link link0;
+        union {
+                struct kotel_link link0;
+                /* A send span waiting for its acknowledgement (it has no
+                 * links before then): the producing client's handle and,
+                 * once taken out of the in-flight table in bulk, the next
+                 * span of that list (agent/inflight.c). Cleared when it
+                 * is settled. */
+                struct {
+                        const void *rk;
+                        struct kotel_span *next;
+                } inflight;
+        };
         /* NUL-terminated, at most KOTEL_TOPIC_MAX - 1 bytes, or NULL: an
          * interned name (immortal, never freed), or, when topic_owned, the
          * span's own malloc'd copy (the intern table was full). */

@@ -242,6 +242,58 @@ def test_negative_age_recorded_as_zero_and_counted():
         assert procs and all(s["attributes"]["kotel.message.age_ms"] == 0 for s in procs)
 
 
+def test_process_and_single_poll_durations():
+    # consumer_poll, one message per call: messaging.process.duration once
+    # per message (the consumed counter's attributes, operation process),
+    # its exemplars the process spans'; one poll measurement per call that
+    # returned a message; unsampled messages the same, without exemplars.
+    n = 20
+    with Broker(["pd:2"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "pd", "-n", str(n), receiver=r, env=METRICS)
+        t0 = time.time()
+        c = semclient(b, "consume", "-t", "pd", "-n", str(n), receiver=r, env=METRICS,
+                      service="cons")
+        took = time.time() - t0
+        assert len(rows(c.stdout, "msg")) == n
+        pts = r.wait_metrics(
+            lambda m: sum(q["count"] for q in latest(m, "messaging.process.duration")) >= n)
+        proc = latest(pts, "messaging.process.duration")
+        assert sum(q["count"] for q in proc) == n, proc
+        assert sum(sum(q["bucket_counts"]) for q in proc) == n
+        assert 0 <= sum(q["sum"] for q in proc) <= took
+        consumed = {q["attributes"]["messaging.destination.partition.id"]: q["value"]
+                    for q in latest(pts, "messaging.client.consumed.messages")}
+        for q in proc:
+            a = q["attributes"]
+            assert a["messaging.operation.name"] == "process", a
+            assert a["messaging.operation.type"] == "process"
+            assert a["messaging.destination.name"] == "pd" and a["messaging.consumer.group.name"]
+            assert q["count"] == consumed[a["messaging.destination.partition.id"]], (q, consumed)
+            assert q["unit"] == "s" and q["bounds"][0] == 0.005 and q["bounds"][-1] == 10
+        procs = named(r.wait_for(lambda s: len(named(s, "process pd")) >= n), "process pd")
+        ids = {(s["trace_id"], s["span_id"]) for s in procs}
+        ex = [e for q in proc for e in q["exemplars"]]
+        assert ex and all((e["trace_id"], e["span_id"]) in ids for e in ex), ex
+        polls = [q for q in latest(pts, "messaging.client.operation.duration")
+                 if q["attributes"]["messaging.operation.name"] == "poll"]
+        assert len(polls) == 1 and polls[0]["count"] == n, polls
+        a = polls[0]["attributes"]
+        assert a["messaging.operation.type"] == "receive" and a["messaging.destination.name"] == "pd"
+        assert "messaging.destination.partition.id" not in a
+        assert 0 < polls[0]["sum"] <= took
+        assert not polls[0]["exemplars"]  # a single poll has no span of its own
+
+    with Broker(["pu:1"]) as b, Receiver() as r:
+        semclient(b, "produce", "-t", "pu", "-n", str(n), preload=False)
+        semclient(b, "consume", "-t", "pu", "-n", str(n), receiver=r,
+                  env=dict(METRICS, OTEL_TRACES_SAMPLER="always_off"))
+        pts = r.wait_metrics(
+            lambda m: sum(q["count"] for q in latest(m, "messaging.process.duration")) >= n)
+        proc = latest(pts, "messaging.process.duration")
+        assert len(proc) == 1 and proc[0]["count"] == n, proc
+        assert not proc[0]["exemplars"] and r.spans == []
+
+
 def test_batch_poll_durations():
     # consume_batch: one poll measurement per batch call that returned
     # messages, the poll spans' own durations; sent.messages stays the

@@ -3,9 +3,10 @@
  * the reaper that frees a large take off the calling thread, and the exit
  * path: shards closed without waiting, a shard whose lock the exiting
  * thread holds left alone and counted, closed shards taking nothing in or
- * out. Topic names: past the intern table's bound a span or a pending
- * record still keeps its topic, as a copy of its own, counted and freed
- * with it. */
+ * out. The records are the send spans themselves (their client in
+ * inflight.rk, the taken list through inflight.next). Topic names: past
+ * the intern table's bound a span still keeps its topic, as a copy of its
+ * own, counted and freed with it. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,24 +21,25 @@ static struct kotel_client client = {.refs = 1};
 
 static void put(const void *rkm, const void *rk)
 {
-        struct kotel_pending *p = kotel_pending_new();
+        struct kotel_span *p = kotel_span_new();
 
-        p->rk     = rk;
-        p->client = kotel_client_ref(&client);
+        p->inflight.rk = rk;
+        p->client      = kotel_client_ref(&client);
         if (kotel_inflight_put(rkm, p) < 0)
-                kotel_pending_free(p);
+                kotel_span_free(p);
 }
 
 static size_t drain(struct kotel_inflight_taken *t, const void *rk,
                     bool *all_rk)
 {
-        struct kotel_pending *p;
+        struct kotel_span *p;
         size_t n = 0;
 
         *all_rk = true;
         while ((p = kotel_inflight_next(t)) != NULL) {
-                *all_rk = *all_rk && p->rk == rk;
-                kotel_pending_free(p);
+                *all_rk = *all_rk && p->inflight.rk == rk &&
+                          !p->inflight.next;
+                kotel_span_free(p);
                 n++;
         }
         return n;
@@ -59,7 +61,6 @@ static void topics_past_the_bound(void)
         const char *a, *b, *t;
         bool owned, kept = true, interned = true;
         struct kotel_span *s;
-        struct kotel_pending *p;
 
         /* A name past KOTEL_TOPIC_MAX - 1 bytes is kept cut, and found
          * again (it used to be added anew each time, filling the table). */
@@ -101,10 +102,6 @@ static void topics_past_the_bound(void)
         kotel_span_set_topic(s, "orders");
         CHECK(s->topic == a && !s->topic_owned, "an interned topic is shared");
         kotel_span_free(s);
-        p        = kotel_pending_new();
-        p->topic = kotel_topic_hold("late-pending", &p->topic_owned);
-        CHECK(p->topic && p->topic_owned, "a pending record too");
-        kotel_pending_free(p);
 }
 
 int main(void)
@@ -112,7 +109,7 @@ int main(void)
         static char msgs[3 * N];
         char rk1, rk2, rk3;
         struct kotel_inflight_taken t;
-        struct kotel_pending *p;
+        struct kotel_span *p;
         bool all_rk;
         size_t n;
 
@@ -146,8 +143,8 @@ int main(void)
         n = 0;
         for (int i = 0; i < N; i++) {
                 p = kotel_inflight_take(&msgs[i]);
-                n += p && p->rk == &rk2 && i % 2 == 0;
-                kotel_pending_free(p);
+                n += p && p->inflight.rk == &rk2 && i % 2 == 0;
+                kotel_span_free(p);
         }
         CHECK(n == N / 2 && kotel_inflight_count() == 0,
               "the other client's records all still there, by message");
@@ -181,12 +178,12 @@ int main(void)
         memset(&t, 0, sizeof(t));
         n = kotel_inflight_close_at_exit(true, &t);
         CHECK(n == 0 && t.n == 100, "every record taken at exit");
-        p = kotel_pending_new();
+        p = kotel_span_new();
         CHECK(kotel_inflight_put(&msgs[200], p) < 0,
               "a closed shard refuses a record");
-        kotel_pending_free(p);
+        kotel_span_free(p);
         while ((p = kotel_inflight_next(&t)) != NULL)
-                kotel_pending_free_at_exit(p);
+                kotel_inflight_keep_at_exit(p);
         kotel_inflight_keep_taken(&t);
         CHECK(kotel_inflight_take(&msgs[0]) == NULL &&
                   kotel_inflight_count() == 0,

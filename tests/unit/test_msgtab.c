@@ -139,6 +139,47 @@ int main(void)
                 CHECK(kotel_msgtab_count() == 0, "end with destroy ends it");
         }
 
+        /* The current message destroyed without the lock: its pointers
+         * stop finding it at once (their addresses may be reused), its
+         * creation span id still does, and the move-on's end, as
+         * destroyed, retires it; a stale reference marks nothing. */
+        {
+                struct kotel_live_end end;
+                uint64_t locks;
+
+                ref   = add(&rkm[0], payload, key, &rk1, NULL, false,
+                            &creation, &ctx, NULL);
+                locks = kotel_msgtab_locks();
+                kotel_msgtab_ptrs_dead(ref);
+                CHECK(kotel_msgtab_locks() == locks,
+                      "ptrs_dead takes no lock");
+                CHECK(!kotel_msgtab_find(&rkm[0], &out, NULL) &&
+                          !kotel_msgtab_find(payload, &out, NULL) &&
+                          !kotel_msgtab_find(key, &out, NULL),
+                      "a destroyed current message is not found by pointer");
+                CHECK(kotel_msgtab_find_creation(creation.span_id, &out,
+                                                 NULL) &&
+                          !memcmp(out.span_id, ctx.span_id, 8),
+                      "but still by its creation span id");
+                ref2 = add(&rkm[1], payload, NULL, &rk1, NULL, false, NULL,
+                           &ctx, NULL);
+                CHECK(kotel_msgtab_find(payload, &out, NULL),
+                      "a new message at a reused address is found");
+                kotel_msgtab_destroyed_ref(ref2);
+                kotel_msgtab_release(ref2);
+                end = (struct kotel_live_end){ref, true, 0};
+                kotel_msgtab_end(&end);
+                CHECK(kotel_msgtab_count() == 0,
+                      "the move-on's end as destroyed retires it");
+                kotel_msgtab_ptrs_dead(ref); /* stale */
+                ref = add(&rkm[0], payload, NULL, &rk1, NULL, false, NULL,
+                          &ctx, NULL);
+                CHECK(kotel_msgtab_find(payload, &out, NULL),
+                      "a stale ptrs_dead marks nothing");
+                kotel_msgtab_destroyed_ref(ref);
+                kotel_msgtab_release(ref);
+        }
+
         /* Batch rule: added released, ends at destroy. */
         add(&rkm[3], NULL, NULL, &rk1, NULL, true, NULL, &ctx, NULL);
         kotel_msgtab_destroyed(payload); /* not its rkm: no effect */

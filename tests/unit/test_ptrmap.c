@@ -57,6 +57,15 @@ int main(void)
         CHECK(kotel_ptrmap_del(&m, 42) == (void *)2 && m.count == 0, "del");
         CHECK(kotel_ptrmap_get(&m, 42) == NULL, "gone after del");
         CHECK(kotel_ptrmap_del(&m, 42) == NULL, "del twice");
+        kotel_ptrmap_put(&m, 42, (void *)5);
+        CHECK(!kotel_ptrmap_del_if(&m, 42, (void *)6) &&
+                  kotel_ptrmap_get(&m, 42) == (void *)5 && m.count == 1,
+              "del_if with another value keeps the entry");
+        CHECK(!kotel_ptrmap_del_if(&m, 44, (void *)5) && m.count == 1,
+              "del_if of an absent key");
+        CHECK(kotel_ptrmap_del_if(&m, 42, (void *)5) && m.count == 0 &&
+                  kotel_ptrmap_get(&m, 42) == NULL,
+              "del_if with its value removes it");
 
         /* Pointer-like keys (16-byte aligned, as malloc gives), enough to
          * grow several times. */
