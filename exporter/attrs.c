@@ -27,6 +27,7 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
                         struct kotel_attr_scratch *scratch)
 {
         const struct kotel_client *c = s->client;
+        const struct kotel_code_loc *code = kotel_span_code(s);
         const char *op               = kotel_op_name(s->op);
         const char *type             = kotel_op_type(s->op);
         size_t n                     = 0;
@@ -82,13 +83,13 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
                         KOTEL_ATTR_INT);
                 add_str(out, &n, "kotel.message.timestamp_type", t, strlen(t));
         }
-        if (s->code && s->code->function) {
-                add_str(out, &n, "code.function.name", s->code->function,
-                        strlen(s->code->function));
-                if (s->code->file && s->code->file[0] && s->code->line) {
-                        add_str(out, &n, "code.file.path", s->code->file,
-                                strlen(s->code->file));
-                        add_int(out, &n, "code.line.number", s->code->line,
+        if (code && code->function) {
+                add_str(out, &n, "code.function.name", code->function,
+                        strlen(code->function));
+                if (code->file && code->file[0] && code->line) {
+                        add_str(out, &n, "code.file.path", code->file,
+                                strlen(code->file));
+                        add_int(out, &n, "code.line.number", code->line,
                                 KOTEL_ATTR_INT);
                 }
         }

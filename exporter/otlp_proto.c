@@ -160,9 +160,11 @@ static size_t attr_bytes(const struct kotel_span *s)
                 b += c->group_id ? strlen(c->group_id) + 1 : 0;
                 b += c->server_address ? strlen(c->server_address) + 1 : 0;
         }
-        if (s->code) {
-                b += s->code->function ? strlen(s->code->function) + 1 : 0;
-                b += s->code->file ? strlen(s->code->file) + 1 : 0;
+        if (kotel_span_code(s)) {
+                const struct kotel_code_loc *code = kotel_span_code(s);
+
+                b += code->function ? strlen(code->function) + 1 : 0;
+                b += code->file ? strlen(code->file) + 1 : 0;
         }
         return b;
 }

@@ -192,7 +192,9 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                               : 0;
         size_t ts       = s->tracestate ? strlen(s->tracestate) : 0;
         const struct kotel_code_loc *code =
-            s->code && s->code->function ? s->code : NULL;
+            kotel_span_code(s) && kotel_span_code(s)->function
+                ? kotel_span_code(s)
+                : NULL;
         size_t fn   = code ? strlen(code->function) : 0;
         size_t file = code && code->file && code->line ? strlen(code->file)
                                                        : 0;

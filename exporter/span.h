@@ -94,6 +94,7 @@ struct kotel_span {
         uint8_t ts_type;  /* see age_ms */
         bool topic_owned; /* see topic */
         bool error_owned; /* see error_type */
+        bool code_resolved; /* see code_ip */
         uint16_t key_len;
         int32_t partition;
         uint32_t batch_count; /* > 0 only on batch (poll) spans */
@@ -107,9 +108,13 @@ struct kotel_span {
         uint64_t end_ns;
         /* Where the app produced or consumed the message: a return address
          * in its code (agent/callsite.c), or 0; the exporter thread turns it
-         * into @code before encoding (NULL: nothing known). */
-        uintptr_t code_ip;
-        const struct kotel_code_loc *code;
+         * into @code before encoding (NULL: nothing known) and sets
+         * code_resolved. One word: a span waiting for its acknowledgement
+         * holds its slot. Read @code through kotel_span_code(). */
+        union {
+                uintptr_t code_ip;
+                const struct kotel_code_loc *code;
+        };
         struct kotel_client *client; /* a reference, or NULL */
         char *tracestate;            /* malloc'd, or NULL */
         uint32_t n_links;
@@ -168,6 +173,13 @@ int kotel_span_set_error_text(struct kotel_span *s, const char *type,
                               const char *msg);
 /* Room for @n links on @s; returns 0 or -1 (then the span keeps none). */
 int kotel_span_reserve_links(struct kotel_span *s, uint32_t n);
+
+/* The call site of @s once the exporter resolved it, else NULL. */
+static inline const struct kotel_code_loc *
+kotel_span_code(const struct kotel_span *s)
+{
+        return s->code_resolved ? s->code : NULL;
+}
 
 /* "send", "poll", ... and the messaging.operation.type of each. */
 const char *kotel_op_name(enum kotel_op op);

@@ -224,6 +224,8 @@ const struct kotel_code_loc *kotel_symbolize(uintptr_t ip)
 void kotel_symbolize_spans(struct kotel_span *const *spans, size_t n)
 {
         for (size_t i = 0; i < n; i++)
-                if (spans[i]->code_ip && !spans[i]->code)
+                if (!spans[i]->code_resolved) {
                         spans[i]->code = kotel_symbolize(spans[i]->code_ip);
+                        spans[i]->code_resolved = true;
+                }
 }

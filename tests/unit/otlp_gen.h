@@ -248,8 +248,10 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
                 }
         }
         c = gen_u8(g);
-        if (c % (GEN_CODES + 1))
-                s->code = &w->codes[c % (GEN_CODES + 1) - 1];
+        if (c % (GEN_CODES + 1)) {
+                s->code          = &w->codes[c % (GEN_CODES + 1) - 1];
+                s->code_resolved = true;
+        }
         return s;
 }
 
