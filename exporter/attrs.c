@@ -82,6 +82,9 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
                         KOTEL_ATTR_INT);
                 add_str(out, &n, "kotel.message.timestamp_type", t, strlen(t));
         }
+        if (s->commit_offsets && s->commit_offsets[0])
+                add_str(out, &n, "kotel.commit.offsets", s->commit_offsets,
+                        strlen(s->commit_offsets));
         return n;
 }
 

@@ -191,6 +191,7 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                               ? strlen(s->status_msg)
                               : 0;
         size_t ts       = s->tracestate ? strlen(s->tracestate) : 0;
+        size_t co       = s->commit_offsets ? strlen(s->commit_offsets) : 0;
         size_t name_len = opn_len + (topic ? 1 + topic : 0);
         size_t bound;
         uint8_t *o, *body;
@@ -198,7 +199,7 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
         if (c && !(cb = client_block(e, c)))
                 return -1;
         /* Everything but the variable strings and links fits in 1024. */
-        bound = 1024 + 128 + 2 * topic + s->key_len + err + msg + ts +
+        bound = 1024 + 128 + 2 * topic + s->key_len + err + msg + ts + co +
                 (size_t)s->n_links * 40 +
                 (cb ? cb->group_len + cb->rest_len : 0);
         if (!(o = kotel_pbw_room(&e->out, bound)))
@@ -294,6 +295,9 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                                       K("kotel.message.timestamp_type"), t,
                                       strlen(t));
         }
+        if (co)
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR, K("kotel.commit.offsets"),
+                                      s->commit_offsets, co);
         for (uint32_t i = 0; i < s->n_links; i++)
                 o = put_link(o, &s->links[i]);
         if (s->status == KOTEL_STATUS_ERROR) {

@@ -112,6 +112,10 @@ struct kotel_span {
          * message (kotel_span_set_error_text). */
         const char *error_type;
         const char *status_msg; /* or NULL: no message */
+        /* Commit spans: the committed offsets of the span's topic,
+         * "partition:offset" pairs joined by commas (kotel.commit.offsets),
+         * malloc'd and freed with the span; else NULL. */
+        char *commit_offsets;
         char key[KOTEL_KEY_MAX];
 };
 

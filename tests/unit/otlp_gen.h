@@ -231,6 +231,10 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
                         }
                 }
         }
+        /* Commit spans' offsets list: absent, empty (then not an
+         * attribute), or up to the agent's bound and past. */
+        if (gen_u8(g) & 1)
+                s->commit_offsets = gen_strdup(g, 1100);
         return s;
 }
 
