@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "commit.h"
 #include "inflight.h"
 #include "msgtab.h"
 #include "produce.h"
@@ -147,6 +148,8 @@ static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf,
         c           = kotel_clients_add(rk, conf, creating.type);
         if (c && creating.type == RD_KAFKA_PRODUCER)
                 kotel_produce_install(rk, c);
+        if (c && creating.type == RD_KAFKA_CONSUMER)
+                kotel_commit_install(rk, c);
         /* The registry holds its own reference; interceptors borrow it
          * (they cannot outlive the client). */
         kotel_client_unref(c);
@@ -182,6 +185,7 @@ static void settle_client(const void *rk)
         kotel_produce_finish_unacked(rk, "client destroyed before the "
                                          "delivery report");
         kotel_msgtab_end_client(rk);
+        kotel_commit_forget(rk);
         kotel_clients_remove(rk);
 }
 

@@ -65,7 +65,12 @@
         X(rd_kafka_queue_get_partition)                                        \
         X(rd_kafka_type)                                                       \
         X(rd_kafka_message_latency)                                            \
-        X(rd_kafka_message_timestamp)
+        X(rd_kafka_message_timestamp)                                          \
+        X(rd_kafka_commit)                                                     \
+        X(rd_kafka_commit_message)                                             \
+        X(rd_kafka_commit_queue)                                               \
+        X(rd_kafka_interceptor_add_on_commit)                                  \
+        X(rd_kafka_interceptor_add_on_response_received)
 
 #define KOTEL_DECLARE_REAL(name) extern __typeof__(name) *real_##name;
 KOTEL_RDKAFKA_SYMBOLS(KOTEL_DECLARE_REAL)
