@@ -8,7 +8,8 @@ their order, its own partition list)."""
 
 import os
 
-from kotel_test import BUILD, Receiver, agent_env, run, stats
+from kotel_test import (BUILD, KCLIENT, PYTHON, Broker, Receiver, agent_env, run,
+                        stats)
 
 COMMITCLIENT = os.path.join(BUILD, "tests", "commitclient")
 SERVICE = "committer"
@@ -212,3 +213,50 @@ def test_unsampled_commits_make_no_spans():
             assert out.stdout.endswith("done\n"), out.stdout
             assert stats(out.stderr)["started"] == 0, out.stderr
         assert commits(r.spans) == []
+
+
+PY_COMMITS = r"""
+import sys, time
+from confluent_kafka import Consumer
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2],
+              "client.id": "pycommit", "auto.offset.reset": "earliest",
+              "enable.auto.commit": False})
+c.subscribe(["pyc"])
+seen, deadline = 0, time.time() + 60
+while seen < 3 and time.time() < deadline:
+    m = c.poll(0.2)
+    if m is None or m.error():
+        continue
+    seen += 1
+    r = c.commit(message=m, asynchronous=False)
+    print("commit %d:%d -> %s" % (m.partition(), m.offset(),
+          ",".join("%d@%d" % (t.partition, t.offset) for t in r)), flush=True)
+c.close()
+print("done", flush=True)
+"""
+
+
+def test_python_commit_message():
+    """confluent-kafka's synchronous Consumer.commit(message=...): one span
+    per call, child of (and linked to) the message's process span, though
+    Python destroys the message inside poll()."""
+    with Broker(["pyc:1"]) as b, Receiver() as r:
+        run([KCLIENT, "-b", b.bootstrap, "produce", "-a", "producev", "-t", "pyc",
+             "-n", "3"], agent_env(preload=False))
+        plain = run([PYTHON, "-c", PY_COMMITS, b.bootstrap, "pycg-plain"],
+                    agent_env(preload=False))
+        out = run([PYTHON, "-c", PY_COMMITS, b.bootstrap, "pycg"],
+                  agent_env(r, "pycommitter"))
+        assert plain.stdout.endswith("done\n") and plain.stdout.count("commit ") == 3
+        assert out.stdout == plain.stdout, (plain.stdout, out.stdout)
+        spans = r.wait_for(lambda s: len([x for x in s if x["name"] == "commit pyc"]) >= 3)
+        cs = [s for s in spans if s["name"] == "commit pyc"]
+        ps = {s["span_id"]: s for s in spans if s["name"] == "process pyc"}
+        assert len(cs) == 3 and len(ps) == 3, [s["name"] for s in spans]
+        for c in cs:
+            p = ps[c["parent_span_id"]]
+            assert c["kind"] == "CLIENT"
+            assert c["attributes"]["messaging.consumer.group.name"] == "pycg"
+            assert c["attributes"]["messaging.client.id"] == "pycommit"
+            assert offsets(c) == ["0:%d" % (p["attributes"]["messaging.kafka.offset"] + 1)]
+            assert [l["span_id"] for l in c["links"]] == [p["span_id"]]
