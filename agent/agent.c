@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "config.h"
 #include "ids.h"
 #include "inflight.h"
@@ -133,7 +134,8 @@ static void at_exit(void)
 /* Every lock a hook can hold is taken before fork() and released after it,
  * so the child never inherits one held by a thread that does not exist
  * there. Order: the registry (which may build the resource under it), the
- * resource, the side-table, topic names, the in-flight shards; no code path
+ * resource, the side-table, topic names, the in-flight shards, the commit
+ * records (a leaf: nothing else is taken under it); no code path
  * takes them in another order. */
 void kotel_agent_atfork_prepare(void)
 {
@@ -141,10 +143,12 @@ void kotel_agent_atfork_prepare(void)
         kotel_resource_atfork_prepare();
         kotel_msgtab_atfork_prepare();
         kotel_inflight_atfork_prepare();
+        kotel_commit_atfork_prepare();
 }
 
 void kotel_agent_atfork_parent(void)
 {
+        kotel_commit_atfork_parent();
         kotel_inflight_atfork_parent();
         kotel_msgtab_atfork_parent();
         kotel_resource_atfork_parent();
@@ -156,6 +160,7 @@ void kotel_agent_atfork_child(void)
         pthread_mutex_init(&reg_lock, NULL);
         kotel_inflight_atfork_child();
         kotel_msgtab_atfork_child();
+        kotel_commit_atfork_child();
         kotel_ids_atfork_child();
         kotel_resource_atfork_child();
         kotel_exporter_atfork_child();

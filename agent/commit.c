@@ -387,6 +387,22 @@ void kotel_commit_forget(const void *rk)
         pthread_mutex_unlock(&lock);
 }
 
+void kotel_commit_atfork_prepare(void)
+{
+        pthread_mutex_lock(&lock);
+}
+
+void kotel_commit_atfork_parent(void)
+{
+        pthread_mutex_unlock(&lock);
+}
+
+void kotel_commit_atfork_child(void)
+{
+        memset(states, 0, sizeof(states));
+        pthread_mutex_init(&lock, NULL);
+}
+
 /* ---- the APIs ---------------------------------------------------------
  *
  * Each wrapper queues its record, calls the real function and, when the

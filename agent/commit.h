@@ -13,5 +13,10 @@
 void kotel_commit_install(rd_kafka_t *rk, struct kotel_client *client);
 /* After rd_kafka_destroy of @rk: drops what kotel still holds for it. */
 void kotel_commit_forget(const void *rk);
+/* pthread_atfork handlers: the child keeps no commit record of the
+ * parent's. */
+void kotel_commit_atfork_prepare(void);
+void kotel_commit_atfork_parent(void);
+void kotel_commit_atfork_child(void);
 
 #endif
