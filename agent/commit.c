@@ -56,6 +56,10 @@
 #define MAX_CLIENTS 64
 #define MAX_PENDING 16
 #define MAX_LINKS 64
+/* Links are looked for only in a topic's part of a commit of at most this
+ * many partitions: the table scan under its lock is O(live messages x
+ * partitions). */
+#define MAX_LINKED_PARTS 256
 #define OFFSETS_MAX 1024    /* kotel.commit.offsets, NUL included */
 #define API_OFFSET_COMMIT 8 /* Kafka protocol ApiKey of OffsetCommit */
 
@@ -240,7 +244,8 @@ static void topic_span(struct kotel_client *client, const void *rk,
                 err = elems[idx[i]].err;
         if (err)
                 kotel_span_set_error(s, err, NULL);
-        if (n && (parts = malloc(n * sizeof(*parts))) &&
+        if (n && n <= MAX_LINKED_PARTS &&
+            (parts = malloc(n * sizeof(*parts))) &&
             (offs = malloc(n * sizeof(*offs)))) {
                 for (size_t i = 0; i < n; i++) {
                         parts[i] = elems[idx[i]].partition;
