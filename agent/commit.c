@@ -83,13 +83,19 @@ static struct client_state {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t next_seq;
 
-/* Under the lock. */
-static struct client_state *state_of(const void *rk)
+/* Under the lock: @rk's slot (NULL: a free one). */
+static struct client_state *slot_of(const void *rk)
 {
         for (int i = 0; i < MAX_CLIENTS; i++)
                 if (states[i].rk == rk)
                         return &states[i];
         return NULL;
+}
+
+/* Under the lock: @rk's slot, or NULL (no slot; @rk NULL). */
+static struct client_state *state_of(const void *rk)
+{
+        return rk ? slot_of(rk) : NULL;
 }
 
 /* Queues a record for a manual commit on @rk; returns its sequence number,
@@ -366,7 +372,7 @@ void kotel_commit_install(rd_kafka_t *rk, struct kotel_client *client)
 
         pthread_mutex_lock(&lock);
         if (!(cs = state_of(rk)))
-                cs = state_of(NULL);
+                cs = slot_of(NULL);
         if (cs) {
                 memset(cs, 0, sizeof(*cs));
                 cs->rk = rk;
