@@ -420,6 +420,13 @@ void kotel_commit_atfork_child(void)
  * record is still there after a synchronous call (or after any call that
  * failed at once), makes the span itself: on_commit never will. */
 
+/* > 0 inside rd_kafka_commit_message: its nested rd_kafka_commit passes
+ * through. Not kotel_tls.in_hook: a commit made in a callback that
+ * librdkafka runs inside a consume call (a rebalance callback committing on
+ * revoke) is the app's own call and gets its record. The wrappers call no
+ * hooked function. */
+static __thread int in_commit;
+
 struct call {
         const void *rk;
         uint64_t seq;
@@ -460,7 +467,7 @@ KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_commit(
 
         if (!KOTEL_REAL(rd_kafka_commit))
                 return RD_KAFKA_RESP_ERR__FAIL;
-        if (!kotel_agent_ready() || kotel_tls.in_hook)
+        if (!kotel_agent_ready() || in_commit)
                 return real_rd_kafka_commit(rk, offsets, async);
         enter(&c, rk);
         err = real_rd_kafka_commit(rk, offsets, async);
@@ -474,7 +481,6 @@ KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_commit(
 KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_commit_message(
     rd_kafka_t *rk, const rd_kafka_message_t *rkmessage, int async)
 {
-        struct kotel_tls *t = &kotel_tls;
         rd_kafka_topic_partition_t one;
         rd_kafka_resp_err_t err;
         struct call c;
@@ -482,13 +488,13 @@ KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_commit_message(
 
         if (!KOTEL_REAL(rd_kafka_commit_message))
                 return RD_KAFKA_RESP_ERR__FAIL;
-        if (!kotel_agent_ready() || t->in_hook)
+        if (!kotel_agent_ready() || in_commit)
                 return real_rd_kafka_commit_message(rk, rkmessage, async);
         enter(&c, rk);
-        t->in_hook++;
+        in_commit++;
         err   = real_rd_kafka_commit_message(rk, rkmessage, async);
         saved = errno;
-        t->in_hook--;
+        in_commit--;
         errno = saved;
         /* What librdkafka commits for it: the next offset. */
         memset(&one, 0, sizeof(one));
@@ -513,7 +519,7 @@ KOTEL_EXPORT rd_kafka_resp_err_t rd_kafka_commit_queue(
 
         if (!KOTEL_REAL(rd_kafka_commit_queue))
                 return RD_KAFKA_RESP_ERR__FAIL;
-        if (!kotel_agent_ready() || kotel_tls.in_hook)
+        if (!kotel_agent_ready() || in_commit)
                 return real_rd_kafka_commit_queue(rk, offsets, rkqu, cb,
                                                   opaque);
         enter(&c, rk);
