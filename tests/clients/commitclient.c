@@ -15,6 +15,8 @@
  *       fail        the broker answers the next OffsetCommit with
  *                   OFFSET_METADATA_TOO_LARGE; rd_kafka_commit(NULL, sync)
  *       nogroup     a consumer without group.id: rd_kafka_commit(list)
+ *       revoke      rd_kafka_commit(NULL, sync) in the rebalance callback
+ *                   when close revokes the partitions
  *
  * Messages: orders[0] k0 k1, orders[1] k2, audit[0] k3 (one each per
  * produce, explicit partitions). Prints what the app sees, in order:
@@ -73,6 +75,18 @@ static void queue_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         (void)rk;
         printf("qcb opaque=%s ", (const char *)opaque);
         print_list("qcb", err, offsets);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        (void)opaque;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                rd_kafka_assign(rk, parts);
+                return;
+        }
+        print_list("revoke commit", rd_kafka_commit(rk, NULL, 0), NULL);
+        rd_kafka_assign(rk, NULL);
 }
 
 static rd_kafka_conf_t *conf_for(const char *bootstrap)
@@ -200,6 +214,8 @@ int main(int argc, char **argv)
                           strcmp(mode, "auto") ? "false" : "true", NULL, 0);
         rd_kafka_conf_set(c, "auto.commit.interval.ms", "200", NULL, 0);
         rd_kafka_conf_set_offset_commit_cb(c, commit_cb);
+        if (!strcmp(mode, "revoke"))
+                rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
         if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err))))
                 die(err);
         rd_kafka_poll_set_consumer(rk);
@@ -281,7 +297,7 @@ int main(int argc, char **argv)
                     mc, API_OFFSET_COMMIT, 1,
                     RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
                 print_list("commit", rd_kafka_commit(rk, NULL, 0), NULL);
-        } else if (strcmp(mode, "sync")) {
+        } else if (strcmp(mode, "sync") && strcmp(mode, "revoke")) {
                 die("unknown mode");
         }
         if (last)

@@ -158,6 +158,25 @@ def test_commit_queue_async_on_a_queue():
     check_whole("queueasync")
 
 
+def test_commit_in_the_rebalance_callback_at_close():
+    """A synchronous commit the app makes in its rebalance callback, which
+    librdkafka runs inside rd_kafka_consumer_close (a hooked call): the
+    app's transcript is unchanged and the commit has its spans, roots (the
+    thread has moved on from its last message), one trace."""
+    with Receiver() as r:
+        out = app_view("revoke", r, deterministic=True)
+        assert "revoke commit err=NO_ERROR" in out.stdout, out.stdout
+        cs = commits(r.wait_for(lambda s: len(commits(s)) >= 2))
+        assert sorted(c["name"] for c in cs) == ["commit audit", "commit orders"], cs
+        for c in cs:
+            check_common(c)
+            assert c["parent_span_id"] == "", c
+        assert cs[0]["trace_id"] == cs[1]["trace_id"]
+        by_name = {c["name"]: c for c in cs}
+        assert offsets(by_name["commit orders"]) == ["0:2", "1:1"]
+        assert offsets(by_name["commit audit"]) == ["0:1"]
+
+
 def test_auto_commit_spans_are_roots():
     with Receiver() as r:
         out = commitclient("auto", r)
