@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "callsite.h"
+#include "commit.h"
 #include "config.h"
 #include "ids.h"
 #include "inflight.h"
@@ -143,7 +144,8 @@ static void at_exit(void)
 /* Every lock a hook can hold is taken before fork() and released after it,
  * so the child never inherits one held by a thread that does not exist
  * there. Order: the registry (which may build the resource under it), the
- * resource, the side-table, topic names, the in-flight shards; no code path
+ * resource, the side-table, topic names, the in-flight shards, the commit
+ * records (a leaf: nothing else is taken under it); no code path
  * takes them in another order. */
 void kotel_agent_atfork_prepare(void)
 {
@@ -151,10 +153,12 @@ void kotel_agent_atfork_prepare(void)
         kotel_resource_atfork_prepare();
         kotel_msgtab_atfork_prepare();
         kotel_inflight_atfork_prepare();
+        kotel_commit_atfork_prepare();
 }
 
 void kotel_agent_atfork_parent(void)
 {
+        kotel_commit_atfork_parent();
         kotel_inflight_atfork_parent();
         kotel_msgtab_atfork_parent();
         kotel_resource_atfork_parent();
@@ -167,6 +171,7 @@ void kotel_agent_atfork_child(void)
         kotel_inflight_atfork_child();
         kotel_lastclient_atfork_child();
         kotel_msgtab_atfork_child();
+        kotel_commit_atfork_child();
         kotel_ids_atfork_child();
         kotel_resource_atfork_child();
         kotel_exporter_atfork_child();

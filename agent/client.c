@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "commit.h"
 #include "inflight.h"
 #include "kafka_log.h"
 #include "lastclient.h"
@@ -154,6 +155,8 @@ static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf,
                 kotel_produce_install(rk, c);
         kotel_kafka_log_install(rk, conf, c);
         kotel_stats_install(rk, (rd_kafka_conf_t *)conf, c);
+        if (c && creating.type == RD_KAFKA_CONSUMER)
+                kotel_commit_install(rk, c);
         /* The registry holds its own reference; interceptors borrow it
          * (they cannot outlive the client). */
         kotel_client_unref(c);
@@ -191,6 +194,7 @@ static void settle_client(const void *rk, const struct kotel_client *which)
         kotel_msgtab_end_client(rk);
         kotel_kafka_log_forget(rk);
         kotel_stats_forget(rk);
+        kotel_commit_forget(rk);
         kotel_clients_remove(rk, which);
 }
 

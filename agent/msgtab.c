@@ -342,6 +342,48 @@ bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out,
         return find_in(&by_csid, csid_of(span_id), out, baggage);
 }
 
+/* Under the lock: whether @e's message is one a commit of @offs[i] in
+ * @parts[i] of @topic settles. Its span (owned by the entry until it
+ * retires) holds the message's topic, partition and offset. */
+static bool settled_by(const struct live *e, const char *topic,
+                       const int32_t *parts, const int64_t *offs, size_t n)
+{
+        const struct kotel_span *s = e->span;
+
+        if (!s || !s->topic || !s->has_partition || !s->has_offset ||
+            strcmp(s->topic, topic))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (parts[i] == s->partition && s->offset < offs[i])
+                        return true;
+        return false;
+}
+
+size_t kotel_msgtab_settled(const void *rk, const char *topic,
+                            const int32_t *parts, const int64_t *offs,
+                            size_t n, struct kotel_link *out, size_t max)
+{
+        size_t found = 0;
+
+        if (!topic || !n || !max ||
+            !__atomic_load_n(&live_count, __ATOMIC_RELAXED))
+                return 0;
+        take_lock();
+        for (uint32_t i = 0; entries && i < used_hwm && found < max; i++) {
+                const struct live *e = &entries[i];
+
+                if (!e->in_use || e->rk != rk ||
+                    !settled_by(e, topic, parts, offs, n))
+                        continue;
+                memcpy(out[found].trace_id, e->trace_id, 16);
+                memcpy(out[found].span_id, e->span_id, 8);
+                out[found].flags = e->flags;
+                found++;
+        }
+        pthread_mutex_unlock(&lock);
+        return found;
+}
+
 /* Under the lock: entry @idx was destroyed (its pointers die now) or
  * released by its thread; the second of the two retires it, and the span
  * is returned for the caller to finish unlocked. */

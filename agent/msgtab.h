@@ -72,6 +72,14 @@ bool kotel_msgtab_find(const void *ptr, struct kotel_ctx *out, char **baggage);
  * @baggage as for kotel_msgtab_find(). */
 bool kotel_msgtab_find_creation(const uint8_t span_id[8], struct kotel_ctx *out,
                                 char **baggage);
+/* Any thread: links to the process spans (sampled ones: only those carry
+ * a topic, partition and offset) of client @rk's live messages of @topic
+ * whose offset is below the committed offset @offs[i] of their partition
+ * @parts[i] (i < @n): the messages a commit settles. Fills at most @max of
+ * @out; returns how many. One pass over the table under its lock. */
+size_t kotel_msgtab_settled(const void *rk, const char *topic,
+                            const int32_t *parts, const int64_t *offs,
+                            size_t n, struct kotel_link *out, size_t max);
 /* The app destroyed @rkm. */
 void kotel_msgtab_destroyed(const void *rkm);
 /* The consuming thread's app destroyed its current message @ref, which

@@ -72,7 +72,12 @@
         X(rd_kafka_queue_get_partition)                                        \
         X(rd_kafka_type)                                                       \
         X(rd_kafka_message_latency)                                            \
-        X(rd_kafka_message_timestamp)
+        X(rd_kafka_message_timestamp)                                          \
+        X(rd_kafka_commit)                                                     \
+        X(rd_kafka_commit_message)                                             \
+        X(rd_kafka_commit_queue)                                               \
+        X(rd_kafka_interceptor_add_on_commit)                                  \
+        X(rd_kafka_interceptor_add_on_response_received)
 
 /* X(name): the subset the agent exports as hooks (the library's only
  * rd_kafka_* exports; test_ffi compares this with nm -D). An FFI lookup of

@@ -83,6 +83,10 @@ size_t kotel_span_attrs(const struct kotel_span *s, struct kotel_attr *out,
                         KOTEL_ATTR_INT);
                 add_str(out, &n, "kotel.message.timestamp_type", t, strlen(t));
         }
+        if (kotel_span_commit_offsets(s) && kotel_span_commit_offsets(s)[0])
+                add_str(out, &n, "kotel.commit.offsets",
+                        kotel_span_commit_offsets(s),
+                        strlen(kotel_span_commit_offsets(s)));
         if (code && code->function) {
                 add_str(out, &n, "code.function.name", code->function,
                         strlen(code->function));

@@ -19,7 +19,7 @@ struct kotel_attr {
         int64_t i; /* KOTEL_ATTR_INT, or 0/1 for KOTEL_ATTR_BOOL */
 };
 
-#define KOTEL_SPAN_ATTRS_MAX 21
+#define KOTEL_SPAN_ATTRS_MAX 22
 
 /* Scratch space the attributes may point into; lives with the list. */
 struct kotel_attr_scratch {

@@ -155,6 +155,9 @@ static size_t attr_bytes(const struct kotel_span *s)
         size_t b =
             64 + KOTEL_TOPIC_MAX + sizeof(s->key) + KOTEL_ERROR_MAX + 16 * 4;
 
+        if (kotel_span_commit_offsets(s))
+                b += strlen(kotel_span_commit_offsets(s)) + 1;
+
         if (c) {
                 b += c->client_id ? strlen(c->client_id) + 1 : 0;
                 b += c->group_id ? strlen(c->group_id) + 1 : 0;

@@ -191,6 +191,8 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                               ? strlen(s->status_msg)
                               : 0;
         size_t ts       = s->tracestate ? strlen(s->tracestate) : 0;
+        const char *offs = kotel_span_commit_offsets(s);
+        size_t co        = offs ? strlen(offs) : 0;
         const struct kotel_code_loc *code =
             kotel_span_code(s) && kotel_span_code(s)->function
                 ? kotel_span_code(s)
@@ -206,8 +208,8 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                 return -1;
         /* Everything but the variable strings and links fits in 1024,
          * and the code.* keys and their framing in 96 more. */
-        bound = 1024 + 96 + 128 + 2 * topic + s->key_len + err + msg + ts + fn +
-                file +
+        bound = 1024 + 96 + 128 + 2 * topic + s->key_len + err + msg + ts + co +
+                fn + file +
                 (size_t)s->n_links * 40 +
                 (cb ? cb->group_len + cb->rest_len : 0);
         if (!(o = kotel_pbw_room(&e->out, bound)))
@@ -303,6 +305,9 @@ static int put_span(struct kotel_trace_enc *e, const struct kotel_span *s)
                                       K("kotel.message.timestamp_type"), t,
                                       strlen(t));
         }
+        if (co)
+                o = kotel_otlp_kv_str(o, T_SPAN_ATTR, K("kotel.commit.offsets"),
+                                      offs, co);
         if (code) {
                 o = kotel_otlp_kv_str(o, T_SPAN_ATTR, K("code.function.name"),
                                       code->function, fn);

@@ -87,6 +87,7 @@ void kotel_span_free(struct kotel_span *s)
         if (s->links && s->links != &s->link0)
                 free(s->links);
         free(s->tracestate);
+        free((char *)kotel_span_commit_offsets(s));
         if (s->error_owned)
                 free((char *)s->error_type);
         if (s->topic_owned)

@@ -99,7 +99,16 @@ struct kotel_span {
         int32_t partition;
         uint32_t batch_count; /* > 0 only on batch (poll) spans */
         int64_t offset;
-        uint64_t body_size;
+        /* One word for what two kinds of span need: the message's body
+         * size (has_body_size: send and process spans), or, without it, a
+         * commit span's committed offsets of its topic, "partition:offset"
+         * pairs joined by commas (kotel.commit.offsets), malloc'd and freed
+         * with the span, or NULL. Read them through kotel_span_commit_
+         * offsets(). */
+        union {
+                uint64_t body_size;
+                char *commit_offsets;
+        };
         /* Process spans: the message's age when processing started
          * (kotel.message.age_ms), and its timestamp's type (1: create
          * time, 2: log-append time, librdkafka's values; 0: no age). */
@@ -173,6 +182,12 @@ int kotel_span_set_error_text(struct kotel_span *s, const char *type,
                               const char *msg);
 /* Room for @n links on @s; returns 0 or -1 (then the span keeps none). */
 int kotel_span_reserve_links(struct kotel_span *s, uint32_t n);
+
+/* A commit span's offsets (see body_size), else NULL. */
+static inline const char *kotel_span_commit_offsets(const struct kotel_span *s)
+{
+        return s->has_body_size ? NULL : s->commit_offsets;
+}
 
 /* The call site of @s once the exporter resolved it, else NULL. */
 static inline const struct kotel_code_loc *

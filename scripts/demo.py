@@ -330,7 +330,17 @@ def run(args):
     say("", "Traces received by the OTLP receiver (%s %.1f s after kcat started), "
         "each log record under its span:" % (
             "complete" if complete and logged else "waited until", elapsed), "")
-    say(trace_tree.render(spans, sys.stdout, logs))
+    # Offset commits (the consumers' automatic ones) are traces of their
+    # own, one span each: counted on one line, not drawn.
+    commits = [s for s in spans if s["name"].startswith("commit ")]
+    say(trace_tree.render([s for s in spans if s not in commits], sys.stdout, logs))
+    if commits:
+        per = {}
+        for s in commits:
+            svc = s["resource"].get("service.name", "?")
+            per[svc] = per.get(svc, 0) + 1
+        say("%d commit spans (offset commits: %s)" % (
+            len(commits), ", ".join("%s %d" % kv for kv in sorted(per.items()))))
     say("")
     say(*metrics_report(metrics))
     ok = complete

@@ -12,6 +12,7 @@ from kotel_test import LIB, Broker, Receiver, agent_env, named, run
 from semantics_lib import SEMCLIENT, rows, semclient
 
 HOOKED = sorted("""
+rd_kafka_commit rd_kafka_commit_message rd_kafka_commit_queue
 rd_kafka_consume rd_kafka_consume_batch rd_kafka_consume_batch_queue
 rd_kafka_consume_callback rd_kafka_consume_callback_queue
 rd_kafka_consume_queue rd_kafka_consumer_close rd_kafka_consumer_poll

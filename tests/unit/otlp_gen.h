@@ -190,7 +190,15 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
         }
         s->tombstone     = f2 & 1;
         s->has_body_size = f2 & 2;
-        s->body_size     = gen_u64(g, 1 + gen_u8(g) % 8);
+        {
+                /* Drawn whatever has_body_size says, so the stream stays
+                 * the same; stored only with it (it shares its word with
+                 * commit_offsets). */
+                uint64_t v = gen_u64(g, 1 + gen_u8(g) % 8);
+
+                if (s->has_body_size)
+                        s->body_size = v;
+        }
         s->batch_count   = f2 & 4 ? (uint32_t)gen_u64(g, 1 + gen_u8(g) % 4) : 0;
         s->start_ns      = f2 & 8 ? gen_u64(g, 8) : 0;
         s->end_ns        = f2 & 16 ? gen_u64(g, 8) : 0;
@@ -247,6 +255,10 @@ static inline struct kotel_span *gen_span(struct gen *g, struct gen_world *w)
                         }
                 }
         }
+        /* Commit spans' offsets list: absent, empty (then not an
+         * attribute), or up to the agent's bound and past. */
+        if (gen_u8(g) & 1 && !s->has_body_size)
+                s->commit_offsets = gen_strdup(g, 1100);
         c = gen_u8(g);
         if (c % (GEN_CODES + 1)) {
                 s->code          = &w->codes[c % (GEN_CODES + 1) - 1];

@@ -199,8 +199,8 @@ static struct kotel_span *full_span(struct kotel_client *c, size_t topic,
         }
         kotel_span_set_error_text(s, "broker_not_available",
                                   "Local: Broker transport failure");
-        s->tracestate = strdup("vendor=value");
-        s->client     = kotel_client_ref(c);
+        s->tracestate     = strdup("vendor=value");
+        s->client         = kotel_client_ref(c);
         if (kotel_span_reserve_links(s, links) == 0 && links) {
                 s->n_links = links;
                 for (uint32_t i = 0; i < links; i++) {

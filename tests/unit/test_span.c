@@ -22,13 +22,15 @@ int main(void)
                 return 1;
         }
         memset(s, 0x5a, sizeof(*s));
-        s->client      = NULL; /* what kotel_span_free releases */
-        s->tracestate  = NULL;
-        s->links       = NULL;
-        s->error_type  = NULL;
-        s->error_owned = false;
-        s->topic       = strdup("orders");
-        s->topic_owned = true;
+        s->client         = NULL; /* what kotel_span_free releases */
+        s->tracestate     = NULL;
+        s->has_body_size  = false; /* commit_offsets is the span's */
+        s->commit_offsets = strdup("0:12,3:40");
+        s->links          = NULL;
+        s->error_type     = NULL;
+        s->error_owned    = false;
+        s->topic          = strdup("orders");
+        s->topic_owned    = true;
         CHECK(kotel_span_set_error_text(s, "msg_timed_out",
                                         "Local: Message timed out") == 0 &&
                   !strcmp(s->error_type, "msg_timed_out") &&
@@ -42,8 +44,8 @@ int main(void)
         CHECK(!t->topic && !t->topic_owned, "no topic");
         CHECK(!t->error_type && !t->status_msg, "no error type or message");
         CHECK(!t->has_key && t->key_len == 0 && t->n_links == 0 && !t->client &&
-                  !t->tracestate,
-              "no key, links, client or tracestate");
+                  !t->tracestate && !t->commit_offsets,
+              "no key, links, client, tracestate or commit offsets");
 
         memset(long_text, 'x', sizeof(long_text) - 1);
         long_text[sizeof(long_text) - 1] = '\0';
