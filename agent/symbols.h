@@ -94,6 +94,9 @@
         X(rd_kafka_flush)                                                      \
         X(rd_kafka_consumer_poll)                                              \
         X(rd_kafka_consumer_close)                                             \
+        X(rd_kafka_commit)                                                     \
+        X(rd_kafka_commit_message)                                             \
+        X(rd_kafka_commit_queue)                                               \
         X(rd_kafka_consume)                                                    \
         X(rd_kafka_consume_queue)                                              \
         X(rd_kafka_consume_batch)                                              \
