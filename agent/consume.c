@@ -61,10 +61,13 @@ static void hold_batch_ref(struct kotel_tls *t, struct kotel_live_ref ref)
 
 /* Starts the process span of @m (err == 0) and registers it. @now_ns:
  * the wall clock when the consume call returned, or 0 (read here when a
- * span or the process duration needs it). */
+ * span or the process duration needs it). @poll_start_ns: when a timed
+ * single-message call began (its duration is recorded with the message's
+ * other metrics, up to @now_ns), or 0. */
 static void start_process(const void *rk, rd_kafka_message_t *m,
                           const void *owner, enum end_rule rule,
-                          struct kotel_ctx *creation_out, uint64_t now_ns)
+                          struct kotel_ctx *creation_out, uint64_t now_ns,
+                          uint64_t poll_start_ns)
 {
         struct kotel_tls *t       = &kotel_tls;
         rd_kafka_headers_t *hdrs  = NULL;
@@ -76,7 +79,7 @@ static void start_process(const void *rk, rd_kafka_message_t *m,
         bool as_parent;
         struct kotel_mseries_ref process;
         /* Every message, sampled or not: the metrics, and its age. */
-        struct kotel_msg_age age = kotel_metrics_consumed(rk, m, &process);
+        struct kotel_msg_age age = kotel_metrics_consumed(rk, m, now_ns, poll_start_ns, &process);
 
         /* Asking for the headers makes librdkafka parse them: only when a
          * propagator reads them. */
@@ -203,7 +206,7 @@ static void batch_spans(const void *rk, rd_kafka_message_t **msgs, size_t n,
                 if (!msgs[i] || msgs[i]->err)
                         continue;
                 start_process(rk, msgs[i], owner, rule,
-                              creations ? &creations[j++] : NULL, 0);
+                              creations ? &creations[j++] : NULL, 0, 0);
         }
         {
                 struct kotel_ctx ctx;
@@ -271,10 +274,16 @@ static void leave(struct kotel_tls *t)
 }
 
 /* The wall clock before a single-message consume call when metrics are
- * on (its duration is recorded), else 0. */
-static uint64_t single_start(void)
+ * on (its duration is recorded), else 0. After enter(): the previous
+ * message's processing ended when this call began, and enter() read the
+ * clock for it just now, so that reading is the start (one clock read
+ * fewer per message). */
+static uint64_t single_start(const struct kotel_tls *t)
 {
-        return kotel_metrics_enabled() ? kotel_now_ns() : 0;
+        if (!kotel_metrics_enabled())
+                return 0;
+        return t->pending.ref.idx && t->pending.end_ns ? t->pending.end_ns
+                                                       : kotel_now_ns();
 }
 
 /* A single-message consume call that began at @start_ns (0: not timed)
@@ -283,17 +292,12 @@ static uint64_t single_start(void)
  * process span, which starts at the call's end. */
 static void single(const void *rk, rd_kafka_message_t *m, uint64_t start_ns)
 {
-        uint64_t now = 0;
-
         if (!m || m->err)
                 return;
-        if (start_ns) {
-                now = kotel_now_ns();
-                kotel_metrics_polled(rk, kotel_message_topic(m),
-                                     now > start_ns ? now - start_ns : 0,
-                                     NULL, NULL);
-        }
-        start_process(rk, m, NULL, END_ON_MOVE, NULL, now);
+        /* The duration is recorded with the message's metrics: one series
+         * lookup for all of them. */
+        start_process(rk, m, NULL, END_ON_MOVE, NULL,
+                      start_ns ? kotel_now_ns() : 0, start_ns);
 }
 
 KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
@@ -309,7 +313,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_consumer_poll(rk, timeout_ms);
         enter(t);
-        start = single_start();
+        start = single_start(t);
         m     = real_rd_kafka_consumer_poll(rk, timeout_ms);
         saved = errno;
         single(rk, m, start);
@@ -332,7 +336,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume(rd_kafka_topic_t *rkt,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_consume(rkt, partition, timeout_ms);
         enter(t);
-        start = single_start();
+        start = single_start(t);
         m     = real_rd_kafka_consume(rkt, partition, timeout_ms);
         saved = errno;
         single(rk_of_handle(rkt), m, start);
@@ -354,7 +358,7 @@ KOTEL_EXPORT rd_kafka_message_t *rd_kafka_consume_queue(rd_kafka_queue_t *rkqu,
         if (!kotel_agent_ready() || t->in_hook)
                 return real_rd_kafka_consume_queue(rkqu, timeout_ms);
         enter(t);
-        start = single_start();
+        start = single_start(t);
         m     = real_rd_kafka_consume_queue(rkqu, timeout_ms);
         saved = errno;
         single(rk_of_handle(rkqu), m, start);
@@ -435,7 +439,7 @@ static void trampoline(rd_kafka_message_t *m, void *arg)
 
         kotel_agent_move_on();
         if (m && !m->err)
-                start_process(tr->rk, m, NULL, END_ON_NEXT, NULL, 0);
+                start_process(tr->rk, m, NULL, END_ON_NEXT, NULL, 0, 0);
         errno = saved;
         /* The app's code runs outside the hook: its own produce calls must
          * be traced as usual. */
@@ -573,7 +577,7 @@ rd_kafka_event_message_next(rd_kafka_event_t *rkev)
         saved = errno;
         if (m && !m->err)
                 start_process(rk_of_event(rkev), (rd_kafka_message_t *)m, rkev,
-                              END_ON_NEXT, NULL, 0);
+                              END_ON_NEXT, NULL, 0, 0);
         leave(t);
         errno = saved;
         return m;

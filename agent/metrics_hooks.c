@@ -80,6 +80,8 @@ static int64_t wall_ms(void)
 
 struct kotel_msg_age kotel_metrics_consumed(const void *rk,
                                             const rd_kafka_message_t *m,
+                                            uint64_t now_ns,
+                                            uint64_t poll_start_ns,
                                             struct kotel_mseries_ref *process)
 {
         struct kotel_msg_age age       = {0};
@@ -93,8 +95,10 @@ struct kotel_msg_age kotel_metrics_consumed(const void *rk,
         if (ts >= 0 && type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
                 age.valid = true;
                 age.type  = (uint8_t)type;
-                age.ms    = wall_ms() - ts;
-                negative  = age.ms < 0;
+                /* The clock the span starts at, when read already. */
+                age.ms =
+                    (now_ns ? (int64_t)(now_ns / 1000000) : wall_ms()) - ts;
+                negative = age.ms < 0;
                 if (negative)
                         age.ms = 0;
         }
@@ -106,10 +110,9 @@ struct kotel_msg_age kotel_metrics_consumed(const void *rk,
         a.partition  = m->partition;
         a.op         = KOTEL_OP_POLL;
         a.error_type = NULL;
-        kotel_metrics_record_consumed(&a, age.valid,
-                                      (uint64_t)age.ms * 1000000ull);
-        a.op     = KOTEL_OP_PROCESS;
-        *process = kotel_metrics_series(KOTEL_M_PROCESS_DURATION, &a);
+        kotel_metrics_record_message(
+            &a, age.valid, (uint64_t)age.ms * 1000000ull, poll_start_ns != 0,
+            now_ns > poll_start_ns ? now_ns - poll_start_ns : 0, process);
         if (negative) {
                 /* Topic and consumer group: a rare event's counter. */
                 a.partition = -1;

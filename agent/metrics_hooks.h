@@ -42,9 +42,15 @@ struct kotel_msg_age {
  * for the process span, computed whether metrics are on or not, and sets
  * *@process to the message's messaging.process.duration series (the
  * counter's attributes, operation process), recorded when its processing
- * ends (msgtab.c), or to none when metrics are off. */
+ * ends (msgtab.c), or to none when metrics are off. @now_ns: the wall
+ * clock the process span starts at, or 0 (the age then reads the coarse
+ * clock); @poll_start_ns: when a single-message consume call began, whose
+ * duration (to @now_ns) is recorded too (operation.duration, operation
+ * poll), or 0. */
 struct kotel_msg_age kotel_metrics_consumed(const void *rk,
                                             const rd_kafka_message_t *m,
+                                            uint64_t now_ns,
+                                            uint64_t poll_start_ns,
                                             struct kotel_mseries_ref *process);
 
 #endif

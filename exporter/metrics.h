@@ -146,6 +146,18 @@ void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
 void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
                                    uint64_t age_ns);
 
+/* Any thread, lock-free: a message delivered by a consume call, all its
+ * consumer instruments from one per-thread lookup of @a's client, topic
+ * and partition (@a's op and error_type are ignored):
+ * kotel_metrics_record_consumed(@a, @has_age, @age_ns); when @timed, the
+ * single-message call's duration @poll_ns to KOTEL_M_POLL_DURATION
+ * (operation poll, the topic, no partition); and *@process set to the
+ * message's KOTEL_M_PROCESS_DURATION series (operation process), or none
+ * when metrics are off. */
+void kotel_metrics_record_message(const struct kotel_mattrs *a, bool has_age,
+                                  uint64_t age_ns, bool timed, uint64_t poll_ns,
+                                  struct kotel_mseries_ref *process);
+
 /* One thread at a time. Snapshots instrument @i's series into @out (up to
  * @cap, the cardinality limit is enough) as of wall-clock @now_ns, for
  * the configured temporality (delta: since the last collect, series

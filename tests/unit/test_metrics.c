@@ -3,7 +3,8 @@
  * cumulative and delta collection; the cardinality cap and the overflow
  * series; the exemplar filters (trace_based keeps only sampled
  * measurements, always_on all, always_off none) and an exemplar in the
- * bucket its value fell in. */
+ * bucket its value fell in; a consumed message's three instruments from
+ * one per-thread lookup; every bucket bound. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +249,156 @@ static void test_consumed_and_age(void)
               "bucket, 3 s in (2.5, 5]");
 }
 
+/* A consumer thread's message: its three instruments from one cached
+ * lookup, threads sharing a series and keeping their own. */
+static void *consume_hammer(void *arg)
+{
+        long id = (long)arg;
+
+        for (int i = 0; i < PER; i++) {
+                struct kotel_mattrs a = {&client, topics[i % 2 ? 0 : 1 + id],
+                                         i % 2 ? 0 : 1, KOTEL_OP_POLL, NULL};
+                struct kotel_mseries_ref r;
+
+                /* Age 3 ms or 3 s; the poll 1 us, timed every other. */
+                kotel_metrics_record_message(&a, i % 3 != 0,
+                                             i % 5 ? 3000000 : 3000000000ull,
+                                             i % 2, 1000, &r);
+                kotel_metrics_record_ref(KOTEL_M_PROCESS_DURATION, r, 60000000,
+                                         NULL, NULL);
+        }
+        return NULL;
+}
+
+static uint64_t total(enum kotel_minst i, uint64_t *sum, uint64_t *b11)
+{
+        size_t n   = kotel_metrics_collect(i, pts, 64, 1);
+        uint64_t c = 0;
+
+        *sum = *b11 = 0;
+        for (size_t k = 0; k < n; k++) {
+                c += pts[k].count;
+                *sum += pts[k].sum_ns;
+                *b11 += pts[k].buckets[11];
+        }
+        return c;
+}
+
+static void test_record_message(void)
+{
+        pthread_t th[THREADS];
+        uint64_t aged = 0, old = 0, sum, b11, c;
+        size_t n;
+        bool ok               = true;
+        char name[2][8]       = {"x", "x"};
+        struct kotel_mattrs a = {&client, name[0], 2, KOTEL_OP_POLL, NULL};
+        struct kotel_mseries_ref r;
+
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 2000);
+        for (long i = 0; i < THREADS; i++)
+                pthread_create(&th[i], NULL, consume_hammer, (void *)i);
+        for (int i = 0; i < THREADS; i++)
+                pthread_join(th[i], NULL);
+        for (int i = 0; i < PER; i++)
+                if (i % 3) {
+                        aged++;
+                        old += !(i % 5);
+                }
+        c = total(KOTEL_M_CONSUMED, &sum, &b11);
+        CHECK(c == THREADS * PER, "consumed: every message counted");
+        n = kotel_metrics_collect(KOTEL_M_CONSUMED, pts, 64, 1);
+        for (size_t k = 0; k < n; k++)
+                ok &= pts[k].partition ==
+                          (strcmp(pts[k].topic, "shared") ? 1 : 0) &&
+                      pts[k].op == KOTEL_OP_POLL;
+        CHECK(n == 1 + THREADS && ok,
+              "consumed: one series per topic and partition, operation poll");
+        CHECK(b11 == THREADS * old &&
+                  sum == THREADS *
+                             (old * 3000000000ull + (aged - old) * 3000000ull),
+              "age: only messages with a timestamp, 3 s in (2.5, 5], sum "
+              "exact");
+        c  = total(KOTEL_M_PROCESS_DURATION, &sum, &b11);
+        n  = kotel_metrics_collect(KOTEL_M_PROCESS_DURATION, pts, 64, 1);
+        ok = n == 1 + THREADS;
+        for (size_t k = 0; k < n; k++)
+                ok &= pts[k].op == KOTEL_OP_PROCESS &&
+                      pts[k].buckets[4] == pts[k].count;
+        CHECK(c == THREADS * PER && sum == c * 60000000 && ok,
+              "process: every message, in the series the lookup returned "
+              "(operation process, 60 ms in (0.05, 0.075])");
+        c  = total(KOTEL_M_POLL_DURATION, &sum, &b11);
+        n  = kotel_metrics_collect(KOTEL_M_POLL_DURATION, pts, 64, 1);
+        ok = n == 1 + THREADS;
+        for (size_t k = 0; k < n; k++)
+                ok &= pts[k].partition == -1 && pts[k].op == KOTEL_OP_POLL &&
+                      pts[k].buckets[0] == pts[k].count;
+        CHECK(c == THREADS * PER / 2 && sum == c * 1000 && ok,
+              "poll: only timed calls, one series per topic, no partition");
+
+        /* The same address, another topic's name: not the cached series. */
+        kotel_metrics_record_message(&a, false, 0, false, 0, &r);
+        memcpy(name[0], "y", 2);
+        kotel_metrics_record_message(&a, false, 0, false, 0, &r);
+        n = kotel_metrics_collect(KOTEL_M_CONSUMED, pts, 64, 1);
+        CHECK(find(n, "x") && find(n, "x")->count == 1 && find(n, "y") &&
+                  find(n, "y")->count == 1,
+              "a topic name at a reused address gets its own series");
+
+        /* Limit 2: one regular series, the rest overflow, each counted. */
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 2);
+        a.topic = "p";
+        kotel_metrics_record_message(&a, false, 0, true, 5, &r);
+        a.topic = "q";
+        for (int i = 0; i < 3; i++)
+                kotel_metrics_record_message(&a, false, 0, true, 5, &r);
+        n = kotel_metrics_collect(KOTEL_M_CONSUMED, pts, 64, 1);
+        CHECK(n == 2 && find(n, "p")->count == 1 && pts[1].overflow &&
+                  pts[1].count == 3 &&
+                  kotel_metrics_overflowed(KOTEL_M_CONSUMED) == 3,
+              "over the limit: the overflow series, every message counted");
+        c = total(KOTEL_M_POLL_DURATION, &sum, &b11);
+        CHECK(c == 4 && kotel_metrics_overflowed(KOTEL_M_POLL_DURATION) == 3,
+              "and each poll duration");
+
+        /* Tables made anew: the thread's cached series are not used. */
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 10);
+        kotel_metrics_record_message(&a, false, 0, false, 0, &r);
+        n = kotel_metrics_collect(KOTEL_M_CONSUMED, pts, 64, 1);
+        CHECK(n == 1 && pts[0].count == 1 && r.s,
+              "after a reset: the new tables' series");
+        kotel_metrics_reset();
+        kotel_metrics_record_message(&a, false, 0, false, 0, &r);
+        CHECK(!r.s, "metrics off: no process series");
+}
+
+/* Each bucket's upper bound is inclusive: a bound in its bucket, one
+ * more in the next. */
+static void test_bucket_bounds(void)
+{
+        struct kotel_mattrs a = {&client, "b", 0, KOTEL_OP_SEND, NULL};
+        size_t n;
+        bool ok = true;
+
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_ALWAYS_OFF, 10);
+        for (int b = 0; b < KOTEL_M_BOUNDS; b++) {
+                kotel_metrics_record(KOTEL_M_OP_DURATION, &a,
+                                     kotel_m_bounds_ns[b], NULL, NULL);
+                kotel_metrics_record(KOTEL_M_OP_DURATION, &a,
+                                     kotel_m_bounds_ns[b] + 1, NULL, NULL);
+        }
+        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 0, NULL, NULL);
+        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, UINT64_MAX / 4, NULL,
+                             NULL);
+        n  = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 1);
+        ok = n == 1;
+        for (int b = 1; ok && b < KOTEL_M_BOUNDS; b++)
+                ok &= pts[0].buckets[b] == 2;
+        CHECK(ok && pts[0].buckets[0] == 2 &&
+                  pts[0].buckets[KOTEL_M_BOUNDS] == 2,
+              "every bound in its own bucket, one more in the next");
+}
+
 static void test_config(void)
 {
         struct kotel_metrics_config c;
@@ -279,6 +430,8 @@ int main(void)
         test_overflow();
         test_exemplars();
         test_consumed_and_age();
+        test_record_message();
+        test_bucket_bounds();
         test_config();
         kotel_metrics_reset();
         TAP_DONE();
