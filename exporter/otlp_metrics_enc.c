@@ -4,17 +4,11 @@
 
 #include "otlp.h"
 #include "otlp_common.h"
-#include "version.h"
 
 /* Field tags (field << 3 | wire type), in the order protobuf-c writes
  * them: by field number. */
 #define T_REQ_RM 0x0a      /* ExportMetricsServiceRequest.resource_metrics */
-#define T_RM_RESOURCE 0x0a /* ResourceMetrics.resource = 1 */
-#define T_RM_SM 0x12       /* ResourceMetrics.scope_metrics = 2 */
-#define T_SM_SCOPE 0x0a    /* ScopeMetrics.scope = 1 */
 #define T_SM_METRIC 0x12   /* ScopeMetrics.metrics = 2 */
-#define T_SCOPE_NAME 0x0a
-#define T_SCOPE_VERSION 0x12
 #define T_M_NAME 0x0a      /* Metric.name = 1 */
 #define T_M_DESC 0x12      /* description = 2 */
 #define T_M_UNIT 0x1a      /* unit = 3 */
@@ -39,63 +33,6 @@
 #define T_EX_DOUBLE 0x19   /* as_double = 3 */
 #define T_EX_SPAN 0x22     /* span_id = 4 */
 #define T_EX_TRACE 0x2a    /* trace_id = 5 */
-
-#define GUESS 3 /* length prefix bytes reserved for an open message */
-
-/* Opens a nested message; returns its body's offset (0 when out of
- * memory: w->oom is then set and every later step does nothing). */
-static size_t open_msg(struct kotel_pbw *w, uint32_t tag)
-{
-        uint8_t *o = kotel_pbw_room(w, 8);
-
-        if (!o)
-                return 0;
-        o = kotel_pbw_len_open(o, tag, GUESS);
-        kotel_pbw_commit(w, o);
-        return w->len;
-}
-
-static void close_msg(struct kotel_pbw *w, size_t body)
-{
-        uint8_t *o;
-
-        if (w->oom || !(o = kotel_pbw_room(w, 8)))
-                return;
-        o = kotel_pbw_len_close(w->p + body, w->p + w->len, GUESS);
-        kotel_pbw_commit(w, o);
-}
-
-static void put_str(struct kotel_pbw *w, uint32_t tag, const char *s)
-{
-        size_t n = strlen(s);
-        uint8_t *o;
-
-        if (!n || !(o = kotel_pbw_room(w, 12 + n)))
-                return;
-        kotel_pbw_commit(w, kotel_pb_put_len_field(o, tag, s, n));
-}
-
-static void put_fixed64(struct kotel_pbw *w, uint32_t tag, uint64_t v)
-{
-        uint8_t *o;
-
-        if (!v || !(o = kotel_pbw_room(w, 9)))
-                return;
-        *o++ = (uint8_t)tag;
-        kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
-}
-
-static void put_double(struct kotel_pbw *w, uint32_t tag, double d)
-{
-        uint64_t v;
-        uint8_t *o;
-
-        if (d == 0 || !(o = kotel_pbw_room(w, 9)))
-                return;
-        memcpy(&v, &d, 8);
-        *o++ = (uint8_t)tag;
-        kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
-}
 
 static void add_str(struct kotel_attr *out, size_t *n, const char *k,
                     const char *v)
@@ -210,10 +147,10 @@ static void put_attrs(struct kotel_pbw *w, uint32_t tag,
 
 static void put_exemplar(struct kotel_pbw *w, const struct kotel_mexemplar *e)
 {
-        size_t b = open_msg(w, T_HP_EXEMPLAR);
+        size_t b = kotel_pbw_msg_open(w, T_HP_EXEMPLAR);
         uint8_t *o;
 
-        put_fixed64(w, T_EX_TIME, e->time_ns);
+        kotel_pbw_fixed64(w, T_EX_TIME, e->time_ns);
         /* A oneof member: written whatever its value. */
         if ((o = kotel_pbw_room(w, 9))) {
                 double d = (double)e->value_ns / 1e9;
@@ -228,19 +165,19 @@ static void put_exemplar(struct kotel_pbw *w, const struct kotel_mexemplar *e)
                 kotel_pbw_commit(
                     w, kotel_pb_put_len_field(o, T_EX_TRACE, e->trace_id, 16));
         }
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, b);
 }
 
 static void put_hist_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
                            bool no_op)
 {
-        size_t b = open_msg(w, T_DATA_POINT);
+        size_t b = kotel_pbw_msg_open(w, T_DATA_POINT);
         uint8_t *o;
 
-        put_fixed64(w, T_P_START, p->start_ns);
-        put_fixed64(w, T_P_TIME, p->time_ns);
-        put_fixed64(w, T_HP_COUNT, p->count);
-        put_double(w, T_HP_SUM, (double)p->sum_ns / 1e9);
+        kotel_pbw_fixed64(w, T_P_START, p->start_ns);
+        kotel_pbw_fixed64(w, T_P_TIME, p->time_ns);
+        kotel_pbw_fixed64(w, T_HP_COUNT, p->count);
+        kotel_pbw_double(w, T_HP_SUM, (double)p->sum_ns / 1e9);
         if ((o = kotel_pbw_room(w, 4 + 8 * KOTEL_M_BUCKETS))) {
                 *o++ = T_HP_BUCKETS;
                 o    = kotel_pb_put_varint(o, 8 * KOTEL_M_BUCKETS);
@@ -264,23 +201,23 @@ static void put_hist_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
                 if (p->ex[i].valid)
                         put_exemplar(w, &p->ex[i]);
         put_attrs(w, T_HP_ATTR, p, !no_op, !no_op);
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, b);
 }
 
 static void put_sum_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
                           bool op_name, bool op_type)
 {
-        size_t b = open_msg(w, T_DATA_POINT);
+        size_t b = kotel_pbw_msg_open(w, T_DATA_POINT);
         uint8_t *o;
 
-        put_fixed64(w, T_P_START, p->start_ns);
-        put_fixed64(w, T_P_TIME, p->time_ns);
+        kotel_pbw_fixed64(w, T_P_START, p->start_ns);
+        kotel_pbw_fixed64(w, T_P_TIME, p->time_ns);
         if ((o = kotel_pbw_room(w, 9))) {
                 *o++ = T_NP_AS_INT;
                 kotel_pbw_commit(w, kotel_pb_put_fixed64(o, p->count));
         }
         put_attrs(w, T_NP_ATTR, p, op_name, op_type);
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, b);
 }
 
 /* The resource of a point of @c: its client's, else @fallback. */
@@ -352,12 +289,12 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
                         break;
         if (i == d->n)
                 return;
-        b = open_msg(w, T_SM_METRIC);
-        put_str(w, T_M_NAME, d->name);
-        put_str(w, T_M_DESC, d->description);
-        put_str(w, T_M_UNIT, d->unit);
+        b = kotel_pbw_msg_open(w, T_SM_METRIC);
+        kotel_pbw_str(w, T_M_NAME, d->name);
+        kotel_pbw_str(w, T_M_DESC, d->description);
+        kotel_pbw_str(w, T_M_UNIT, d->unit);
         data =
-            open_msg(w, d->shape == KOTEL_SHAPE_HISTOGRAM ? T_M_HIST : T_M_SUM);
+            kotel_pbw_msg_open(w, d->shape == KOTEL_SHAPE_HISTOGRAM ? T_M_HIST : T_M_SUM);
         for (; i < d->n; i++) {
                 if (!kotel_metrics_enc_in_group(g, k, d->pts[i].client,
                                                 fallback))
@@ -377,16 +314,16 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
                 }
                 kotel_pbw_commit(w, o);
         }
-        close_msg(w, data);
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, data);
+        kotel_pbw_msg_close(w, b);
 }
 
 static void put_gauge_point(struct kotel_pbw *w, const struct kotel_gpoint *p)
 {
-        size_t b = open_msg(w, T_DATA_POINT);
+        size_t b = kotel_pbw_msg_open(w, T_DATA_POINT);
         uint8_t *o;
 
-        put_fixed64(w, T_P_TIME, p->time_ns);
+        kotel_pbw_fixed64(w, T_P_TIME, p->time_ns);
         /* A oneof member: written whatever its value. */
         if ((o = kotel_pbw_room(w, 9))) {
                 uint64_t v = (uint64_t)p->ival;
@@ -403,7 +340,7 @@ static void put_gauge_point(struct kotel_pbw *w, const struct kotel_gpoint *p)
                 put_attr_list(w, T_NP_ATTR, at,
                               kotel_gpoint_attrs(p, at, &scratch));
         }
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, b);
 }
 
 static void put_gauge(struct kotel_pbw *w, const struct kotel_gauge_desc *d,
@@ -418,17 +355,17 @@ static void put_gauge(struct kotel_pbw *w, const struct kotel_gauge_desc *d,
                         break;
         if (i == d->n)
                 return;
-        b = open_msg(w, T_SM_METRIC);
-        put_str(w, T_M_NAME, d->name);
-        put_str(w, T_M_DESC, d->description);
-        put_str(w, T_M_UNIT, d->unit);
-        data = open_msg(w, T_M_GAUGE);
+        b = kotel_pbw_msg_open(w, T_SM_METRIC);
+        kotel_pbw_str(w, T_M_NAME, d->name);
+        kotel_pbw_str(w, T_M_DESC, d->description);
+        kotel_pbw_str(w, T_M_UNIT, d->unit);
+        data = kotel_pbw_msg_open(w, T_M_GAUGE);
         for (; i < d->n; i++)
                 if (kotel_metrics_enc_in_group(g, k, d->pts[i].client,
                                                fallback))
                         put_gauge_point(w, &d->pts[i]);
-        close_msg(w, data);
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, data);
+        kotel_pbw_msg_close(w, b);
 }
 
 int kotel_metrics_enc_encode(struct kotel_pbw *w,
@@ -449,22 +386,15 @@ int kotel_metrics_enc_encode_all(struct kotel_pbw *w,
         w->oom = false;
         kotel_metrics_enc_resources(ms, n, gs, ng, fallback, &g);
         for (size_t k = 0; k < g.n && !w->oom; k++) {
-                size_t rm, sm, scope;
+                struct kotel_otlp_scope sc;
 
-                rm = open_msg(w, T_REQ_RM);
-                if (kotel_otlp_put_resource(w, T_RM_RESOURCE, g.res[k]) < 0)
+                if (kotel_otlp_scope_open(w, T_REQ_RM, g.res[k], &sc) < 0)
                         return -1;
-                sm    = open_msg(w, T_RM_SM);
-                scope = open_msg(w, T_SM_SCOPE);
-                put_str(w, T_SCOPE_NAME, KOTEL_SCOPE_NAME);
-                put_str(w, T_SCOPE_VERSION, KOTEL_VERSION);
-                close_msg(w, scope);
                 for (size_t i = 0; i < n; i++)
                         put_metric(w, &ms[i], &g, k, fallback);
                 for (size_t i = 0; i < ng; i++)
                         put_gauge(w, &gs[i], &g, k, fallback);
-                close_msg(w, sm);
-                close_msg(w, rm);
+                kotel_otlp_scope_close(w, &sc);
         }
         return w->oom ? -1 : 0;
 }
