@@ -40,6 +40,16 @@ static void add_str(struct kotel_attr *out, size_t *n, const char *k,
         out[(*n)++] = (struct kotel_attr){k, KOTEL_ATTR_STR, v, strlen(v), 0};
 }
 
+/* The partition attribute; its decimal digits live in @scratch. */
+static void add_partition(struct kotel_attr *out, size_t *n, int32_t partition,
+                          struct kotel_attr_scratch *scratch)
+{
+        scratch->partition[kotel_fmt_u64(scratch->partition,
+                                         (uint64_t)partition)] = '\0';
+        add_str(out, n, "messaging.destination.partition.id",
+                scratch->partition);
+}
+
 size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
                           bool op_type, struct kotel_attr *out,
                           struct kotel_attr_scratch *scratch)
@@ -61,13 +71,8 @@ size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
                         kotel_op_type(p->op));
         if (p->topic && p->topic[0])
                 add_str(out, &n, "messaging.destination.name", p->topic);
-        if (p->partition >= 0) {
-                scratch->partition[kotel_fmt_u64(scratch->partition,
-                                                 (uint64_t)p->partition)] =
-                    '\0';
-                add_str(out, &n, "messaging.destination.partition.id",
-                        scratch->partition);
-        }
+        if (p->partition >= 0)
+                add_partition(out, &n, p->partition, scratch);
         if (c && c->group_id && p->op != KOTEL_OP_SEND)
                 add_str(out, &n, "messaging.consumer.group.name", c->group_id);
         if (c && c->server_address) {
@@ -95,13 +100,8 @@ size_t kotel_gpoint_attrs(const struct kotel_gpoint *p, struct kotel_attr *out,
         add_str(out, &n, "messaging.system", "kafka");
         if (p->topic)
                 add_str(out, &n, "messaging.destination.name", p->topic);
-        if (p->partition >= 0) {
-                scratch->partition[kotel_fmt_u64(scratch->partition,
-                                                 (uint64_t)p->partition)] =
-                    '\0';
-                add_str(out, &n, "messaging.destination.partition.id",
-                        scratch->partition);
-        }
+        if (p->partition >= 0)
+                add_partition(out, &n, p->partition, scratch);
         if (p->group)
                 add_str(out, &n, "messaging.consumer.group.name", p->group);
         if (p->client_name)
