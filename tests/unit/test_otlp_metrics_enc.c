@@ -18,16 +18,6 @@
 #include "otlp_metrics_ref.h"
 #include "tap.h"
 
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t rnd(uint64_t n)
-{
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return n ? rng % n : rng;
-}
-
 static struct kotel_kv res_attrs[] = {
     {"service.name", "billing", 0},
     {"process.pid", NULL, 4242},
