@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "console.h"
 #include "env.h"
 #include "gzip.h"
 #include "log.h"
@@ -156,12 +157,7 @@ static void console_record(const struct kotel_logrec *r)
         char line[KOTEL_LOGREC_BODY_MAX + 512], tid[33], sid[17];
         int o = 0;
 
-#define P(...)                                                                 \
-        do {                                                                   \
-                if (o < (int)sizeof(line))                                     \
-                        o += snprintf(line + o, sizeof(line) - (size_t)o,      \
-                                      __VA_ARGS__);                            \
-        } while (0)
+#define P(...) kotel_console_appendf(line, sizeof(line), &o, __VA_ARGS__)
         P("kotel: log severity=%d(%s) facility=%s",
           kotel_logrec_severity(r->level), kotel_logrec_severity_text(r->level),
           r->fac[0] ? r->fac : "-");
