@@ -50,6 +50,24 @@ static void add_partition(struct kotel_attr *out, size_t *n, int32_t partition,
                 scratch->partition);
 }
 
+/* server.address, and server.port when known (> 0). */
+static void add_server(struct kotel_attr *out, size_t *n, const char *host,
+                       int port)
+{
+        add_str(out, n, "server.address", host);
+        if (port > 0)
+                out[(*n)++] = (struct kotel_attr){"server.port", KOTEL_ATTR_INT,
+                                                  NULL, 0, port};
+}
+
+/* An overflow point's one attribute (the cardinality cap's series). */
+static size_t overflow_only(struct kotel_attr *out)
+{
+        out[0] = (struct kotel_attr){"otel.metric.overflow", KOTEL_ATTR_BOOL,
+                                     NULL, 0, 1};
+        return 1;
+}
+
 size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
                           bool op_type, struct kotel_attr *out,
                           struct kotel_attr_scratch *scratch)
@@ -57,11 +75,8 @@ size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
         const struct kotel_client *c = p->client;
         size_t n                     = 0;
 
-        if (p->overflow) {
-                out[n++] = (struct kotel_attr){"otel.metric.overflow",
-                                               KOTEL_ATTR_BOOL, NULL, 0, 1};
-                return n;
-        }
+        if (p->overflow)
+                return overflow_only(out);
         add_str(out, &n, "messaging.system", "kafka");
         if (op_name)
                 add_str(out, &n, "messaging.operation.name",
@@ -75,13 +90,8 @@ size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
                 add_partition(out, &n, p->partition, scratch);
         if (c && c->group_id && p->op != KOTEL_OP_SEND)
                 add_str(out, &n, "messaging.consumer.group.name", c->group_id);
-        if (c && c->server_address) {
-                add_str(out, &n, "server.address", c->server_address);
-                if (c->server_port > 0)
-                        out[n++] = (struct kotel_attr){
-                            "server.port", KOTEL_ATTR_INT, NULL, 0,
-                            c->server_port};
-        }
+        if (c && c->server_address)
+                add_server(out, &n, c->server_address, c->server_port);
         if (p->error_type)
                 add_str(out, &n, "error.type", p->error_type);
         return n;
@@ -92,11 +102,8 @@ size_t kotel_gpoint_attrs(const struct kotel_gpoint *p, struct kotel_attr *out,
 {
         size_t n = 0;
 
-        if (p->overflow) {
-                out[n++] = (struct kotel_attr){"otel.metric.overflow",
-                                               KOTEL_ATTR_BOOL, NULL, 0, 1};
-                return n;
-        }
+        if (p->overflow)
+                return overflow_only(out);
         add_str(out, &n, "messaging.system", "kafka");
         if (p->topic)
                 add_str(out, &n, "messaging.destination.name", p->topic);
@@ -106,12 +113,8 @@ size_t kotel_gpoint_attrs(const struct kotel_gpoint *p, struct kotel_attr *out,
                 add_str(out, &n, "messaging.consumer.group.name", p->group);
         if (p->client_name)
                 add_str(out, &n, "messaging.client.id", p->client_name);
-        if (p->host) {
-                add_str(out, &n, "server.address", p->host);
-                if (p->port > 0)
-                        out[n++] = (struct kotel_attr){
-                            "server.port", KOTEL_ATTR_INT, NULL, 0, p->port};
-        }
+        if (p->host)
+                add_server(out, &n, p->host, p->port);
         return n;
 }
 
