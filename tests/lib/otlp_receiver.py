@@ -29,8 +29,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E4
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2  # noqa: E402
 
-# Slow runtimes (sanitizers, valgrind) scale every wait by this.
-TIMEOUT_SCALE = float(os.environ.get("KOTEL_TIMEOUT_SCALE", "1") or 1)
+from collector_waits import CollectorWaits  # noqa: E402
 
 KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 
@@ -221,7 +220,7 @@ def spans_from_json(body):
     return out
 
 
-class Receiver:
+class Receiver(CollectorWaits):
     """An OTLP/HTTP receiver on 127.0.0.1 (ephemeral port unless given).
 
     script: a list of responses consumed one per request, each a dict with
@@ -394,33 +393,6 @@ class Receiver:
             h.wfile.write(resp_body)
         except OSError:
             h.close_connection = True
-
-    def wait_logs(self, pred, timeout=20.0):
-        """Waits until pred(log records) is true; returns them either way."""
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while not pred(self.logs) and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.logs)
-
-    def wait_metrics(self, pred, timeout=20.0):
-        """Waits until pred(metric points) is true; returns them either way."""
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while not pred(self.metrics) and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.metrics)
-
-    def wait_for(self, pred, timeout=20.0):
-        """Waits until pred(spans) is true; returns the spans either way."""
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while not pred(self.spans) and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.spans)
-
-    def wait_spans(self, n, timeout=20.0):
-        return self.wait_for(lambda s: len(s) >= n, timeout)
 
     def close(self):
         self.server.shutdown()
