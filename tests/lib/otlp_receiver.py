@@ -107,6 +107,15 @@ def metrics_from_proto(body):
     return out
 
 
+def _ids_to_base64(objs):
+    """OTLP/JSON's trace and span ids (hex) in @objs (exemplars, log
+    records) as protobuf's JSON mapping has bytes: base64."""
+    for o in objs:
+        for k in ("traceId", "spanId"):
+            if k in o:
+                o[k] = base64.b64encode(bytes.fromhex(o[k])).decode()
+
+
 def metrics_from_json(body):
     """The same for an OTLP/JSON request (metrics_json_to_request)."""
     return metrics_from_proto(metrics_json_to_request(body).SerializeToString())
@@ -125,10 +134,7 @@ def metrics_json_to_request(body):
         for sm in rm.get("scopeMetrics", []):
             for m in sm.get("metrics", []):
                 for p in m.get("histogram", {}).get("dataPoints", []):
-                    for e in p.get("exemplars", []):
-                        for k in ("spanId", "traceId"):
-                            if k in e:
-                                e[k] = base64.b64encode(bytes.fromhex(e[k])).decode()
+                    _ids_to_base64(p.get("exemplars", []))
     req = metrics_service_pb2.ExportMetricsServiceRequest()
     json_format.Parse(json.dumps(doc), req)
     return req
@@ -177,16 +183,12 @@ def logs_from_json(body):
     and malformed numbers raise), after the one difference of OTLP/JSON from
     protobuf's JSON mapping, trace and span ids in hex rather than base64,
     is undone."""
-    import base64
     from google.protobuf import json_format
 
     doc = json.loads(body)
     for rl in doc.get("resourceLogs", []):
         for sl in rl.get("scopeLogs", []):
-            for r in sl.get("logRecords", []):
-                for k in ("traceId", "spanId"):
-                    if k in r:
-                        r[k] = base64.b64encode(bytes.fromhex(r[k])).decode()
+            _ids_to_base64(sl.get("logRecords", []))
     req = logs_service_pb2.ExportLogsServiceRequest()
     json_format.ParseDict(doc, req)
     return logs_from_proto(req.SerializeToString())
@@ -218,6 +220,35 @@ def spans_from_json(body):
                     "scope": ss.get("scope", {}),
                 })
     return out
+
+
+def _decode(h, body, from_json, from_proto):
+    """A request's body after its Content-Encoding, decoded by its
+    Content-Type: (body, items, None), or (body as far as it was undone,
+    [], the error) when the agent sent something undecodable."""
+    try:
+        if h.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        if h.headers.get("Content-Type", "").startswith("application/json"):
+            return body, from_json(body), None
+        return body, from_proto(body), None
+    except Exception as e:
+        return body, [], repr(e)
+
+
+def _answer(h, status, resp_body, headers):
+    """The protobuf answer, with @headers (a value may be a callable,
+    called now)."""
+    h.send_response(status)
+    for k, v in headers.items():
+        h.send_header(k, v() if callable(v) else v)
+    h.send_header("Content-Type", "application/x-protobuf")
+    h.send_header("Content-Length", str(len(resp_body)))
+    try:
+        h.end_headers()
+        h.wfile.write(resp_body)
+    except OSError:  # the client gave up first (timeout, oversized body)
+        h.close_connection = True
 
 
 class Receiver(CollectorWaits):
@@ -290,18 +321,10 @@ class Receiver(CollectorWaits):
                 pass
             return
         status = step.get("status", 200)
-        spans = []
-        error = None
+        spans, error = [], None
         if status == 200:
-            try:
-                if h.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                if h.headers.get("Content-Type", "").startswith("application/json"):
-                    spans = spans_from_json(body)
-                else:
-                    spans = spans_from_proto(body)
-            except Exception as e:  # the agent sent something undecodable
-                error = repr(e)
+            body, spans, error = _decode(h, body, spans_from_json, spans_from_proto)
+            if error:
                 status = 400
         req = {"path": h.path, "headers": dict(h.headers), "raw": raw, "body": body,
                "status": status, "n_spans": len(spans), "error": error, "time": time.time(),
@@ -320,16 +343,7 @@ class Receiver(CollectorWaits):
         resp_body = step.get("body")
         if resp_body is None:
             resp_body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-        h.send_response(status)
-        for k, v in step.get("headers", {}).items():
-            h.send_header(k, v() if callable(v) else v)
-        h.send_header("Content-Type", "application/x-protobuf")
-        h.send_header("Content-Length", str(len(resp_body)))
-        try:
-            h.end_headers()
-            h.wfile.write(resp_body)
-        except OSError:  # the client gave up first (timeout, oversized body)
-            h.close_connection = True
+        _answer(h, status, resp_body, step.get("headers", {}))
 
     def _handle_metrics(self, h, body):
         raw = body
@@ -338,15 +352,9 @@ class Receiver(CollectorWaits):
         status = step.get("status", 200)
         points, error = [], None
         if status == 200:
-            try:
-                if h.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                if h.headers.get("Content-Type", "").startswith("application/json"):
-                    points = metrics_from_json(body)
-                else:
-                    points = metrics_from_proto(body)
-            except Exception as e:
-                error, status = repr(e), 400
+            body, points, error = _decode(h, body, metrics_from_json, metrics_from_proto)
+            if error:
+                status = 400
         with self.cond:
             self.metrics_requests.append({"path": h.path, "headers": dict(h.headers), "raw": raw,
                                           "body": body, "status": status, "error": error,
@@ -355,28 +363,12 @@ class Receiver(CollectorWaits):
                 self.metrics.extend(points)
             self.cond.notify_all()
         resp_body = metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString()
-        h.send_response(status)
-        for k, v in step.get("headers", {}).items():
-            h.send_header(k, v() if callable(v) else v)
-        h.send_header("Content-Type", "application/x-protobuf")
-        h.send_header("Content-Length", str(len(resp_body)))
-        try:
-            h.end_headers()
-            h.wfile.write(resp_body)
-        except OSError:
-            h.close_connection = True
+        _answer(h, status, resp_body, step.get("headers", {}))
 
     def _handle_logs(self, h, body):
-        raw, status, records, error = body, 200, [], None
-        try:
-            if h.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            if h.headers.get("Content-Type", "").startswith("application/json"):
-                records = logs_from_json(body)
-            else:
-                records = logs_from_proto(body)
-        except Exception as e:
-            error, status = repr(e), 400
+        raw = body
+        body, records, error = _decode(h, body, logs_from_json, logs_from_proto)
+        status = 400 if error else 200
         with self.cond:
             self.logs_requests.append({"path": h.path, "headers": dict(h.headers), "raw": raw,
                                        "body": body, "status": status, "error": error,
@@ -385,14 +377,7 @@ class Receiver(CollectorWaits):
                 self.logs.extend(records)
             self.cond.notify_all()
         resp_body = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/x-protobuf")
-        h.send_header("Content-Length", str(len(resp_body)))
-        try:
-            h.end_headers()
-            h.wfile.write(resp_body)
-        except OSError:
-            h.close_connection = True
+        _answer(h, status, resp_body, {})
 
     def close(self):
         self.server.shutdown()
