@@ -312,17 +312,8 @@ static void reset(void)
 
 void kotel_logs_start(void)
 {
-        const char *v;
-
-        if (!kotel_sigx_claim(&lx.x))
-                return;
-        /* none: nothing else is read (nor logged a second time: the
-         * generic OTEL_EXPORTER_OTLP_* variables are the traces' too). */
-        v = kotel_env_str("OTEL_LOGS_EXPORTER");
-        if (v && !kotel_env_casecmp(v, "none"))
-                return;
-        kotel_settings_load_signal(&lx.set, KOTEL_SIGNAL_LOGS);
-        if (lx.set.kind == KOTEL_EXPORTER_NONE)
+        if (!kotel_sigx_configure(&lx.x, "OTEL_LOGS_EXPORTER",
+                                  KOTEL_SIGNAL_LOGS, &lx.set))
                 return;
         load_blrp();
         lx.batch = calloc(lx.max_batch, sizeof(*lx.batch));

@@ -401,17 +401,8 @@ static void *worker(void *arg)
 
 void kotel_metrics_start(void)
 {
-        const char *v;
-
-        if (!kotel_sigx_claim(&mx.x))
-                return;
-        /* none: nothing else is read (nor logged a second time: the
-         * generic OTEL_EXPORTER_OTLP_* variables are the traces' too). */
-        v = kotel_env_str("OTEL_METRICS_EXPORTER");
-        if (v && !kotel_env_casecmp(v, "none"))
-                return;
-        kotel_settings_load_signal(&mx.set, KOTEL_SIGNAL_METRICS);
-        if (mx.set.kind == KOTEL_EXPORTER_NONE)
+        if (!kotel_sigx_configure(&mx.x, "OTEL_METRICS_EXPORTER",
+                                  KOTEL_SIGNAL_METRICS, &mx.set))
                 return;
         kotel_metrics_config_load(&mx.cfg);
         mx.interval_ms = (long)kotel_env_int("OTEL_METRIC_EXPORT_INTERVAL",

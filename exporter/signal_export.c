@@ -10,18 +10,26 @@
 #include <time.h>
 
 #include "clock.h"
+#include "env.h"
 #include "log.h"
 
 #define BACKOFF_INITIAL_MS 200
 #define BACKOFF_MAX_MS 5000
 
-bool kotel_sigx_claim(struct kotel_sigx *x)
+bool kotel_sigx_configure(struct kotel_sigx *x, const char *exporter_env,
+                          enum kotel_signal signal, struct kotel_settings *set)
 {
         int st = KOTEL_SIGX_IDLE;
+        const char *v;
 
-        return __atomic_compare_exchange_n(&x->state, &st, KOTEL_SIGX_OFF,
-                                           false, __ATOMIC_ACQ_REL,
-                                           __ATOMIC_ACQUIRE);
+        if (!__atomic_compare_exchange_n(&x->state, &st, KOTEL_SIGX_OFF, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return false;
+        v = kotel_env_str(exporter_env);
+        if (v && !kotel_env_casecmp(v, "none"))
+                return false;
+        kotel_settings_load_signal(set, signal);
+        return set->kind != KOTEL_EXPORTER_NONE;
 }
 
 /* Keeps GnuTLS (libcurl's TLS backend on some systems) initialised past

@@ -4,7 +4,7 @@
  * per-signal parts (what is queued, when a batch goes, how it is encoded)
  * stay in logs_export.c and metrics_export.c.
  *
- * Life cycle: IDLE -> (kotel_sigx_claim) OFF -> (kotel_sigx_run) RUNNING
+ * Life cycle: IDLE -> (kotel_sigx_configure) OFF -> (kotel_sigx_run) RUNNING
  * -> (kotel_sigx_stop_begin) STOPPING -> (kotel_sigx_stop_wait) OFF. A
  * signal turned off, or whose start failed, stays OFF; so does a forked
  * child (kotel_sigx_atfork_child: the thread did not survive).
@@ -49,8 +49,15 @@ static inline uint64_t kotel_sigx_deadline(const struct kotel_sigx *x)
         return __atomic_load_n(&x->deadline_ns, __ATOMIC_ACQUIRE);
 }
 
-/* IDLE -> OFF: true for the one caller that is to start @x. Any thread. */
-bool kotel_sigx_claim(struct kotel_sigx *x);
+/* A start's first steps: IDLE -> OFF (once: false for any later
+ * caller), then @exporter_env (OTEL_LOGS_EXPORTER, ...): "none" stops
+ * there with nothing else read (nor logged a second time: the generic
+ * OTEL_EXPORTER_OTLP_* variables are the traces' too); else @set is loaded
+ * for @signal. True when the caller is to go on starting (@set's kind is
+ * not none). The thread starting the exporter. */
+bool kotel_sigx_configure(struct kotel_sigx *x, const char *exporter_env,
+                          enum kotel_signal signal,
+                          struct kotel_settings *set);
 
 /* Sets up libcurl (and the TLS libraries it uses, kept alive past
  * atexit) and a transport for @set; NULL on failure. The caller owns the
