@@ -280,6 +280,19 @@ bool kotel_metrics_enc_in_group(const struct kotel_metrics_groups *g,
         return true;
 }
 
+/* Opens a Metric with its name, description and unit; returns its body
+ * offset for kotel_pbw_msg_close. */
+static size_t open_metric(struct kotel_pbw *w, const char *name,
+                          const char *description, const char *unit)
+{
+        size_t b = kotel_pbw_msg_open(w, T_SM_METRIC);
+
+        kotel_pbw_str(w, T_M_NAME, name);
+        kotel_pbw_str(w, T_M_DESC, description);
+        kotel_pbw_str(w, T_M_UNIT, unit);
+        return b;
+}
+
 static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
                        const struct kotel_metrics_groups *g, size_t k,
                        const struct kotel_resource *fallback)
@@ -292,12 +305,10 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
                         break;
         if (i == d->n)
                 return;
-        b = kotel_pbw_msg_open(w, T_SM_METRIC);
-        kotel_pbw_str(w, T_M_NAME, d->name);
-        kotel_pbw_str(w, T_M_DESC, d->description);
-        kotel_pbw_str(w, T_M_UNIT, d->unit);
-        data =
-            kotel_pbw_msg_open(w, d->shape == KOTEL_SHAPE_HISTOGRAM ? T_M_HIST : T_M_SUM);
+        b = open_metric(w, d->name, d->description, d->unit);
+        data = kotel_pbw_msg_open(w, d->shape == KOTEL_SHAPE_HISTOGRAM
+                                         ? T_M_HIST
+                                         : T_M_SUM);
         for (; i < d->n; i++) {
                 if (!kotel_metrics_enc_in_group(g, k, d->pts[i].client,
                                                 fallback))
@@ -358,10 +369,7 @@ static void put_gauge(struct kotel_pbw *w, const struct kotel_gauge_desc *d,
                         break;
         if (i == d->n)
                 return;
-        b = kotel_pbw_msg_open(w, T_SM_METRIC);
-        kotel_pbw_str(w, T_M_NAME, d->name);
-        kotel_pbw_str(w, T_M_DESC, d->description);
-        kotel_pbw_str(w, T_M_UNIT, d->unit);
+        b = open_metric(w, d->name, d->description, d->unit);
         data = kotel_pbw_msg_open(w, T_M_GAUGE);
         for (; i < d->n; i++)
                 if (kotel_metrics_enc_in_group(g, k, d->pts[i].client,
