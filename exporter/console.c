@@ -7,11 +7,24 @@
 #include "console.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "attrs.h"
 #include "log.h"
 #include "otlp_common.h"
+
+void kotel_console_appendf(char *line, size_t cap, int *o, const char *fmt,
+                           ...)
+{
+        va_list ap;
+
+        if (*o >= (int)cap)
+                return;
+        va_start(ap, fmt);
+        *o += vsnprintf(line + *o, cap - (size_t)*o, fmt, ap);
+        va_end(ap);
+}
 
 /* Exporter thread; borrows @spans. */
 void kotel_console_export(struct kotel_span *const *spans, size_t n)
@@ -30,12 +43,7 @@ void kotel_console_export(struct kotel_span *const *spans, size_t n)
                 const char *svc;
 
                 kotel_span_name(s, name, sizeof(name));
-#define P(...)                                                                 \
-        do {                                                                   \
-                if (o < (int)sizeof(line))                                     \
-                        o += snprintf(line + o, sizeof(line) - (size_t)o,      \
-                                      __VA_ARGS__);                            \
-        } while (0)
+#define P(...) kotel_console_appendf(line, sizeof(line), &o, __VA_ARGS__)
                 P("kotel: span '%s' kind=%s trace=", name,
                   s->kind <= 5 ? kinds[s->kind] : "?");
                 for (int b = 0; b < 16; b++)

@@ -5,7 +5,7 @@
  * and the queue is not full; anything else is counted dropped, so a flood
  * of librdkafka lines (debug=all) costs a few atomics each, never memory
  * past the queue's bound, never a wait. The queue is exporter/queue.c's
- * bounded MPSC ring; a push that fills a batch posts lx.wake, at most once
+ * bounded MPSC ring; a push that fills a batch posts lx.x.wake, at most once
  * per batch (lx.kick), as the span exporter does.
  *
  * The worker wakes every OTEL_BLRP_SCHEDULE_DELAY ms (or on a full
@@ -14,41 +14,31 @@
  * <endpoint>/v1/logs, retrying retryable failures with backoff within
  * OTEL_BLRP_EXPORT_TIMEOUT; console prints one line a record instead.
  *
- * Shutdown: the exiting thread sets the deadline and posts lx.wake; the
+ * Shutdown: the exiting thread sets the deadline and posts lx.x.wake; the
  * worker drains what is queued, every request bounded by the deadline,
- * and posts lx.done; the exiting thread waits for that until the deadline
+ * and posts lx.x.done; the exiting thread waits for that until the deadline
  * only. Records pushed after the drain stay in the ring (reachable; the
  * process is ending). */
 #include "logs_export.h"
 
-#include <curl/curl.h>
-#include <dlfcn.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
-#include <semaphore.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clock.h"
+#include "console.h"
 #include "env.h"
 #include "gzip.h"
 #include "log.h"
 #include "otlp_logs_enc.h"
 #include "queue.h"
+#include "signal_export.h"
 #include "transport.h"
 
-#define BACKOFF_INITIAL_MS 200
-#define BACKOFF_MAX_MS 5000
-
-enum { L_IDLE = 0, L_RUNNING, L_STOPPING, L_OFF };
-
 static struct {
-        int state;
+        struct kotel_sigx x; /* state, wake, done, shutdown deadline */
         struct kotel_settings set;
         long schedule_ms, export_timeout_ms;
         size_t max_batch;
@@ -56,8 +46,6 @@ static struct {
         struct kotel_queue q;
         bool queue_ready;
         int kick;
-        sem_t wake, done;
-        uint64_t deadline_ns; /* shutdown's, 0 before */
         struct kotel_transport *t;
         struct kotel_pbw out;
         struct kotel_buf json;
@@ -76,7 +64,7 @@ static void count(uint64_t *c, uint64_t n)
 
 bool kotel_logs_enabled(void)
 {
-        return __atomic_load_n(&lx.state, __ATOMIC_ACQUIRE) == L_RUNNING;
+        return kotel_sigx_running(&lx.x);
 }
 
 void kotel_logrec_free(struct kotel_logrec *r)
@@ -143,85 +131,12 @@ void kotel_logs_submit(struct kotel_logrec *r)
         count(&lx.stats.submitted, 1);
         if (kotel_queue_size(&lx.q) >= lx.max_batch &&
             !__atomic_exchange_n(&lx.kick, 1, __ATOMIC_ACQ_REL))
-                sem_post(&lx.wake);
+                sem_post(&lx.x.wake);
 }
 
 static uint64_t shutdown_deadline(void)
 {
-        return __atomic_load_n(&lx.deadline_ns, __ATOMIC_ACQUIRE);
-}
-
-/* Sleeps @ms, in steps, ending early when shutdown begins. */
-static void nap_ms(long ms)
-{
-        uint64_t until = kotel_clock_ns() + (uint64_t)ms * 1000000ull;
-
-        for (;;) {
-                uint64_t now = kotel_clock_ns(), step;
-                struct timespec ts;
-
-                if (now >= until || shutdown_deadline())
-                        return;
-                step = until - now < 20000000ull ? until - now : 20000000ull;
-                ts.tv_sec  = 0;
-                ts.tv_nsec = (long)step;
-                nanosleep(&ts, NULL);
-        }
-}
-
-/* Posts @body until accepted, refused or @deadline (mono) passes; the
- * same retry rules as the span and metric exporters. When accepted,
- * *@rejected is what the collector's partial success said it rejected
- * (any transport: the response is the same message over HTTP and gRPC). */
-static bool post(const uint8_t *body, size_t len, uint64_t deadline,
-                 int64_t *rejected)
-{
-        long backoff   = BACKOFF_INITIAL_MS;
-        char last[160] = "none, no time was left";
-
-        for (;;) {
-                struct kotel_send_info info;
-                uint64_t sd = shutdown_deadline(), now = kotel_clock_ns();
-                enum kotel_send_result res;
-                long left, wait;
-
-                if (sd && sd < deadline)
-                        deadline = sd;
-                left = deadline > now ? (long)((deadline - now) / 1000000) : 0;
-                if (left <= 0)
-                        break;
-                res = kotel_transport_post(
-                    lx.t, body, len,
-                    left < lx.set.timeout_ms ? left : lx.set.timeout_ms, &info);
-                if (res == KOTEL_SEND_OK) {
-                        *rejected = info.rejected;
-                        if (info.detail[0])
-                                kotel_log(KOTEL_LOG_WARN,
-                                          "logs export to %s: %s", lx.set.url,
-                                          info.detail);
-                        return true;
-                }
-                snprintf(last, sizeof(last), "%s", info.detail);
-                if (res == KOTEL_SEND_FAIL)
-                        break;
-                wait = backoff;
-                if (info.retry_after_ms > wait)
-                        wait = info.retry_after_ms < 60000 ? info.retry_after_ms
-                                                           : 60000;
-                backoff =
-                    backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-                now = kotel_clock_ns();
-                if (now >= deadline ||
-                    (uint64_t)wait * 1000000ull >= deadline - now)
-                        break;
-                kotel_log(KOTEL_LOG_DEBUG,
-                          "logs export to %s: %s; retrying in %ld ms",
-                          lx.set.url, info.detail, wait);
-                nap_ms(wait);
-        }
-        kotel_log(KOTEL_LOG_ERROR, "logs export to %s failed: %s", lx.set.url,
-                  last);
-        return false;
+        return kotel_sigx_deadline(&lx.x);
 }
 
 static void hex(char *out, const uint8_t *b, size_t n)
@@ -242,12 +157,7 @@ static void console_record(const struct kotel_logrec *r)
         char line[KOTEL_LOGREC_BODY_MAX + 512], tid[33], sid[17];
         int o = 0;
 
-#define P(...)                                                                 \
-        do {                                                                   \
-                if (o < (int)sizeof(line))                                     \
-                        o += snprintf(line + o, sizeof(line) - (size_t)o,      \
-                                      __VA_ARGS__);                            \
-        } while (0)
+#define P(...) kotel_console_appendf(line, sizeof(line), &o, __VA_ARGS__)
         P("kotel: log severity=%d(%s) facility=%s",
           kotel_logrec_severity(r->level), kotel_logrec_severity_text(r->level),
           r->fac[0] ? r->fac : "-");
@@ -302,7 +212,8 @@ static void export_batch(size_t n, uint64_t deadline)
                 count(&lx.stats.failed, n);
                 return;
         }
-        if (lx.t && post(body, len, deadline, &rejected)) {
+        if (lx.t && kotel_sigx_post(&lx.x, lx.t, &lx.set, "logs", body, len,
+                                    deadline, &rejected)) {
                 /* A partial success's rejected records are failed ones;
                  * a count out of range (untrusted) is ignored. */
                 size_t bad = rejected > 0 && (uint64_t)rejected <= n
@@ -340,15 +251,6 @@ static size_t export_some(void)
         return n;
 }
 
-static void sem_wait_until(sem_t *sem, uint64_t until)
-{
-        struct timespec ts = {.tv_sec  = (time_t)(until / 1000000000ull),
-                              .tv_nsec = (long)(until % 1000000000ull)};
-
-        while (sem_clockwait(sem, CLOCK_MONOTONIC, &ts) < 0 && errno == EINTR)
-                ;
-}
-
 static void *worker(void *arg)
 {
         (void)arg;
@@ -356,7 +258,7 @@ static void *worker(void *arg)
         for (;;) {
                 uint64_t sd;
 
-                sem_wait_until(&lx.wake,
+                kotel_sigx_wait_until(&lx.x.wake,
                                kotel_clock_ns() +
                                    (uint64_t)lx.schedule_ms * 1000000ull);
                 __atomic_store_n(&lx.kick, 0, __ATOMIC_RELEASE);
@@ -372,17 +274,8 @@ static void *worker(void *arg)
                         break;
                 }
         }
-        sem_post(&lx.done);
+        sem_post(&lx.x.done);
         return NULL;
-}
-
-static void hold_gnutls(void)
-{
-        int (*global_init)(void);
-
-        *(void **)&global_init = dlsym(RTLD_DEFAULT, "gnutls_global_init");
-        if (global_init)
-                global_init();
 }
 
 static void load_blrp(void)
@@ -419,45 +312,19 @@ static void reset(void)
 
 void kotel_logs_start(void)
 {
-        const char *v;
-        int st = L_IDLE;
-        pthread_t th;
-        sigset_t all, old;
-        int rc;
-
-        if (!__atomic_compare_exchange_n(&lx.state, &st, L_OFF, false,
-                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-                return;
-        /* none: nothing else is read (nor logged a second time: the
-         * generic OTEL_EXPORTER_OTLP_* variables are the traces' too). */
-        v = kotel_env_str("OTEL_LOGS_EXPORTER");
-        if (v && !kotel_env_casecmp(v, "none"))
-                return;
-        kotel_settings_load_signal(&lx.set, KOTEL_SIGNAL_LOGS);
-        if (lx.set.kind == KOTEL_EXPORTER_NONE)
+        if (!kotel_sigx_configure(&lx.x, "OTEL_LOGS_EXPORTER",
+                                  KOTEL_SIGNAL_LOGS, &lx.set))
                 return;
         load_blrp();
         lx.batch = calloc(lx.max_batch, sizeof(*lx.batch));
         if (!lx.batch || kotel_queue_init(&lx.q, lx.set.max_queue) < 0)
                 goto fail;
         lx.queue_ready = true;
-        if (lx.set.kind == KOTEL_EXPORTER_OTLP) {
-                OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
-                hold_gnutls();
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-                    !(lx.t = kotel_transport_new(&lx.set)))
-                        goto fail;
-        }
-        sem_init(&lx.wake, 0, 0);
-        sem_init(&lx.done, 0, 0);
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        rc = pthread_create(&th, NULL, worker, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (rc)
+        if (lx.set.kind == KOTEL_EXPORTER_OTLP &&
+            !(lx.t = kotel_sigx_transport(&lx.set)))
                 goto fail;
-        pthread_detach(th);
-        __atomic_store_n(&lx.state, L_RUNNING, __ATOMIC_RELEASE);
+        if (kotel_sigx_run(&lx.x, worker) < 0)
+                goto fail;
         kotel_log(KOTEL_LOG_DEBUG, "logs exporter started: %s to %s",
                   lx.set.kind == KOTEL_EXPORTER_CONSOLE ? "console" : "otlp",
                   lx.set.url);
@@ -471,24 +338,15 @@ fail:
 
 void kotel_logs_shutdown_begin(uint64_t deadline_ns)
 {
-        int st = L_RUNNING;
-
-        if (!__atomic_compare_exchange_n(&lx.state, &st, L_STOPPING, false,
-                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-                return;
-        __atomic_store_n(&lx.deadline_ns, deadline_ns ? deadline_ns : 1,
-                         __ATOMIC_RELEASE);
-        sem_post(&lx.wake);
+        kotel_sigx_stop_begin(&lx.x, deadline_ns);
 }
 
 void kotel_logs_shutdown_wait(uint64_t deadline_ns)
 {
         struct kotel_logs_stats s;
 
-        if (__atomic_load_n(&lx.state, __ATOMIC_ACQUIRE) != L_STOPPING)
+        if (!kotel_sigx_stop_wait(&lx.x, deadline_ns))
                 return;
-        sem_wait_until(&lx.done, deadline_ns);
-        __atomic_store_n(&lx.state, L_OFF, __ATOMIC_RELEASE);
         kotel_logs_get_stats(&s);
         if (s.submitted || s.dropped)
                 kotel_log(KOTEL_LOG_DEBUG,
@@ -502,7 +360,7 @@ void kotel_logs_atfork_child(void)
 {
         /* The thread did not survive: the child captures nothing; the
          * parent exports what its queue holds. */
-        __atomic_store_n(&lx.state, L_OFF, __ATOMIC_RELEASE);
+        kotel_sigx_atfork_child(&lx.x);
 }
 
 void kotel_logs_get_stats(struct kotel_logs_stats *out)

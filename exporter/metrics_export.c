@@ -1,13 +1,7 @@
 #include "metrics_export.h"
 
-#include <curl/curl.h>
-#include <dlfcn.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
-#include <semaphore.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +16,8 @@
 #include "otlp_metrics_enc.h"
 #include "otlp_metrics_json.h"
 #include "settings.h"
+#include "signal_export.h"
 #include "transport.h"
-
-#define BACKOFF_INITIAL_MS 200
-#define BACKOFF_MAX_MS 5000
-
-enum { M_IDLE = 0, M_RUNNING, M_STOPPING, M_OFF };
 
 enum {
         D_OP_DURATION,
@@ -40,12 +30,10 @@ enum {
 };
 
 static struct {
-        int state;
+        struct kotel_sigx x; /* state, wake, done, shutdown deadline */
         struct kotel_settings set;
         struct kotel_metrics_config cfg;
         long interval_ms, timeout_ms;
-        sem_t wake, done;
-        uint64_t deadline_ns; /* shutdown's, 0 before */
         struct kotel_transport *t;
         struct kotel_pbw out;
         struct kotel_buf json; /* http/json's request */
@@ -81,15 +69,6 @@ static uint64_t wall_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void sem_wait_until(sem_t *sem, uint64_t until)
-{
-        struct timespec ts = {.tv_sec  = (time_t)(until / 1000000000ull),
-                              .tv_nsec = (long)(until % 1000000000ull)};
-
-        while (sem_clockwait(sem, CLOCK_MONOTONIC, &ts) < 0 && errno == EINTR)
-                ;
-}
-
 static void console_point(const char *name, const struct kotel_mpoint *p,
                           bool hist)
 {
@@ -109,79 +88,6 @@ static void console_point(const char *name, const struct kotel_mpoint *p,
             (svc = kotel_resource_service_name(p->client->resource)))
                 fprintf(stderr, " service.name=%s", kotel_log_value(&q, svc));
         fputc('\n', stderr);
-}
-
-/* Sleeps @ms, in steps, ending early when shutdown begins (whose
- * deadline then bounds the retry). */
-static void nap_ms(long ms)
-{
-        uint64_t until = mono_ns() + (uint64_t)ms * 1000000ull;
-
-        for (;;) {
-                uint64_t now = mono_ns(), step;
-                struct timespec ts;
-
-                if (now >= until ||
-                    __atomic_load_n(&mx.deadline_ns, __ATOMIC_ACQUIRE))
-                        return;
-                step = until - now < 20000000ull ? until - now : 20000000ull;
-                ts.tv_sec  = 0;
-                ts.tv_nsec = (long)step;
-                nanosleep(&ts, NULL);
-        }
-}
-
-/* Posts @body until accepted, refused or @deadline (mono) passes. */
-static bool post(const uint8_t *body, size_t len, uint64_t deadline)
-{
-        long backoff   = BACKOFF_INITIAL_MS;
-        char last[160] = "none, no time was left";
-
-        for (;;) {
-                struct kotel_send_info info;
-                uint64_t sd =
-                    __atomic_load_n(&mx.deadline_ns, __ATOMIC_ACQUIRE);
-                uint64_t now = mono_ns();
-                long left =
-                    deadline > now ? (long)((deadline - now) / 1000000) : 0;
-                long wait;
-                enum kotel_send_result res;
-
-                /* Shutdown began: its deadline bounds this export too. */
-                if (sd && sd < deadline) {
-                        deadline = sd;
-                        left     = sd > now ? (long)((sd - now) / 1000000) : 0;
-                }
-                if (left <= 0)
-                        break;
-                res = kotel_transport_post(
-                    mx.t, body, len,
-                    left < mx.set.timeout_ms ? left : mx.set.timeout_ms, &info);
-                if (res == KOTEL_SEND_OK) {
-                        if (info.detail[0])
-                                kotel_log(KOTEL_LOG_WARN,
-                                          "metrics export to %s: %s",
-                                          mx.set.url, info.detail);
-                        return true;
-                }
-                snprintf(last, sizeof(last), "%s", info.detail);
-                if (res == KOTEL_SEND_FAIL)
-                        break;
-                wait = backoff;
-                if (info.retry_after_ms > wait)
-                        wait = info.retry_after_ms < 60000 ? info.retry_after_ms
-                                                           : 60000;
-                backoff =
-                    backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-                now = mono_ns();
-                if (now >= deadline ||
-                    (uint64_t)wait * 1000000ull >= deadline - now)
-                        break;
-                nap_ms(wait);
-        }
-        kotel_log(KOTEL_LOG_ERROR, "metrics export to %s failed: %s",
-                  mx.set.url, last);
-        return false;
 }
 
 static void log_overflow(void)
@@ -347,6 +253,7 @@ static void export_once(uint64_t deadline)
         size_t ng[KOTEL_KG_N];
         const uint8_t *body;
         size_t len;
+        int64_t rejected; /* not used: an export counts whole */
 
         kotel_kafka_stats_collect(mx.gauges, cap, ng);
         log_overflow();
@@ -457,7 +364,8 @@ static void export_once(uint64_t deadline)
                 return;
         if (!mx.t)
                 return;
-        if (post(body, len, deadline))
+        if (kotel_sigx_post(&mx.x, mx.t, &mx.set, "metrics", body, len,
+                            deadline, &rejected))
                 mx.exports++;
         else
                 mx.failures++;
@@ -472,8 +380,8 @@ static void *worker(void *arg)
         for (;;) {
                 uint64_t sd, d;
 
-                sem_wait_until(&mx.wake, next);
-                sd = __atomic_load_n(&mx.deadline_ns, __ATOMIC_ACQUIRE);
+                kotel_sigx_wait_until(&mx.x.wake, next);
+                sd = kotel_sigx_deadline(&mx.x);
                 if (!sd && mono_ns() < next)
                         continue;
                 next = mono_ns() + (uint64_t)mx.interval_ms * 1000000ull;
@@ -487,37 +395,14 @@ static void *worker(void *arg)
         kotel_log(KOTEL_LOG_DEBUG,
                   "metrics exports ok=%" PRIu64 " failed=%" PRIu64, mx.exports,
                   mx.failures);
-        sem_post(&mx.done);
+        sem_post(&mx.x.done);
         return NULL;
-}
-
-static void hold_gnutls(void)
-{
-        int (*global_init)(void);
-
-        *(void **)&global_init = dlsym(RTLD_DEFAULT, "gnutls_global_init");
-        if (global_init)
-                global_init();
 }
 
 void kotel_metrics_start(void)
 {
-        const char *v;
-        int st = M_IDLE;
-        pthread_t th;
-        sigset_t all, old;
-        int rc;
-
-        if (!__atomic_compare_exchange_n(&mx.state, &st, M_OFF, false,
-                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-                return;
-        /* none: nothing else is read (nor logged a second time: the
-         * generic OTEL_EXPORTER_OTLP_* variables are the traces' too). */
-        v = kotel_env_str("OTEL_METRICS_EXPORTER");
-        if (v && !kotel_env_casecmp(v, "none"))
-                return;
-        kotel_settings_load_signal(&mx.set, KOTEL_SIGNAL_METRICS);
-        if (mx.set.kind == KOTEL_EXPORTER_NONE)
+        if (!kotel_sigx_configure(&mx.x, "OTEL_METRICS_EXPORTER",
+                                  KOTEL_SIGNAL_METRICS, &mx.set))
                 return;
         kotel_metrics_config_load(&mx.cfg);
         mx.interval_ms = (long)kotel_env_int("OTEL_METRIC_EXPORT_INTERVAL",
@@ -537,23 +422,11 @@ void kotel_metrics_start(void)
                         goto fail;
         if (!mx.dur || !mx.age || kotel_metrics_init(&mx.cfg) < 0)
                 goto fail;
-        if (mx.set.kind == KOTEL_EXPORTER_OTLP) {
-                OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
-                hold_gnutls();
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-                    !(mx.t = kotel_transport_new(&mx.set)))
-                        goto fail;
-        }
-        sem_init(&mx.wake, 0, 0);
-        sem_init(&mx.done, 0, 0);
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        rc = pthread_create(&th, NULL, worker, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (rc)
+        if (mx.set.kind == KOTEL_EXPORTER_OTLP &&
+            !(mx.t = kotel_sigx_transport(&mx.set)))
                 goto fail;
-        pthread_detach(th);
-        __atomic_store_n(&mx.state, M_RUNNING, __ATOMIC_RELEASE);
+        if (kotel_sigx_run(&mx.x, worker) < 0)
+                goto fail;
         kotel_log(KOTEL_LOG_DEBUG,
                   "metrics exporter started: %s to %s every "
                   "%ld ms",
@@ -568,27 +441,17 @@ fail:
 
 void kotel_metrics_shutdown_begin(uint64_t deadline_ns)
 {
-        int st = M_RUNNING;
-
-        if (!__atomic_compare_exchange_n(&mx.state, &st, M_STOPPING, false,
-                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-                return;
-        __atomic_store_n(&mx.deadline_ns, deadline_ns ? deadline_ns : 1,
-                         __ATOMIC_RELEASE);
-        sem_post(&mx.wake);
+        kotel_sigx_stop_begin(&mx.x, deadline_ns);
 }
 
 void kotel_metrics_shutdown_wait(uint64_t deadline_ns)
 {
-        if (__atomic_load_n(&mx.state, __ATOMIC_ACQUIRE) != M_STOPPING)
-                return;
-        sem_wait_until(&mx.done, deadline_ns);
-        __atomic_store_n(&mx.state, M_OFF, __ATOMIC_RELEASE);
+        kotel_sigx_stop_wait(&mx.x, deadline_ns);
 }
 
 void kotel_metrics_atfork_child(void)
 {
         /* The thread did not survive: no more recording, no exit flush. */
-        __atomic_store_n(&mx.state, M_OFF, __ATOMIC_RELEASE);
+        kotel_sigx_atfork_child(&mx.x);
         kotel_metrics_disable();
 }

@@ -80,6 +80,26 @@ static inline uint8_t *kotel_otlp_kv_bool(uint8_t *o, uint32_t tag,
 long kotel_otlp_put_resource(struct kotel_pbw *w, uint32_t tag,
                              const struct kotel_resource *r);
 
+/* The two messages every OTLP signal wraps its records in: Resource<X>
+ * (ResourceLogs, ResourceMetrics) with the Resource, and in it one
+ * Scope<X> with kotel's InstrumentationScope. Field numbers are the same
+ * for every signal (Resource<X>.resource = 1, .scope_<x> = 2;
+ * Scope<X>.scope = 1, its records = 2). */
+struct kotel_otlp_scope {
+        size_t resource_x; /* body offsets, for the closes */
+        size_t scope_x;
+};
+
+/* Opens a Resource<X> as field @tag of the request, holding @r's
+ * attributes, and its Scope<X> with kotel's scope; the caller then writes
+ * the records (field 2 of Scope<X>) and calls kotel_otlp_scope_close.
+ * Returns -1 on allocation failure. Any thread; @w is the caller's. */
+int kotel_otlp_scope_open(struct kotel_pbw *w, uint32_t tag,
+                          const struct kotel_resource *r,
+                          struct kotel_otlp_scope *s);
+void kotel_otlp_scope_close(struct kotel_pbw *w,
+                            const struct kotel_otlp_scope *s);
+
 /* @r's service.name, or NULL. Any thread; borrows @r. */
 const char *kotel_resource_service_name(const struct kotel_resource *r);
 

@@ -4,17 +4,11 @@
 
 #include "otlp.h"
 #include "otlp_common.h"
-#include "version.h"
 
 /* Field tags (field << 3 | wire type), in the order protobuf-c writes
  * them: by field number. */
 #define T_REQ_RL 0x0a      /* ExportLogsServiceRequest.resource_logs = 1 */
-#define T_RL_RESOURCE 0x0a /* ResourceLogs.resource = 1 */
-#define T_RL_SL 0x12       /* ResourceLogs.scope_logs = 2 */
-#define T_SL_SCOPE 0x0a    /* ScopeLogs.scope = 1 */
 #define T_SL_RECORD 0x12   /* ScopeLogs.log_records = 2 */
-#define T_SCOPE_NAME 0x0a
-#define T_SCOPE_VERSION 0x12
 #define T_LR_TIME 0x09     /* LogRecord.time_unix_nano = 1, fixed64 */
 #define T_LR_SEV_NUM 0x10  /* severity_number = 2 */
 #define T_LR_SEV_TEXT 0x1a /* severity_text = 3 */
@@ -24,41 +18,6 @@
 #define T_LR_TRACE 0x4a    /* trace_id = 9 */
 #define T_LR_SPAN 0x52     /* span_id = 10 */
 #define T_LR_OBSERVED 0x59 /* observed_time_unix_nano = 11, fixed64 */
-
-#define GUESS 3 /* length prefix bytes reserved for an open message */
-
-/* Opens a nested message; returns its body's offset (0 when out of
- * memory: w->oom is then set and every later step does nothing). */
-static size_t open_msg(struct kotel_pbw *w, uint32_t tag)
-{
-        uint8_t *o = kotel_pbw_room(w, 8);
-
-        if (!o)
-                return 0;
-        o = kotel_pbw_len_open(o, tag, GUESS);
-        kotel_pbw_commit(w, o);
-        return w->len;
-}
-
-static void close_msg(struct kotel_pbw *w, size_t body)
-{
-        uint8_t *o;
-
-        if (w->oom || !(o = kotel_pbw_room(w, 8)))
-                return;
-        o = kotel_pbw_len_close(w->p + body, w->p + w->len, GUESS);
-        kotel_pbw_commit(w, o);
-}
-
-static void put_str(struct kotel_pbw *w, uint32_t tag, const char *s)
-{
-        size_t n = strlen(s);
-        uint8_t *o;
-
-        if (!n || !(o = kotel_pbw_room(w, 12 + n)))
-                return;
-        kotel_pbw_commit(w, kotel_pb_put_len_field(o, tag, s, n));
-}
 
 static void attr_str(struct kotel_pbw *w, const char *k, const char *v)
 {
@@ -81,7 +40,7 @@ static void attr_int(struct kotel_pbw *w, const char *k, int64_t v)
 
 static void put_record(struct kotel_pbw *w, const struct kotel_logrec *r)
 {
-        size_t b   = open_msg(w, T_SL_RECORD);
+        size_t b   = kotel_pbw_msg_open(w, T_SL_RECORD);
         int sev    = kotel_logrec_severity(r->level);
         size_t bl  = r->body_len;
         uint8_t *o = kotel_pbw_room(w, 32 + bl);
@@ -97,7 +56,7 @@ static void put_record(struct kotel_pbw *w, const struct kotel_logrec *r)
                 o    = kotel_pb_put_varint(o, (uint64_t)sev);
         }
         kotel_pbw_commit(w, o);
-        put_str(w, T_LR_SEV_TEXT, kotel_logrec_severity_text(r->level));
+        kotel_pbw_str(w, T_LR_SEV_TEXT, kotel_logrec_severity_text(r->level));
         if ((o = kotel_pbw_room(w, 16 + bl))) {
                 *o++ = T_LR_BODY;
                 o    = kotel_pb_put_varint(o, kotel_pb_len_field_size(
@@ -136,7 +95,7 @@ static void put_record(struct kotel_pbw *w, const struct kotel_logrec *r)
                 *o++ = T_LR_OBSERVED;
                 kotel_pbw_commit(w, kotel_pb_put_fixed64(o, r->time_ns));
         }
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, b);
 }
 
 static const struct kotel_resource *res_of(const struct kotel_logrec *r)
@@ -153,26 +112,19 @@ int kotel_logs_enc_encode(struct kotel_pbw *w,
          * when no earlier record had its resource. */
         for (size_t i = 0; i < n; i++) {
                 const struct kotel_resource *res = res_of(recs[i]);
-                size_t rl, sl, scope;
+                struct kotel_otlp_scope sc;
                 bool seen = false;
 
                 for (size_t j = 0; j < i && !seen; j++)
                         seen = res_of(recs[j]) == res;
                 if (seen)
                         continue;
-                rl = open_msg(w, T_REQ_RL);
-                if (kotel_otlp_put_resource(w, T_RL_RESOURCE, res) < 0)
+                if (kotel_otlp_scope_open(w, T_REQ_RL, res, &sc) < 0)
                         return -1;
-                sl    = open_msg(w, T_RL_SL);
-                scope = open_msg(w, T_SL_SCOPE);
-                put_str(w, T_SCOPE_NAME, KOTEL_SCOPE_NAME);
-                put_str(w, T_SCOPE_VERSION, KOTEL_VERSION);
-                close_msg(w, scope);
                 for (size_t j = i; j < n; j++)
                         if (res_of(recs[j]) == res)
                                 put_record(w, recs[j]);
-                close_msg(w, sl);
-                close_msg(w, rl);
+                kotel_otlp_scope_close(w, &sc);
         }
         return w->oom ? -1 : 0;
 }

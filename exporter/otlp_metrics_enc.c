@@ -4,17 +4,11 @@
 
 #include "otlp.h"
 #include "otlp_common.h"
-#include "version.h"
 
 /* Field tags (field << 3 | wire type), in the order protobuf-c writes
  * them: by field number. */
 #define T_REQ_RM 0x0a      /* ExportMetricsServiceRequest.resource_metrics */
-#define T_RM_RESOURCE 0x0a /* ResourceMetrics.resource = 1 */
-#define T_RM_SM 0x12       /* ResourceMetrics.scope_metrics = 2 */
-#define T_SM_SCOPE 0x0a    /* ScopeMetrics.scope = 1 */
 #define T_SM_METRIC 0x12   /* ScopeMetrics.metrics = 2 */
-#define T_SCOPE_NAME 0x0a
-#define T_SCOPE_VERSION 0x12
 #define T_M_NAME 0x0a      /* Metric.name = 1 */
 #define T_M_DESC 0x12      /* description = 2 */
 #define T_M_UNIT 0x1a      /* unit = 3 */
@@ -40,67 +34,38 @@
 #define T_EX_SPAN 0x22     /* span_id = 4 */
 #define T_EX_TRACE 0x2a    /* trace_id = 5 */
 
-#define GUESS 3 /* length prefix bytes reserved for an open message */
-
-/* Opens a nested message; returns its body's offset (0 when out of
- * memory: w->oom is then set and every later step does nothing). */
-static size_t open_msg(struct kotel_pbw *w, uint32_t tag)
-{
-        uint8_t *o = kotel_pbw_room(w, 8);
-
-        if (!o)
-                return 0;
-        o = kotel_pbw_len_open(o, tag, GUESS);
-        kotel_pbw_commit(w, o);
-        return w->len;
-}
-
-static void close_msg(struct kotel_pbw *w, size_t body)
-{
-        uint8_t *o;
-
-        if (w->oom || !(o = kotel_pbw_room(w, 8)))
-                return;
-        o = kotel_pbw_len_close(w->p + body, w->p + w->len, GUESS);
-        kotel_pbw_commit(w, o);
-}
-
-static void put_str(struct kotel_pbw *w, uint32_t tag, const char *s)
-{
-        size_t n = strlen(s);
-        uint8_t *o;
-
-        if (!n || !(o = kotel_pbw_room(w, 12 + n)))
-                return;
-        kotel_pbw_commit(w, kotel_pb_put_len_field(o, tag, s, n));
-}
-
-static void put_fixed64(struct kotel_pbw *w, uint32_t tag, uint64_t v)
-{
-        uint8_t *o;
-
-        if (!v || !(o = kotel_pbw_room(w, 9)))
-                return;
-        *o++ = (uint8_t)tag;
-        kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
-}
-
-static void put_double(struct kotel_pbw *w, uint32_t tag, double d)
-{
-        uint64_t v;
-        uint8_t *o;
-
-        if (d == 0 || !(o = kotel_pbw_room(w, 9)))
-                return;
-        memcpy(&v, &d, 8);
-        *o++ = (uint8_t)tag;
-        kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
-}
-
 static void add_str(struct kotel_attr *out, size_t *n, const char *k,
                     const char *v)
 {
         out[(*n)++] = (struct kotel_attr){k, KOTEL_ATTR_STR, v, strlen(v), 0};
+}
+
+/* The partition attribute; its decimal digits live in @scratch. */
+static void add_partition(struct kotel_attr *out, size_t *n, int32_t partition,
+                          struct kotel_attr_scratch *scratch)
+{
+        scratch->partition[kotel_fmt_u64(scratch->partition,
+                                         (uint64_t)partition)] = '\0';
+        add_str(out, n, "messaging.destination.partition.id",
+                scratch->partition);
+}
+
+/* server.address, and server.port when known (> 0). */
+static void add_server(struct kotel_attr *out, size_t *n, const char *host,
+                       int port)
+{
+        add_str(out, n, "server.address", host);
+        if (port > 0)
+                out[(*n)++] = (struct kotel_attr){"server.port", KOTEL_ATTR_INT,
+                                                  NULL, 0, port};
+}
+
+/* An overflow point's one attribute (the cardinality cap's series). */
+static size_t overflow_only(struct kotel_attr *out)
+{
+        out[0] = (struct kotel_attr){"otel.metric.overflow", KOTEL_ATTR_BOOL,
+                                     NULL, 0, 1};
+        return 1;
 }
 
 size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
@@ -110,11 +75,8 @@ size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
         const struct kotel_client *c = p->client;
         size_t n                     = 0;
 
-        if (p->overflow) {
-                out[n++] = (struct kotel_attr){"otel.metric.overflow",
-                                               KOTEL_ATTR_BOOL, NULL, 0, 1};
-                return n;
-        }
+        if (p->overflow)
+                return overflow_only(out);
         add_str(out, &n, "messaging.system", "kafka");
         if (op_name)
                 add_str(out, &n, "messaging.operation.name",
@@ -124,22 +86,12 @@ size_t kotel_mpoint_attrs(const struct kotel_mpoint *p, bool op_name,
                         kotel_op_type(p->op));
         if (p->topic && p->topic[0])
                 add_str(out, &n, "messaging.destination.name", p->topic);
-        if (p->partition >= 0) {
-                scratch->partition[kotel_fmt_u64(scratch->partition,
-                                                 (uint64_t)p->partition)] =
-                    '\0';
-                add_str(out, &n, "messaging.destination.partition.id",
-                        scratch->partition);
-        }
+        if (p->partition >= 0)
+                add_partition(out, &n, p->partition, scratch);
         if (c && c->group_id && p->op != KOTEL_OP_SEND)
                 add_str(out, &n, "messaging.consumer.group.name", c->group_id);
-        if (c && c->server_address) {
-                add_str(out, &n, "server.address", c->server_address);
-                if (c->server_port > 0)
-                        out[n++] = (struct kotel_attr){
-                            "server.port", KOTEL_ATTR_INT, NULL, 0,
-                            c->server_port};
-        }
+        if (c && c->server_address)
+                add_server(out, &n, c->server_address, c->server_port);
         if (p->error_type)
                 add_str(out, &n, "error.type", p->error_type);
         return n;
@@ -150,31 +102,19 @@ size_t kotel_gpoint_attrs(const struct kotel_gpoint *p, struct kotel_attr *out,
 {
         size_t n = 0;
 
-        if (p->overflow) {
-                out[n++] = (struct kotel_attr){"otel.metric.overflow",
-                                               KOTEL_ATTR_BOOL, NULL, 0, 1};
-                return n;
-        }
+        if (p->overflow)
+                return overflow_only(out);
         add_str(out, &n, "messaging.system", "kafka");
         if (p->topic)
                 add_str(out, &n, "messaging.destination.name", p->topic);
-        if (p->partition >= 0) {
-                scratch->partition[kotel_fmt_u64(scratch->partition,
-                                                 (uint64_t)p->partition)] =
-                    '\0';
-                add_str(out, &n, "messaging.destination.partition.id",
-                        scratch->partition);
-        }
+        if (p->partition >= 0)
+                add_partition(out, &n, p->partition, scratch);
         if (p->group)
                 add_str(out, &n, "messaging.consumer.group.name", p->group);
         if (p->client_name)
                 add_str(out, &n, "messaging.client.id", p->client_name);
-        if (p->host) {
-                add_str(out, &n, "server.address", p->host);
-                if (p->port > 0)
-                        out[n++] = (struct kotel_attr){
-                            "server.port", KOTEL_ATTR_INT, NULL, 0, p->port};
-        }
+        if (p->host)
+                add_server(out, &n, p->host, p->port);
         return n;
 }
 
@@ -210,10 +150,10 @@ static void put_attrs(struct kotel_pbw *w, uint32_t tag,
 
 static void put_exemplar(struct kotel_pbw *w, const struct kotel_mexemplar *e)
 {
-        size_t b = open_msg(w, T_HP_EXEMPLAR);
+        size_t b = kotel_pbw_msg_open(w, T_HP_EXEMPLAR);
         uint8_t *o;
 
-        put_fixed64(w, T_EX_TIME, e->time_ns);
+        kotel_pbw_fixed64(w, T_EX_TIME, e->time_ns);
         /* A oneof member: written whatever its value. */
         if ((o = kotel_pbw_room(w, 9))) {
                 double d = (double)e->value_ns / 1e9;
@@ -228,19 +168,19 @@ static void put_exemplar(struct kotel_pbw *w, const struct kotel_mexemplar *e)
                 kotel_pbw_commit(
                     w, kotel_pb_put_len_field(o, T_EX_TRACE, e->trace_id, 16));
         }
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, b);
 }
 
 static void put_hist_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
                            bool no_op)
 {
-        size_t b = open_msg(w, T_DATA_POINT);
+        size_t b = kotel_pbw_msg_open(w, T_DATA_POINT);
         uint8_t *o;
 
-        put_fixed64(w, T_P_START, p->start_ns);
-        put_fixed64(w, T_P_TIME, p->time_ns);
-        put_fixed64(w, T_HP_COUNT, p->count);
-        put_double(w, T_HP_SUM, (double)p->sum_ns / 1e9);
+        kotel_pbw_fixed64(w, T_P_START, p->start_ns);
+        kotel_pbw_fixed64(w, T_P_TIME, p->time_ns);
+        kotel_pbw_fixed64(w, T_HP_COUNT, p->count);
+        kotel_pbw_double(w, T_HP_SUM, (double)p->sum_ns / 1e9);
         if ((o = kotel_pbw_room(w, 4 + 8 * KOTEL_M_BUCKETS))) {
                 *o++ = T_HP_BUCKETS;
                 o    = kotel_pb_put_varint(o, 8 * KOTEL_M_BUCKETS);
@@ -264,23 +204,23 @@ static void put_hist_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
                 if (p->ex[i].valid)
                         put_exemplar(w, &p->ex[i]);
         put_attrs(w, T_HP_ATTR, p, !no_op, !no_op);
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, b);
 }
 
 static void put_sum_point(struct kotel_pbw *w, const struct kotel_mpoint *p,
                           bool op_name, bool op_type)
 {
-        size_t b = open_msg(w, T_DATA_POINT);
+        size_t b = kotel_pbw_msg_open(w, T_DATA_POINT);
         uint8_t *o;
 
-        put_fixed64(w, T_P_START, p->start_ns);
-        put_fixed64(w, T_P_TIME, p->time_ns);
+        kotel_pbw_fixed64(w, T_P_START, p->start_ns);
+        kotel_pbw_fixed64(w, T_P_TIME, p->time_ns);
         if ((o = kotel_pbw_room(w, 9))) {
                 *o++ = T_NP_AS_INT;
                 kotel_pbw_commit(w, kotel_pb_put_fixed64(o, p->count));
         }
         put_attrs(w, T_NP_ATTR, p, op_name, op_type);
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, b);
 }
 
 /* The resource of a point of @c: its client's, else @fallback. */
@@ -340,6 +280,19 @@ bool kotel_metrics_enc_in_group(const struct kotel_metrics_groups *g,
         return true;
 }
 
+/* Opens a Metric with its name, description and unit; returns its body
+ * offset for kotel_pbw_msg_close. */
+static size_t open_metric(struct kotel_pbw *w, const char *name,
+                          const char *description, const char *unit)
+{
+        size_t b = kotel_pbw_msg_open(w, T_SM_METRIC);
+
+        kotel_pbw_str(w, T_M_NAME, name);
+        kotel_pbw_str(w, T_M_DESC, description);
+        kotel_pbw_str(w, T_M_UNIT, unit);
+        return b;
+}
+
 static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
                        const struct kotel_metrics_groups *g, size_t k,
                        const struct kotel_resource *fallback)
@@ -352,12 +305,10 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
                         break;
         if (i == d->n)
                 return;
-        b = open_msg(w, T_SM_METRIC);
-        put_str(w, T_M_NAME, d->name);
-        put_str(w, T_M_DESC, d->description);
-        put_str(w, T_M_UNIT, d->unit);
-        data =
-            open_msg(w, d->shape == KOTEL_SHAPE_HISTOGRAM ? T_M_HIST : T_M_SUM);
+        b = open_metric(w, d->name, d->description, d->unit);
+        data = kotel_pbw_msg_open(w, d->shape == KOTEL_SHAPE_HISTOGRAM
+                                         ? T_M_HIST
+                                         : T_M_SUM);
         for (; i < d->n; i++) {
                 if (!kotel_metrics_enc_in_group(g, k, d->pts[i].client,
                                                 fallback))
@@ -377,16 +328,16 @@ static void put_metric(struct kotel_pbw *w, const struct kotel_metric_desc *d,
                 }
                 kotel_pbw_commit(w, o);
         }
-        close_msg(w, data);
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, data);
+        kotel_pbw_msg_close(w, b);
 }
 
 static void put_gauge_point(struct kotel_pbw *w, const struct kotel_gpoint *p)
 {
-        size_t b = open_msg(w, T_DATA_POINT);
+        size_t b = kotel_pbw_msg_open(w, T_DATA_POINT);
         uint8_t *o;
 
-        put_fixed64(w, T_P_TIME, p->time_ns);
+        kotel_pbw_fixed64(w, T_P_TIME, p->time_ns);
         /* A oneof member: written whatever its value. */
         if ((o = kotel_pbw_room(w, 9))) {
                 uint64_t v = (uint64_t)p->ival;
@@ -403,7 +354,7 @@ static void put_gauge_point(struct kotel_pbw *w, const struct kotel_gpoint *p)
                 put_attr_list(w, T_NP_ATTR, at,
                               kotel_gpoint_attrs(p, at, &scratch));
         }
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, b);
 }
 
 static void put_gauge(struct kotel_pbw *w, const struct kotel_gauge_desc *d,
@@ -418,17 +369,14 @@ static void put_gauge(struct kotel_pbw *w, const struct kotel_gauge_desc *d,
                         break;
         if (i == d->n)
                 return;
-        b = open_msg(w, T_SM_METRIC);
-        put_str(w, T_M_NAME, d->name);
-        put_str(w, T_M_DESC, d->description);
-        put_str(w, T_M_UNIT, d->unit);
-        data = open_msg(w, T_M_GAUGE);
+        b = open_metric(w, d->name, d->description, d->unit);
+        data = kotel_pbw_msg_open(w, T_M_GAUGE);
         for (; i < d->n; i++)
                 if (kotel_metrics_enc_in_group(g, k, d->pts[i].client,
                                                fallback))
                         put_gauge_point(w, &d->pts[i]);
-        close_msg(w, data);
-        close_msg(w, b);
+        kotel_pbw_msg_close(w, data);
+        kotel_pbw_msg_close(w, b);
 }
 
 int kotel_metrics_enc_encode(struct kotel_pbw *w,
@@ -449,22 +397,15 @@ int kotel_metrics_enc_encode_all(struct kotel_pbw *w,
         w->oom = false;
         kotel_metrics_enc_resources(ms, n, gs, ng, fallback, &g);
         for (size_t k = 0; k < g.n && !w->oom; k++) {
-                size_t rm, sm, scope;
+                struct kotel_otlp_scope sc;
 
-                rm = open_msg(w, T_REQ_RM);
-                if (kotel_otlp_put_resource(w, T_RM_RESOURCE, g.res[k]) < 0)
+                if (kotel_otlp_scope_open(w, T_REQ_RM, g.res[k], &sc) < 0)
                         return -1;
-                sm    = open_msg(w, T_RM_SM);
-                scope = open_msg(w, T_SM_SCOPE);
-                put_str(w, T_SCOPE_NAME, KOTEL_SCOPE_NAME);
-                put_str(w, T_SCOPE_VERSION, KOTEL_VERSION);
-                close_msg(w, scope);
                 for (size_t i = 0; i < n; i++)
                         put_metric(w, &ms[i], &g, k, fallback);
                 for (size_t i = 0; i < ng; i++)
                         put_gauge(w, &gs[i], &g, k, fallback);
-                close_msg(w, sm);
-                close_msg(w, rm);
+                kotel_otlp_scope_close(w, &sc);
         }
         return w->oom ? -1 : 0;
 }

@@ -105,6 +105,24 @@ static void put_gauge_point(struct kotel_buf *b, const struct kotel_gpoint *p)
         kotel_buf_puts(b, "}");
 }
 
+/* A Metric's opening up to its first data point: name, description, unit
+ * and the @data member ("sum", "gauge", ...) with its dataPoints array
+ * opened; @first: no metric before it in this scope. */
+static void put_metric_head(struct kotel_buf *b, bool first, const char *name,
+                            const char *description, const char *unit,
+                            const char *data)
+{
+        kotel_buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
+        kotel_buf_json_str(b, name, strlen(name));
+        kotel_buf_puts(b, ",\"description\":");
+        kotel_buf_json_str(b, description, strlen(description));
+        kotel_buf_puts(b, ",\"unit\":");
+        kotel_buf_json_str(b, unit, strlen(unit));
+        kotel_buf_puts(b, ",\"");
+        kotel_buf_puts(b, data);
+        kotel_buf_puts(b, "\":{\"dataPoints\":[");
+}
+
 /* Gauge @d's points of group @k, as put_metric. */
 static bool put_gauge(struct kotel_buf *b, const struct kotel_gauge_desc *d,
                       const struct kotel_metrics_groups *g, size_t k,
@@ -116,18 +134,11 @@ static bool put_gauge(struct kotel_buf *b, const struct kotel_gauge_desc *d,
                 if (!kotel_metrics_enc_in_group(g, k, d->pts[i].client,
                                                 fallback))
                         continue;
-                if (!any) {
-                        kotel_buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
-                        kotel_buf_json_str(b, d->name, strlen(d->name));
-                        kotel_buf_puts(b, ",\"description\":");
-                        kotel_buf_json_str(b, d->description,
-                                           strlen(d->description));
-                        kotel_buf_puts(b, ",\"unit\":");
-                        kotel_buf_json_str(b, d->unit, strlen(d->unit));
-                        kotel_buf_puts(b, ",\"gauge\":{\"dataPoints\":[");
-                } else {
+                if (!any)
+                        put_metric_head(b, first, d->name, d->description,
+                                        d->unit, "gauge");
+                else
                         kotel_buf_puts(b, ",");
-                }
                 any = true;
                 put_gauge_point(b, &d->pts[i]);
         }
@@ -217,19 +228,11 @@ static bool put_metric(struct kotel_buf *b, const struct kotel_metric_desc *d,
                 if (!kotel_metrics_enc_in_group(g, k, d->pts[i].client,
                                                 fallback))
                         continue;
-                if (!any) {
-                        kotel_buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
-                        kotel_buf_json_str(b, d->name, strlen(d->name));
-                        kotel_buf_puts(b, ",\"description\":");
-                        kotel_buf_json_str(b, d->description,
-                                           strlen(d->description));
-                        kotel_buf_puts(b, ",\"unit\":");
-                        kotel_buf_json_str(b, d->unit, strlen(d->unit));
-                        kotel_buf_puts(b, hist ? ",\"histogram\":{\"dataPoints\":["
-                                               : ",\"sum\":{\"dataPoints\":[");
-                } else {
+                if (!any)
+                        put_metric_head(b, first, d->name, d->description,
+                                        d->unit, hist ? "histogram" : "sum");
+                else
                         kotel_buf_puts(b, ",");
-                }
                 any = true;
                 if (hist)
                         put_hist_point(b, &d->pts[i], d->no_op);

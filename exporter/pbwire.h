@@ -138,6 +138,75 @@ static inline uint8_t *kotel_pbw_len_open(uint8_t *o, uint32_t tag,
  * needs room for 5 - @guess more bytes past @end). */
 uint8_t *kotel_pbw_len_close(uint8_t *body, uint8_t *end, size_t guess);
 
+/* Message-at-a-time writing on top of the cursor layer, for encoders whose
+ * messages are small next to a kotel_pbw_room check each (metrics, logs).
+ * Every step does nothing once w->oom is set, so an encoder checks w->oom
+ * once at the end. The reserved prefix is KOTEL_PBW_GUESS bytes wide:
+ * bodies up to 2 MiB need no move when closed. */
+#define KOTEL_PBW_GUESS 3
+
+/* Opens a nested message (field @tag) in @w; returns its body's offset for
+ * kotel_pbw_msg_close (0 when out of memory: w->oom is then set). */
+static inline size_t kotel_pbw_msg_open(struct kotel_pbw *w, uint32_t tag)
+{
+        uint8_t *o = kotel_pbw_room(w, 8);
+
+        if (!o)
+                return 0;
+        o = kotel_pbw_len_open(o, tag, KOTEL_PBW_GUESS);
+        kotel_pbw_commit(w, o);
+        return w->len;
+}
+
+/* Closes the message kotel_pbw_msg_open returned @body for. */
+static inline void kotel_pbw_msg_close(struct kotel_pbw *w, size_t body)
+{
+        uint8_t *o;
+
+        if (w->oom || !(o = kotel_pbw_room(w, 8)))
+                return;
+        o = kotel_pbw_len_close(w->p + body, w->p + w->len, KOTEL_PBW_GUESS);
+        kotel_pbw_commit(w, o);
+}
+
+/* A string field; an empty string is left out (proto3). */
+static inline void kotel_pbw_str(struct kotel_pbw *w, uint32_t tag,
+                                 const char *s)
+{
+        size_t n = strlen(s);
+        uint8_t *o;
+
+        if (!n || !(o = kotel_pbw_room(w, 12 + n)))
+                return;
+        kotel_pbw_commit(w, kotel_pb_put_len_field(o, tag, s, n));
+}
+
+/* A fixed64 field (one-byte @tag); 0 is left out (proto3). */
+static inline void kotel_pbw_fixed64(struct kotel_pbw *w, uint32_t tag,
+                                     uint64_t v)
+{
+        uint8_t *o;
+
+        if (!v || !(o = kotel_pbw_room(w, 9)))
+                return;
+        *o++ = (uint8_t)tag;
+        kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
+}
+
+/* A double field (one-byte @tag); 0 is left out (proto3). */
+static inline void kotel_pbw_double(struct kotel_pbw *w, uint32_t tag,
+                                    double d)
+{
+        uint64_t v;
+        uint8_t *o;
+
+        if (d == 0 || !(o = kotel_pbw_room(w, 9)))
+                return;
+        memcpy(&v, &d, 8);
+        *o++ = (uint8_t)tag;
+        kotel_pbw_commit(w, kotel_pb_put_fixed64(o, v));
+}
+
 /* Decimal digits of @v into @buf (20 bytes at least); returns the count.
  * No NUL. Not snprintf: this runs once per span. */
 size_t kotel_fmt_u64(char *buf, uint64_t v);

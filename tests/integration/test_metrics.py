@@ -11,26 +11,11 @@ import subprocess
 import time
 
 from kotel_test import ROOT, Broker, GrpcReceiver, Receiver, kclient, named, parse_lines
+from metric_points import latest, total
 from semantics_lib import dead_bootstrap, log_lines, rows, semclient, tp_fields
 
 METRICS = {"OTEL_METRICS_EXPORTER": "otlp", "OTEL_METRIC_EXPORT_INTERVAL": "200"}
 REQ = "opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest"
-
-
-def latest(points, name):
-    """Cumulative points: the last one of each attribute set."""
-    last = {}
-    for p in points:
-        if p["name"] != name:
-            continue
-        key = tuple(sorted(p["attributes"].items()))
-        if key not in last or p["time"] >= last[key]["time"]:
-            last[key] = p
-    return list(last.values())
-
-
-def total(points, name, field="value"):
-    return sum(p[field] for p in latest(points, name))
 
 
 def protoc_decode(body):

@@ -9,27 +9,12 @@ import json
 import os
 
 from kotel_test import BUILD, Broker, Receiver, agent_env, named, run
+from metric_points import latest, total
 from otlp_receiver import metrics_from_json
 from semantics_lib import log_lines, rows, semclient
 
 MULTICLIENT = os.path.join(BUILD, "tests", "multiclient")
 METRICS = {"OTEL_METRICS_EXPORTER": "otlp", "OTEL_METRIC_EXPORT_INTERVAL": "200"}
-
-
-def latest(points, name):
-    """Cumulative points: the last one of each attribute set."""
-    last = {}
-    for p in points:
-        if p["name"] != name:
-            continue
-        key = tuple(sorted(p["attributes"].items()))
-        if key not in last or p["time"] >= last[key]["time"]:
-            last[key] = p
-    return list(last.values())
-
-
-def total(points, name, field="value"):
-    return sum(p[field] for p in latest(points, name))
 
 
 def shape(points):

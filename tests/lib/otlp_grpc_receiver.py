@@ -23,11 +23,12 @@ import subprocess
 import threading
 import time
 
+from collector_waits import TIMEOUT_SCALE, CollectorWaits
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SERVER = os.path.join(HERE, "otlp_grpc_server.js")
 NODE_MODULES = os.path.join(ROOT, "tests", "node_modules")
-TIMEOUT_SCALE = float(os.environ.get("KOTEL_TIMEOUT_SCALE", "1") or 1)
 
 KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 
@@ -152,7 +153,7 @@ def logs_from_request(req):
     return out
 
 
-class GrpcReceiver:
+class GrpcReceiver(CollectorWaits):
     """The OTLP/gRPC server on 127.0.0.1 (h2c; TLS with tls={"cert",
     "key", "client_ca"}); endpoint is http:// or https://127.0.0.1:port.
     Requests record what the server saw: path, metadata (headers),
@@ -241,11 +242,7 @@ class GrpcReceiver:
 
     def wait_requests(self, n, timeout=20.0):
         """Waits until @n trace requests were reported; returns them."""
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while len(self.requests) < n and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.requests)
+        return self._wait("requests", lambda r: len(r) >= n, timeout)
 
     def grpc_script(self, steps):
         self._command(cmd="script", signal="traces", steps=steps)
@@ -259,38 +256,9 @@ class GrpcReceiver:
     def require_gzip(self):
         self._command(cmd="require_gzip")
 
-    def wait_for(self, pred, timeout=20.0):
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while not pred(self.spans) and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.spans)
-
-    def wait_spans(self, n, timeout=20.0):
-        return self.wait_for(lambda s: len(s) >= n, timeout)
-
-    def wait_metrics(self, pred, timeout=20.0):
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while not pred(self.metrics) and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.metrics)
-
-    def wait_logs(self, pred, timeout=20.0):
-        """Waits until pred(log records) is true; returns them either way."""
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while not pred(self.logs) and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.logs)
-
     def wait_logs_requests(self, n, timeout=20.0):
         """Waits until @n logs requests were reported; returns them."""
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while len(self.logs_requests) < n and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.logs_requests)
+        return self._wait("logs_requests", lambda r: len(r) >= n, timeout)
 
     def close(self):
         if self.proc.poll() is None:

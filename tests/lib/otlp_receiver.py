@@ -29,8 +29,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E4
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2  # noqa: E402
 
-# Slow runtimes (sanitizers, valgrind) scale every wait by this.
-TIMEOUT_SCALE = float(os.environ.get("KOTEL_TIMEOUT_SCALE", "1") or 1)
+from collector_waits import CollectorWaits  # noqa: E402
 
 KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 
@@ -108,6 +107,15 @@ def metrics_from_proto(body):
     return out
 
 
+def _ids_to_base64(objs):
+    """OTLP/JSON's trace and span ids (hex) in @objs (exemplars, log
+    records) as protobuf's JSON mapping has bytes: base64."""
+    for o in objs:
+        for k in ("traceId", "spanId"):
+            if k in o:
+                o[k] = base64.b64encode(bytes.fromhex(o[k])).decode()
+
+
 def metrics_from_json(body):
     """The same for an OTLP/JSON request (metrics_json_to_request)."""
     return metrics_from_proto(metrics_json_to_request(body).SerializeToString())
@@ -126,10 +134,7 @@ def metrics_json_to_request(body):
         for sm in rm.get("scopeMetrics", []):
             for m in sm.get("metrics", []):
                 for p in m.get("histogram", {}).get("dataPoints", []):
-                    for e in p.get("exemplars", []):
-                        for k in ("spanId", "traceId"):
-                            if k in e:
-                                e[k] = base64.b64encode(bytes.fromhex(e[k])).decode()
+                    _ids_to_base64(p.get("exemplars", []))
     req = metrics_service_pb2.ExportMetricsServiceRequest()
     json_format.Parse(json.dumps(doc), req)
     return req
@@ -178,16 +183,12 @@ def logs_from_json(body):
     and malformed numbers raise), after the one difference of OTLP/JSON from
     protobuf's JSON mapping, trace and span ids in hex rather than base64,
     is undone."""
-    import base64
     from google.protobuf import json_format
 
     doc = json.loads(body)
     for rl in doc.get("resourceLogs", []):
         for sl in rl.get("scopeLogs", []):
-            for r in sl.get("logRecords", []):
-                for k in ("traceId", "spanId"):
-                    if k in r:
-                        r[k] = base64.b64encode(bytes.fromhex(r[k])).decode()
+            _ids_to_base64(sl.get("logRecords", []))
     req = logs_service_pb2.ExportLogsServiceRequest()
     json_format.ParseDict(doc, req)
     return logs_from_proto(req.SerializeToString())
@@ -221,7 +222,36 @@ def spans_from_json(body):
     return out
 
 
-class Receiver:
+def _decode(h, body, from_json, from_proto):
+    """A request's body after its Content-Encoding, decoded by its
+    Content-Type: (body, items, None), or (body as far as it was undone,
+    [], the error) when the agent sent something undecodable."""
+    try:
+        if h.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        if h.headers.get("Content-Type", "").startswith("application/json"):
+            return body, from_json(body), None
+        return body, from_proto(body), None
+    except Exception as e:
+        return body, [], repr(e)
+
+
+def _answer(h, status, resp_body, headers):
+    """The protobuf answer, with @headers (a value may be a callable,
+    called now)."""
+    h.send_response(status)
+    for k, v in headers.items():
+        h.send_header(k, v() if callable(v) else v)
+    h.send_header("Content-Type", "application/x-protobuf")
+    h.send_header("Content-Length", str(len(resp_body)))
+    try:
+        h.end_headers()
+        h.wfile.write(resp_body)
+    except OSError:  # the client gave up first (timeout, oversized body)
+        h.close_connection = True
+
+
+class Receiver(CollectorWaits):
     """An OTLP/HTTP receiver on 127.0.0.1 (ephemeral port unless given).
 
     script: a list of responses consumed one per request, each a dict with
@@ -291,18 +321,10 @@ class Receiver:
                 pass
             return
         status = step.get("status", 200)
-        spans = []
-        error = None
+        spans, error = [], None
         if status == 200:
-            try:
-                if h.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                if h.headers.get("Content-Type", "").startswith("application/json"):
-                    spans = spans_from_json(body)
-                else:
-                    spans = spans_from_proto(body)
-            except Exception as e:  # the agent sent something undecodable
-                error = repr(e)
+            body, spans, error = _decode(h, body, spans_from_json, spans_from_proto)
+            if error:
                 status = 400
         req = {"path": h.path, "headers": dict(h.headers), "raw": raw, "body": body,
                "status": status, "n_spans": len(spans), "error": error, "time": time.time(),
@@ -321,16 +343,7 @@ class Receiver:
         resp_body = step.get("body")
         if resp_body is None:
             resp_body = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-        h.send_response(status)
-        for k, v in step.get("headers", {}).items():
-            h.send_header(k, v() if callable(v) else v)
-        h.send_header("Content-Type", "application/x-protobuf")
-        h.send_header("Content-Length", str(len(resp_body)))
-        try:
-            h.end_headers()
-            h.wfile.write(resp_body)
-        except OSError:  # the client gave up first (timeout, oversized body)
-            h.close_connection = True
+        _answer(h, status, resp_body, step.get("headers", {}))
 
     def _handle_metrics(self, h, body):
         raw = body
@@ -339,15 +352,9 @@ class Receiver:
         status = step.get("status", 200)
         points, error = [], None
         if status == 200:
-            try:
-                if h.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                if h.headers.get("Content-Type", "").startswith("application/json"):
-                    points = metrics_from_json(body)
-                else:
-                    points = metrics_from_proto(body)
-            except Exception as e:
-                error, status = repr(e), 400
+            body, points, error = _decode(h, body, metrics_from_json, metrics_from_proto)
+            if error:
+                status = 400
         with self.cond:
             self.metrics_requests.append({"path": h.path, "headers": dict(h.headers), "raw": raw,
                                           "body": body, "status": status, "error": error,
@@ -356,28 +363,12 @@ class Receiver:
                 self.metrics.extend(points)
             self.cond.notify_all()
         resp_body = metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString()
-        h.send_response(status)
-        for k, v in step.get("headers", {}).items():
-            h.send_header(k, v() if callable(v) else v)
-        h.send_header("Content-Type", "application/x-protobuf")
-        h.send_header("Content-Length", str(len(resp_body)))
-        try:
-            h.end_headers()
-            h.wfile.write(resp_body)
-        except OSError:
-            h.close_connection = True
+        _answer(h, status, resp_body, step.get("headers", {}))
 
     def _handle_logs(self, h, body):
-        raw, status, records, error = body, 200, [], None
-        try:
-            if h.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            if h.headers.get("Content-Type", "").startswith("application/json"):
-                records = logs_from_json(body)
-            else:
-                records = logs_from_proto(body)
-        except Exception as e:
-            error, status = repr(e), 400
+        raw = body
+        body, records, error = _decode(h, body, logs_from_json, logs_from_proto)
+        status = 400 if error else 200
         with self.cond:
             self.logs_requests.append({"path": h.path, "headers": dict(h.headers), "raw": raw,
                                        "body": body, "status": status, "error": error,
@@ -386,41 +377,7 @@ class Receiver:
                 self.logs.extend(records)
             self.cond.notify_all()
         resp_body = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/x-protobuf")
-        h.send_header("Content-Length", str(len(resp_body)))
-        try:
-            h.end_headers()
-            h.wfile.write(resp_body)
-        except OSError:
-            h.close_connection = True
-
-    def wait_logs(self, pred, timeout=20.0):
-        """Waits until pred(log records) is true; returns them either way."""
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while not pred(self.logs) and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.logs)
-
-    def wait_metrics(self, pred, timeout=20.0):
-        """Waits until pred(metric points) is true; returns them either way."""
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while not pred(self.metrics) and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.metrics)
-
-    def wait_for(self, pred, timeout=20.0):
-        """Waits until pred(spans) is true; returns the spans either way."""
-        deadline = time.time() + timeout * TIMEOUT_SCALE
-        with self.cond:
-            while not pred(self.spans) and time.time() < deadline:
-                self.cond.wait(max(0.0, min(0.2, deadline - time.time())))
-            return list(self.spans)
-
-    def wait_spans(self, n, timeout=20.0):
-        return self.wait_for(lambda s: len(s) >= n, timeout)
+        _answer(h, status, resp_body, {})
 
     def close(self):
         self.server.shutdown()

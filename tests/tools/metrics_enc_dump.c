@@ -18,6 +18,7 @@
 #include "otlp_metrics_enc.h"
 #include "otlp_metrics_json.h"
 #include "pbwire.h"
+#include "tests/unit/mpoint_gen.h"
 
 static uint64_t rng;
 
@@ -33,7 +34,6 @@ static const char *texts[] = {"", "orders", "we\"ird\\topic", "tab\there",
                               "nl\nand\x01", "\xe5\x90\x8d-\xc3\xa9",
                               "a-much-longer-topic-name.v2"};
 #define N_TEXTS (sizeof(texts) / sizeof(texts[0]))
-static const char *errs[] = {NULL, "_MSG_TIMED_OUT", "UNKNOWN_TOPIC_OR_PART"};
 
 static struct kotel_kv proc_kv[] = {
     {"service.name", "host", 0},
@@ -68,27 +68,7 @@ static void gen_point(struct kotel_mpoint *p)
         memset(p, 0, sizeof(*p));
         p->client     = rnd(6) ? &clients[rnd(6)] : NULL;
         p->topic      = texts[rnd(N_TEXTS)];
-        p->partition  = (int32_t)rnd(5) - 1;
-        p->op         = (uint8_t)rnd(3);
-        p->error_type = errs[rnd(3)];
-        p->overflow   = rnd(10) == 0;
-        p->start_ns   = 1700000000000000000ull + rnd(1000000000);
-        p->time_ns    = p->start_ns + rnd(60000000000ull);
-        p->count      = rnd(4) ? rnd(100000) : 0;
-        p->sum_ns     = rnd(4) ? rnd(1ull << 40) : 0;
-        for (int b = 0; b < KOTEL_M_BUCKETS; b++) {
-                p->buckets[b] = rnd(3) ? rnd(1000) : 0;
-                if (rnd(3) == 0) {
-                        p->ex[b].valid    = true;
-                        p->ex[b].has_ids  = rnd(2);
-                        p->ex[b].value_ns = rnd(20000000000ull);
-                        p->ex[b].time_ns  = p->start_ns + rnd(1000000);
-                        for (int k = 0; k < 16; k++)
-                                p->ex[b].trace_id[k] = (uint8_t)rnd(256);
-                        for (int k = 0; k < 8; k++)
-                                p->ex[b].span_id[k] = (uint8_t)rnd(256);
-                }
-        }
+        gen_mpoint_values(p, rnd);
 }
 
 int main(int argc, char **argv)

@@ -16,70 +16,9 @@
 #include "exporter/version.h"
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "pbc_tree.h"
 
 #define PB(x) Opentelemetry__Proto__Metrics__V1__##x
-#define KV Opentelemetry__Proto__Common__V1__KeyValue
-#define AV Opentelemetry__Proto__Common__V1__AnyValue
-
-/* The protobuf-c message tree reference() builds: every node allocated
- * below (up to reference()) is recorded and freed once the request is
- * packed. */
-static void **tree;
-static size_t tree_n, tree_cap;
-
-static void *tree_keep(void *p)
-{
-        if (tree_n == tree_cap) {
-                tree_cap = tree_cap ? 2 * tree_cap : 1024;
-                tree     = realloc(tree, tree_cap * sizeof(*tree));
-        }
-        tree[tree_n++] = p;
-        return p;
-}
-
-static void tree_free(void)
-{
-        while (tree_n)
-                free(tree[--tree_n]);
-}
-
-#define calloc(n, s) tree_keep(calloc(n, s))
-#define strdup(s) tree_keep(strdup(s))
-
-static KV *kv_str(const char *k, const char *v)
-{
-        KV *kv = calloc(1, sizeof(*kv));
-        AV *av = calloc(1, sizeof(*av));
-
-        opentelemetry__proto__common__v1__key_value__init(kv);
-        opentelemetry__proto__common__v1__any_value__init(av);
-        av->value_case =
-            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        av->string_value = strdup(v);
-        kv->key          = strdup(k);
-        kv->value        = av;
-        return kv;
-}
-
-static KV *kv_int(const char *k, int64_t v)
-{
-        KV *kv = kv_str(k, "");
-
-        kv->value->value_case =
-            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-        kv->value->int_value = v;
-        return kv;
-}
-
-static KV *kv_bool(const char *k, bool v)
-{
-        KV *kv = kv_str(k, "");
-
-        kv->value->value_case =
-            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-        kv->value->bool_value = v;
-        return kv;
-}
 
 /* The attributes the encoder documents, built independently. */
 static KV **attrs(const struct kotel_mpoint *p, bool op_name, bool op_type,

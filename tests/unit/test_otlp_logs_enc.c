@@ -17,73 +17,9 @@
 #include "version.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "pbc_tree.h"
 
 #define PB(x) Opentelemetry__Proto__Logs__V1__##x
-#define KV Opentelemetry__Proto__Common__V1__KeyValue
-#define AV Opentelemetry__Proto__Common__V1__AnyValue
-
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t rnd(uint64_t n)
-{
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return n ? rng % n : rng;
-}
-
-/* Every node reference() allocates, freed once the request is packed. */
-static void **tree;
-static size_t tree_n, tree_cap;
-
-static void *tree_keep(void *p)
-{
-        if (tree_n == tree_cap) {
-                tree_cap = tree_cap ? 2 * tree_cap : 1024;
-                tree     = realloc(tree, tree_cap * sizeof(*tree));
-        }
-        tree[tree_n++] = p;
-        return p;
-}
-
-static void tree_free(void)
-{
-        while (tree_n)
-                free(tree[--tree_n]);
-}
-
-#define calloc(n, s) tree_keep(calloc(n, s))
-
-static AV *av_str(const char *v)
-{
-        AV *av = calloc(1, sizeof(*av));
-
-        opentelemetry__proto__common__v1__any_value__init(av);
-        av->value_case =
-            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        av->string_value = (char *)v;
-        return av;
-}
-
-static KV *kv_str(const char *k, const char *v)
-{
-        KV *kv = calloc(1, sizeof(*kv));
-
-        opentelemetry__proto__common__v1__key_value__init(kv);
-        kv->key   = (char *)k;
-        kv->value = av_str(v);
-        return kv;
-}
-
-static KV *kv_int(const char *k, int64_t v)
-{
-        KV *kv = kv_str(k, "");
-
-        kv->value->value_case =
-            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-        kv->value->int_value = v;
-        return kv;
-}
 
 /* The mapping docs/logs.md documents, written out again. */
 static const int sev[8]         = {23, 22, 21, 17, 13, 10, 9, 5};

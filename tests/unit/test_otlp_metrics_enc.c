@@ -15,18 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpoint_gen.h"
 #include "otlp_metrics_ref.h"
 #include "tap.h"
-
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t rnd(uint64_t n)
-{
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return n ? rng % n : rng;
-}
 
 static struct kotel_kv res_attrs[] = {
     {"service.name", "billing", 0},
@@ -61,34 +52,13 @@ static void per_client_resources(bool on)
         clients[1].resource = on ? &res_b : &resource;
 }
 static const char *topics[] = {"", "orders", "a-much-longer-topic-name.v2"};
-static const char *errs[]   = {NULL, "_MSG_TIMED_OUT", "UNKNOWN_TOPIC_OR_PART"};
 
 static void gen_point(struct kotel_mpoint *p, bool with_client)
 {
         memset(p, 0, sizeof(*p));
         p->client     = with_client ? &clients[rnd(3)] : NULL;
         p->topic      = topics[rnd(3)];
-        p->partition  = (int32_t)rnd(5) - 1;
-        p->op         = (uint8_t)rnd(3);
-        p->error_type = errs[rnd(3)];
-        p->overflow   = rnd(10) == 0;
-        p->start_ns   = 1700000000000000000ull + rnd(1000000000);
-        p->time_ns    = p->start_ns + rnd(60000000000ull);
-        p->count      = rnd(4) ? rnd(100000) : 0;
-        p->sum_ns     = rnd(4) ? rnd(1ull << 40) : 0;
-        for (int b = 0; b < KOTEL_M_BUCKETS; b++) {
-                p->buckets[b] = rnd(3) ? rnd(1000) : 0;
-                if (rnd(3) == 0) {
-                        p->ex[b].valid    = true;
-                        p->ex[b].has_ids  = rnd(2);
-                        p->ex[b].value_ns = rnd(20000000000ull);
-                        p->ex[b].time_ns  = p->start_ns + rnd(1000000);
-                        for (int k = 0; k < 16; k++)
-                                p->ex[b].trace_id[k] = (uint8_t)rnd(256);
-                        for (int k = 0; k < 8; k++)
-                                p->ex[b].span_id[k] = (uint8_t)rnd(256);
-                }
-        }
+        gen_mpoint_values(p, rnd);
 }
 
 static bool same_bytes(struct kotel_pbw *w, const struct kotel_metric_desc *ms,
