@@ -77,7 +77,11 @@ def hostile(coll, env=None, max_lines=12):
         assert st["started"] == N, st
         assert st["exported"] + st["dropped"] + st["failed"] == N, st
         lines = [l for l in p.stderr.splitlines() if l.startswith("kotel:")]
-        assert len(lines) <= max_lines, p.stderr[-3000:]
+        # The last-client flush may run out of its deadline against a
+        # collector this slow: one line, once, on top of the others.
+        flush = [l for l in lines if "flush after the last client" in l]
+        assert len(flush) <= 1, p.stderr[-3000:]
+        assert len(lines) - len(flush) <= max_lines, p.stderr[-3000:]
         for l in lines:
             assert KNOWN.match(l), "undocumented line: " + l
         res.append((p.stderr, st))
