@@ -35,6 +35,7 @@
 
 #include "exporter/env.h"
 #include "exporter/log.h"
+#include "exporter/symbolize.h"
 
 bool kotel_callsite_on;
 
@@ -202,5 +203,6 @@ void kotel_callsite_init(void)
                 kotel_log(KOTEL_LOG_WARN,
                           "libunwind.so.8 not found: call sites through "
                           "librdkafka++ and other bindings are not recorded");
+        kotel_symbolize_init();
         kotel_callsite_on = true;
 }

@@ -9,12 +9,19 @@
  * exported functions. C++ names are demangled with the process's own
  * __cxa_demangle when a C++ runtime is loaded.
  *
- * libdw is loaded with dlopen on the first address to look up, so a
- * process that never samples a span, or runs with KOTEL_CODE_ATTRIBUTES=
- * false, never maps it. Lookups can be slow (a module's DWARF is read on
- * its first address); they happen here, never on the app's threads, and
- * at most once per address: the cache keeps every answer, bounded by
- * CACHE_MAX addresses, past which new addresses get no call site. */
+ * libdw is loaded with dlopen, and __cxa_demangle looked up, when the
+ * agent starts (kotel_symbolize_init, from the app thread that makes the
+ * first hooked call), never on the exporter thread: dlopen and dlsym hold
+ * the dynamic loader's lock while they allocate, and a program that calls
+ * exit() from a signal handler that interrupted malloc would then wait
+ * forever in exit's _dl_fini for a lock the exporter thread holds while
+ * it waits for the allocator's lock (seen under ASan:
+ * test_sigterm_handler_calling_exit_never_hangs). With
+ * KOTEL_CODE_ATTRIBUTES=false nothing is loaded. Lookups can be slow (a
+ * module's DWARF is read on its first address); they happen here, never
+ * on the app's threads, and at most once per address: the cache keeps
+ * every answer, bounded by CACHE_MAX addresses, past which new addresses
+ * get no call site. */
 #include "symbolize.h"
 
 #include <dlfcn.h>
@@ -124,9 +131,6 @@ static char *dup_name(const char *n)
         /* Go's cgo trampolines are the binding, not the app. */
         if (!strncmp(n, "_cgo_", 5))
                 return NULL;
-        if (!cxa_demangle)
-                cxa_demangle = (typeof(cxa_demangle))dlsym(RTLD_DEFAULT,
-                                                            "__cxa_demangle");
         if (cxa_demangle && n[0] == '_' && n[1] == 'Z')
                 d = cxa_demangle(n, NULL, NULL, &st);
         if (d && st == 0) {
@@ -160,7 +164,7 @@ static struct kotel_code_loc *lookup(uintptr_t ip)
         int line         = 0;
         Dl_info di;
 
-        if (!dw.tried && load_libdw())
+        if (dw.dwfl && !dw.reported_ns)
                 report_modules();
         if (dw.dwfl) {
                 mod = dw.addrmodule(dw.dwfl, pc);
@@ -196,6 +200,15 @@ static struct kotel_code_loc *lookup(uintptr_t ip)
                 loc->line = (uint32_t)line;
         }
         return loc;
+}
+
+void kotel_symbolize_init(void)
+{
+        if (!dw.tried)
+                load_libdw();
+        /* A C++ program has its runtime loaded by now; others have none. */
+        cxa_demangle = (typeof(cxa_demangle))dlsym(RTLD_DEFAULT,
+                                                    "__cxa_demangle");
 }
 
 const struct kotel_code_loc *kotel_symbolize(uintptr_t ip)

@@ -8,6 +8,11 @@
 
 #include "span.h"
 
+/* Once, on the app thread that starts the agent, before any span is
+ * symbolized: loads libdw and finds __cxa_demangle (see symbolize.c for
+ * why not later, on the exporter thread). */
+void kotel_symbolize_init(void);
+
 /* Exporter thread: sets ->code on every span of @spans that has a code_ip
  * (NULL where nothing is known). Each address is looked up once; what was
  * found is kept for the life of the process. */
