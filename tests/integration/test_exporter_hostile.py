@@ -77,11 +77,13 @@ def hostile(coll, env=None, max_lines=12):
         assert st["started"] == N, st
         assert st["exported"] + st["dropped"] + st["failed"] == N, st
         lines = [l for l in p.stderr.splitlines() if l.startswith("kotel:")]
-        # The last-client flush may run out of its deadline against a
-        # collector this slow: one line, once, on top of the others.
-        flush = [l for l in lines if "flush after the last client" in l]
-        assert len(flush) <= 1, p.stderr[-3000:]
-        assert len(lines) - len(flush) <= max_lines, p.stderr[-3000:]
+        # Deadline lines come on top of the others when a collector this
+        # slow outlasts the last-client flush's or the exit's deadline
+        # (under a sanitizer): each documented, each at most a few.
+        late = [l for l in lines if "flush after the last client" in l or
+                "gave up: shutdown deadline reached" in l or "spans unsent at exit" in l]
+        assert len(late) <= 4, p.stderr[-3000:]
+        assert len(lines) - len(late) <= max_lines, p.stderr[-3000:]
         for l in lines:
             assert KNOWN.match(l), "undocumented line: " + l
         res.append((p.stderr, st))
@@ -168,10 +170,9 @@ def test_collector_answering_byte_by_byte():
 
 def test_collector_with_gigantic_bodies():
     with HostileCollector("huge", size=64 << 20) as coll:
-        # 10 warnings, their collapsed count, the summary, and, when the
-        # 4 MiB reads outlast the deadline (under a sanitizer), the exit's
-        # unsent count and the abandoned batch's line.
-        res, times = hostile(coll, max_lines=12 if TIMEOUT_SCALE <= 1 else 14)
+        # 10 warnings, their collapsed count and the summary (deadline
+        # lines apart, see hostile()).
+        res, times = hostile(coll)
     for stderr, st in res:
         # Accepted (2xx); the body is not read past its cap. (Under a
         # sanitizer, reading 4 MB a batch may outlast the shutdown
