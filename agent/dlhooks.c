@@ -313,6 +313,28 @@ kotel_dl_vsym_handle(void *handle, const char *name, const char *version)
  * If they cannot be found the lookup fails (NULL), as the agent has no
  * other way to answer it. */
 #if defined(__x86_64__)
+/* That first lookup, at label 2: of every stub, written once: after it
+ * the argument registers hold what the caller passed, and @real is in %rax
+ * or, still unknown, the stub goes on at its label 3: (returns NULL). */
+#define KOTEL_DL_STUB_INIT(real)                                               \
+        "2:\n"                                                                 \
+        "pushq %rdi\n"                                                         \
+        ".cfi_adjust_cfa_offset 8\n"                                           \
+        "pushq %rsi\n"                                                         \
+        ".cfi_adjust_cfa_offset 8\n"                                           \
+        "pushq %rdx\n"                                                         \
+        ".cfi_adjust_cfa_offset 8\n"                                           \
+        "call kotel_dl_init\n"                                                 \
+        "popq %rdx\n"                                                          \
+        ".cfi_adjust_cfa_offset -8\n"                                          \
+        "popq %rsi\n"                                                          \
+        ".cfi_adjust_cfa_offset -8\n"                                          \
+        "popq %rdi\n"                                                          \
+        ".cfi_adjust_cfa_offset -8\n"                                          \
+        "movq " #real "(%rip), %rax\n"                                         \
+        "testq %rax, %rax\n"                                                   \
+        "jz 3f\n"
+
 #define KOTEL_DL_STUB(sym, real, handler)                                      \
         ".globl " #sym "\n"                                                    \
         ".type " #sym ",@function\n" #sym ":\n"                                \
@@ -330,23 +352,7 @@ kotel_dl_vsym_handle(void *handle, const char *name, const char *version)
         "testq %rax, %rax\n"                                                   \
         "jz 2f\n"                                                              \
         "jmp *%rax\n"                                                          \
-        "2:\n"                                                                 \
-        "pushq %rdi\n"                                                         \
-        ".cfi_adjust_cfa_offset 8\n"                                           \
-        "pushq %rsi\n"                                                         \
-        ".cfi_adjust_cfa_offset 8\n"                                           \
-        "pushq %rdx\n"                                                         \
-        ".cfi_adjust_cfa_offset 8\n"                                           \
-        "call kotel_dl_init\n"                                                 \
-        "popq %rdx\n"                                                          \
-        ".cfi_adjust_cfa_offset -8\n"                                          \
-        "popq %rsi\n"                                                          \
-        ".cfi_adjust_cfa_offset -8\n"                                          \
-        "popq %rdi\n"                                                          \
-        ".cfi_adjust_cfa_offset -8\n"                                          \
-        "movq " #real "(%rip), %rax\n"                                         \
-        "testq %rax, %rax\n"                                                   \
-        "jz 3f\n"                                                              \
+        KOTEL_DL_STUB_INIT(real)                                               \
         "cmpq $-1, %rdi\n"                                                     \
         "je 4f\n"                                                              \
         "testq %rdi, %rdi\n"                                                   \
@@ -374,23 +380,7 @@ kotel_dl_vsym_handle(void *handle, const char *name, const char *version)
         "testq %rax, %rax\n"                                                   \
         "jz 2f\n"                                                              \
         "jmp *%rax\n"                                                          \
-        "2:\n"                                                                 \
-        "pushq %rdi\n"                                                         \
-        ".cfi_adjust_cfa_offset 8\n"                                           \
-        "pushq %rsi\n"                                                         \
-        ".cfi_adjust_cfa_offset 8\n"                                           \
-        "pushq %rdx\n"                                                         \
-        ".cfi_adjust_cfa_offset 8\n"                                           \
-        "call kotel_dl_init\n"                                                 \
-        "popq %rdx\n"                                                          \
-        ".cfi_adjust_cfa_offset -8\n"                                          \
-        "popq %rsi\n"                                                          \
-        ".cfi_adjust_cfa_offset -8\n"                                          \
-        "popq %rdi\n"                                                          \
-        ".cfi_adjust_cfa_offset -8\n"                                          \
-        "movq kotel_dl_real_dlopen(%rip), %rax\n"                              \
-        "testq %rax, %rax\n"                                                   \
-        "jz 3f\n"                                                              \
+        KOTEL_DL_STUB_INIT(kotel_dl_real_dlopen)                               \
         "jmp *%rax\n"                                                          \
         "3:\n"                                                                 \
         "xorl %eax, %eax\n"                                                    \

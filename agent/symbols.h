@@ -14,105 +14,81 @@
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 
-/* X(name): functions the agent wraps or calls. */
-#define KOTEL_RDKAFKA_SYMBOLS(X)                                               \
-        X(rd_kafka_version)                                                    \
-        X(rd_kafka_new)                                                        \
-        X(rd_kafka_destroy)                                                    \
-        X(rd_kafka_destroy_flags)                                              \
-        X(rd_kafka_produce)                                                    \
-        X(rd_kafka_producev)                                                   \
-        X(rd_kafka_produceva)                                                  \
-        X(rd_kafka_produce_batch)                                              \
-        X(rd_kafka_consumer_poll)                                              \
-        X(rd_kafka_consumer_close)                                             \
-        X(rd_kafka_flush)                                                      \
-        X(rd_kafka_consume)                                                    \
-        X(rd_kafka_consume_queue)                                              \
-        X(rd_kafka_consume_batch)                                              \
-        X(rd_kafka_consume_batch_queue)                                        \
-        X(rd_kafka_consume_callback)                                           \
-        X(rd_kafka_consume_callback_queue)                                     \
-        X(rd_kafka_queue_poll)                                                 \
-        X(rd_kafka_event_message_next)                                         \
-        X(rd_kafka_event_message_array)                                        \
-        X(rd_kafka_event_destroy)                                              \
-        X(rd_kafka_event_type)                                                 \
-        X(rd_kafka_message_destroy)                                            \
-        X(rd_kafka_conf_new)                                                   \
-        X(rd_kafka_conf_destroy)                                               \
-        X(rd_kafka_conf_get)                                                   \
-        X(rd_kafka_conf_set)                                                   \
-        X(rd_kafka_conf_set_log_cb)                                            \
-        X(rd_kafka_conf_set_error_cb)                                          \
-        X(rd_kafka_name)                                                       \
-        X(rd_kafka_conf_set_stats_cb)                                          \
-        X(rd_kafka_event_stats)                                                \
-        X(rd_kafka_conf_interceptor_add_on_new)                                \
-        X(rd_kafka_interceptor_add_on_send)                                    \
-        X(rd_kafka_interceptor_add_on_acknowledgement)                         \
-        X(rd_kafka_interceptor_add_on_destroy)                                 \
-        X(rd_kafka_message_headers)                                            \
-        X(rd_kafka_message_set_headers)                                        \
-        X(rd_kafka_headers_new)                                                \
-        X(rd_kafka_headers_destroy)                                            \
-        X(rd_kafka_header_add)                                                 \
-        X(rd_kafka_header_remove)                                              \
-        X(rd_kafka_header_get_last)                                            \
-        X(rd_kafka_header_get_all)                                             \
-        X(rd_kafka_topic_name)                                                 \
-        X(rd_kafka_err2name)                                                   \
-        X(rd_kafka_err2str)                                                    \
-        X(rd_kafka_error_code)                                                 \
-        X(rd_kafka_error_destroy)                                              \
-        X(rd_kafka_topic_new)                                                  \
-        X(rd_kafka_queue_new)                                                  \
-        X(rd_kafka_queue_get_main)                                             \
-        X(rd_kafka_queue_get_consumer)                                         \
-        X(rd_kafka_queue_get_partition)                                        \
-        X(rd_kafka_type)                                                       \
-        X(rd_kafka_message_latency)                                            \
-        X(rd_kafka_message_timestamp)                                          \
-        X(rd_kafka_commit)                                                     \
-        X(rd_kafka_commit_message)                                             \
-        X(rd_kafka_commit_queue)                                               \
-        X(rd_kafka_interceptor_add_on_commit)                                  \
-        X(rd_kafka_interceptor_add_on_response_received)
+/* The one list of the librdkafka functions the agent uses, in resolution
+ * order, each named once: HOOK(name) for those it also exports as hooks
+ * (the library's only rd_kafka_* exports, which test_failopen compares
+ * with nm -D; an FFI lookup of one through dlsym on librdkafka's handle
+ * gets the hook: dlhooks.c), CALL(name) for those it only calls. */
+#define KOTEL_RDKAFKA_SYMBOL_LIST(CALL, HOOK)                                  \
+        CALL(rd_kafka_version)                                                 \
+        HOOK(rd_kafka_new)                                                     \
+        HOOK(rd_kafka_destroy)                                                 \
+        HOOK(rd_kafka_destroy_flags)                                           \
+        HOOK(rd_kafka_produce)                                                 \
+        HOOK(rd_kafka_producev)                                                \
+        HOOK(rd_kafka_produceva)                                               \
+        HOOK(rd_kafka_produce_batch)                                           \
+        HOOK(rd_kafka_consumer_poll)                                           \
+        HOOK(rd_kafka_consumer_close)                                          \
+        HOOK(rd_kafka_flush)                                                   \
+        HOOK(rd_kafka_consume)                                                 \
+        HOOK(rd_kafka_consume_queue)                                           \
+        HOOK(rd_kafka_consume_batch)                                           \
+        HOOK(rd_kafka_consume_batch_queue)                                     \
+        HOOK(rd_kafka_consume_callback)                                        \
+        HOOK(rd_kafka_consume_callback_queue)                                  \
+        HOOK(rd_kafka_queue_poll)                                              \
+        HOOK(rd_kafka_event_message_next)                                      \
+        HOOK(rd_kafka_event_message_array)                                     \
+        HOOK(rd_kafka_event_destroy)                                           \
+        CALL(rd_kafka_event_type)                                              \
+        HOOK(rd_kafka_message_destroy)                                         \
+        CALL(rd_kafka_conf_new)                                                \
+        CALL(rd_kafka_conf_destroy)                                            \
+        CALL(rd_kafka_conf_get)                                                \
+        CALL(rd_kafka_conf_set)                                                \
+        CALL(rd_kafka_conf_set_log_cb)                                         \
+        CALL(rd_kafka_conf_set_error_cb)                                       \
+        CALL(rd_kafka_name)                                                    \
+        CALL(rd_kafka_conf_set_stats_cb)                                       \
+        CALL(rd_kafka_event_stats)                                             \
+        CALL(rd_kafka_conf_interceptor_add_on_new)                             \
+        CALL(rd_kafka_interceptor_add_on_send)                                 \
+        CALL(rd_kafka_interceptor_add_on_acknowledgement)                      \
+        CALL(rd_kafka_interceptor_add_on_destroy)                              \
+        CALL(rd_kafka_message_headers)                                         \
+        CALL(rd_kafka_message_set_headers)                                     \
+        CALL(rd_kafka_headers_new)                                             \
+        CALL(rd_kafka_headers_destroy)                                         \
+        CALL(rd_kafka_header_add)                                              \
+        CALL(rd_kafka_header_remove)                                           \
+        CALL(rd_kafka_header_get_last)                                         \
+        CALL(rd_kafka_header_get_all)                                          \
+        CALL(rd_kafka_topic_name)                                              \
+        CALL(rd_kafka_err2name)                                                \
+        CALL(rd_kafka_err2str)                                                 \
+        CALL(rd_kafka_error_code)                                              \
+        CALL(rd_kafka_error_destroy)                                           \
+        HOOK(rd_kafka_topic_new)                                               \
+        HOOK(rd_kafka_queue_new)                                               \
+        HOOK(rd_kafka_queue_get_main)                                          \
+        HOOK(rd_kafka_queue_get_consumer)                                      \
+        HOOK(rd_kafka_queue_get_partition)                                     \
+        CALL(rd_kafka_type)                                                    \
+        CALL(rd_kafka_message_latency)                                         \
+        CALL(rd_kafka_message_timestamp)                                       \
+        HOOK(rd_kafka_commit)                                                  \
+        HOOK(rd_kafka_commit_message)                                          \
+        HOOK(rd_kafka_commit_queue)                                            \
+        CALL(rd_kafka_interceptor_add_on_commit)                               \
+        CALL(rd_kafka_interceptor_add_on_response_received)
 
-/* X(name): the subset the agent exports as hooks (the library's only
- * rd_kafka_* exports; test_ffi compares this with nm -D). An FFI lookup of
- * one of them through dlsym on librdkafka's handle gets the hook
- * (dlhooks.c). */
-#define KOTEL_HOOKED_SYMBOLS(X)                                                \
-        X(rd_kafka_new)                                                        \
-        X(rd_kafka_destroy)                                                    \
-        X(rd_kafka_destroy_flags)                                              \
-        X(rd_kafka_produce)                                                    \
-        X(rd_kafka_producev)                                                   \
-        X(rd_kafka_produceva)                                                  \
-        X(rd_kafka_produce_batch)                                              \
-        X(rd_kafka_flush)                                                      \
-        X(rd_kafka_consumer_poll)                                              \
-        X(rd_kafka_consumer_close)                                             \
-        X(rd_kafka_commit)                                                     \
-        X(rd_kafka_commit_message)                                             \
-        X(rd_kafka_commit_queue)                                               \
-        X(rd_kafka_consume)                                                    \
-        X(rd_kafka_consume_queue)                                              \
-        X(rd_kafka_consume_batch)                                              \
-        X(rd_kafka_consume_batch_queue)                                        \
-        X(rd_kafka_consume_callback)                                           \
-        X(rd_kafka_consume_callback_queue)                                     \
-        X(rd_kafka_queue_poll)                                                 \
-        X(rd_kafka_event_message_next)                                         \
-        X(rd_kafka_event_message_array)                                        \
-        X(rd_kafka_event_destroy)                                              \
-        X(rd_kafka_message_destroy)                                            \
-        X(rd_kafka_topic_new)                                                  \
-        X(rd_kafka_queue_new)                                                  \
-        X(rd_kafka_queue_get_main)                                             \
-        X(rd_kafka_queue_get_consumer)                                         \
-        X(rd_kafka_queue_get_partition)
+/* X(name): every function the agent wraps or calls. */
+#define KOTEL_RDKAFKA_SYMBOLS(X) KOTEL_RDKAFKA_SYMBOL_LIST(X, X)
+
+/* X(name): the hooked ones alone. */
+#define KOTEL_SYMBOL_SKIP(name)
+#define KOTEL_HOOKED_SYMBOLS(X) KOTEL_RDKAFKA_SYMBOL_LIST(KOTEL_SYMBOL_SKIP, X)
 
 #define KOTEL_DECLARE_REAL(name) extern __typeof__(name) *real_##name;
 KOTEL_RDKAFKA_SYMBOLS(KOTEL_DECLARE_REAL)

@@ -11,28 +11,19 @@ PKGS=(
   clickhouse-server clickhouse-client
   golang-go golang-github-confluentinc-confluent-kafka-go-dev
   g++ make python3
+  nodejs npm
 )
 # Node.js: a machine with its own node and npm (e.g. NodeSource's nodejs,
 # which bundles npm and node-gyp and ships the headers in /usr/include/node)
-# keeps them; otherwise Debian's. node-gyp builds against the headers in
-# /usr/include/node (--nodedir=/usr): Debian's come with libnode-dev.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  PKGS+=(nodejs npm)
-fi
+# keeps them (apt-missing.sh leaves nodejs and npm out); otherwise Debian's.
+# node-gyp builds against the headers in /usr/include/node (--nodedir=/usr):
+# Debian's come with libnode-dev.
 if ! command -v node-gyp >/dev/null &&
    [ ! -e /usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js ]; then
   PKGS+=(node-gyp)
 fi
 [ -e /usr/include/node/node_api.h ] || PKGS+=(libnode-dev)
 
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "install-compat-deps: installing ${missing[*]}" >&2
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# shellcheck source=scripts/apt-missing.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-missing.sh"
+apt_install_missing install-compat-deps "${PKGS[@]}"

@@ -27,23 +27,6 @@ case "${1:-all}" in
   *) echo "usage: $0 [build|all]" >&2; exit 2 ;;
 esac
 
-missing=()
-# Node.js from another source (NodeSource's nodejs bundles npm and conflicts
-# with Debian's npm package): a working npm command is enough.
-if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
-  keep=()
-  for p in "${PKGS[@]}"; do
-    case "$p" in nodejs|npm) ;; *) keep+=("$p") ;; esac
-  done
-  PKGS=("${keep[@]}")
-fi
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "install-deps: installing ${missing[*]}" >&2
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# shellcheck source=scripts/apt-missing.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-missing.sh"
+apt_install_missing install-deps "${PKGS[@]}"
