@@ -160,14 +160,16 @@ static struct kotel_span *retire(uint32_t idx, uint64_t end_ns)
         struct kotel_span *span = e->span;
 
         if (e->process.s) {
-                /* Lock-free atomic adds: cheap enough under the lock. */
+                /* Lock-free, plain stores into this thread's cell:
+                 * cheap enough under the lock. */
                 bool sampled = e->flags & KOTEL_FLAG_SAMPLED;
                 uint64_t end = end_ns ? end_ns : now_ns();
 
                 kotel_metrics_record_ref(
                     KOTEL_M_PROCESS_DURATION, e->process,
                     end > e->start_ns ? end - e->start_ns : 0,
-                    sampled ? e->trace_id : NULL, sampled ? e->span_id : NULL);
+                    sampled ? e->trace_id : NULL, sampled ? e->span_id : NULL,
+                    end);
                 e->process.s = NULL;
         }
         unindex(e, idx);
@@ -279,7 +281,7 @@ full:
                     KOTEL_M_PROCESS_DURATION, m->process,
                     now > m->start_ns ? now - m->start_ns : 0,
                     sampled ? m->ctx->trace_id : NULL,
-                    sampled ? m->ctx->span_id : NULL);
+                    sampled ? m->ctx->span_id : NULL, now);
         }
         finish(m->span);
         return ref;

@@ -1,5 +1,6 @@
 #include "metrics.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,9 @@
 
 #define DEFAULT_CARDINALITY 2000
 #define MAX_CARDINALITY (1u << 20)
+/* Thread cells (below): 4 096 x 1 KiB, calloc'd, so the pages a process
+ * never claims stay untouched. */
+#define DEFAULT_THREAD_CELLS 4096
 
 const uint64_t kotel_m_bounds_ns[KOTEL_M_BOUNDS] = {
     5000000ull,    10000000ull,   25000000ull,   50000000ull,    75000000ull,
@@ -28,6 +32,30 @@ struct ex_cell {
         uint64_t has_ids;
 };
 
+/* A series' values: what a measurement adds to. */
+struct vals {
+        uint64_t count, sum_ns;
+        uint64_t buckets[KOTEL_M_BUCKETS];
+};
+
+/* One thread's own share of one series' values. A thread that records
+ * into a series claims a cell of it once and from then on adds there with
+ * a plain load and store (no locked instruction: an uncontended atomic
+ * add still costs ~20 cycles, and threads adding to one series would
+ * also bounce its cache line); the collector reads the series' values as
+ * the sum of its cells and of the shared fallback. Cells are never taken
+ * from a series: a thread's exit frees its cells for the next thread that
+ * records there, which keeps adding to the same running totals. */
+struct cell {
+        uint64_t owner;    /* the owning thread's token; 0: free */
+        struct cell *next; /* the series' cells: pushed, never removed */
+        struct cell *mine; /* the owner's other cells (owner only) */
+        struct vals v;
+        /* The owner's exemplars: one writer, no compare-and-swap; the
+         * collector takes each bucket's newest of all cells. */
+        struct ex_cell ex[KOTEL_M_BUCKETS];
+} __attribute__((aligned(64))); /* one thread's lines to itself */
+
 struct series {
         int state;
         uint32_t hash;
@@ -39,9 +67,10 @@ struct series {
         const char *error_type; /* rd_kafka_err2name's static string */
         uint64_t start_ns;
         char topic[KOTEL_TOPIC_MAX + 1];
-        /* Recording threads: atomic adds. */
-        uint64_t count, sum_ns;
-        uint64_t buckets[KOTEL_M_BUCKETS];
+        /* Recording threads: their own cells, or, when none is left,
+         * atomic adds here. */
+        struct cell *cells;
+        struct vals v;
         struct ex_cell ex[KOTEL_M_BUCKETS];
         /* The collecting thread only: what the last collect saw. */
         uint64_t last_count, last_sum_ns, last_buckets[KOTEL_M_BUCKETS];
@@ -61,7 +90,13 @@ static struct {
         uint32_t gen; /* changes when the tables are made or freed */
         struct kotel_metrics_config cfg;
         struct inst inst[KOTEL_M_N];
+        struct cell *cells; /* the pool of thread cells */
+        uint32_t ncells;
+        uint32_t cells_used; /* taken from the pool, in all */
 } m;
+
+static pthread_key_t cells_key;
+static pthread_once_t cells_once = PTHREAD_ONCE_INIT;
 
 static uint64_t wall_ns(void)
 {
@@ -107,6 +142,13 @@ void kotel_metrics_config_load(struct kotel_metrics_config *c)
                                     DEFAULT_CARDINALITY, 2, MAX_CARDINALITY);
 }
 
+static void cells_release(void *arg);
+
+static void cells_key_create(void)
+{
+        pthread_key_create(&cells_key, cells_release);
+}
+
 int kotel_metrics_init(const struct kotel_metrics_config *c)
 {
         uint32_t cap = 16;
@@ -115,6 +157,13 @@ int kotel_metrics_init(const struct kotel_metrics_config *c)
         if (__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
                 return 0;
         m.cfg = *c;
+        if (!m.cfg.thread_cells)
+                m.cfg.thread_cells = DEFAULT_THREAD_CELLS;
+        pthread_once(&cells_once, cells_key_create);
+        /* Without cells threads add atomically: slower, still exact. */
+        m.cells      = calloc(m.cfg.thread_cells, sizeof(*m.cells));
+        m.ncells     = m.cells ? m.cfg.thread_cells : 0;
+        m.cells_used = 0;
         /* Open addressing at most half full. */
         while (cap < 2 * c->cardinality_limit)
                 cap <<= 1;
@@ -167,7 +216,17 @@ void kotel_metrics_reset(void)
                 free(in->slots);
                 memset(in, 0, sizeof(*in));
         }
+        free(m.cells);
+        m.cells  = NULL;
+        m.ncells = 0;
         __atomic_add_fetch(&m.gen, 1, __ATOMIC_RELAXED);
+}
+
+uint32_t kotel_metrics_cells_used(void)
+{
+        uint32_t n = __atomic_load_n(&m.cells_used, __ATOMIC_RELAXED);
+
+        return n < m.ncells ? n : m.ncells;
 }
 
 static uint32_t hash_attrs(const struct kotel_mattrs *a)
@@ -302,19 +361,191 @@ static struct series *find_slow(struct inst *in, const struct kotel_mattrs *a)
         return &in->overflow;
 }
 
+/* The consumer instruments' series of the (client, topic, partition) a
+ * thread consumed last, and where this thread adds to them: a consumer
+ * thread takes one partition's messages in runs, so one comparison of the
+ * key replaces three cached lookups (find() compares six fields and the
+ * topic each). Series in the overflow are never kept here, as in find(). */
+static __thread struct {
+        uint32_t gen;
+        int32_t partition;
+        struct kotel_client *client;
+        const char *topic;
+        struct series *consumed, *process, *poll;
+        struct cell *consumed_c; /* NULL: add to the series */
+} cons;
+
+/* This thread's cells: the ones it owns (released at its exit), and a
+ * small direct-mapped cache from series to cell (a cell NULL there: the
+ * pool was used up, add to the series itself). */
+#define CELL_WAYS 16
+static __thread struct {
+        uint32_t gen;
+        bool armed; /* the exit destructor is registered */
+        struct cell *mine;
+        struct {
+                const struct series *s;
+                struct cell *c;
+        } way[CELL_WAYS];
+} tc;
+
+static inline unsigned way_of(const struct series *s)
+{
+        return (unsigned)(((uintptr_t)s * 0x9e3779b97f4a7c15ull) >> 60);
+}
+
+/* The thread's token: the address of its own cache, unique among live
+ * threads. */
+static inline uint64_t token(void)
+{
+        return (uint64_t)(uintptr_t)&tc;
+}
+
+/* Thread exit (pthread key destructor): the thread's cells go back to
+ * their series, free for another thread; their values stay. Also when a
+ * later destructor records again: that claims a cell anew and re-arms. */
+static void cells_release(void *arg)
+{
+        (void)arg;
+        if (tc.gen == __atomic_load_n(&m.gen, __ATOMIC_RELAXED))
+                for (struct cell *c = tc.mine; c; c = c->mine)
+                        /* Release: the next owner sees these values. */
+                        __atomic_store_n(&c->owner, 0, __ATOMIC_RELEASE);
+        memset(&tc, 0, sizeof(tc));
+        memset(&cons, 0, sizeof(cons)); /* it points into those cells */
+}
+
+/* The calling thread's cell of @s: its own, a free one of @s claimed, or
+ * a new one from the pool pushed onto @s; NULL when the pool is used up.
+ * Cached in way @w. */
+static __attribute__((noinline)) struct cell *cell_slow(struct series *s,
+                                                         unsigned w,
+                                                         uint32_t gen)
+{
+        uint64_t me = token();
+        struct cell *c, *head;
+        uint32_t idx;
+
+        if (tc.gen != gen) {
+                /* The tables were made anew: nothing cached is valid. */
+                memset(&tc, 0, sizeof(tc));
+                tc.gen = gen;
+        }
+        head = __atomic_load_n(&s->cells, __ATOMIC_ACQUIRE);
+        for (c = head; c; c = c->next)
+                if (__atomic_load_n(&c->owner, __ATOMIC_RELAXED) == me)
+                        goto found;
+        for (c = head; c; c = c->next) {
+                uint64_t free_ = 0;
+
+                if (!__atomic_load_n(&c->owner, __ATOMIC_RELAXED) &&
+                    __atomic_compare_exchange_n(&c->owner, &free_, me, false,
+                                                __ATOMIC_ACQUIRE,
+                                                __ATOMIC_RELAXED))
+                        goto claimed;
+        }
+        idx = __atomic_load_n(&m.cells_used, __ATOMIC_RELAXED) < m.ncells
+                  ? __atomic_fetch_add(&m.cells_used, 1, __ATOMIC_RELAXED)
+                  : m.ncells;
+        if (idx >= m.ncells) {
+                c = NULL;
+                goto found;
+        }
+        c = &m.cells[idx];
+        __atomic_store_n(&c->owner, me, __ATOMIC_RELAXED);
+        /* Release: a thread that sees the cell on the list sees it zeroed
+         * and owned. */
+        do
+                c->next = head;
+        while (!__atomic_compare_exchange_n(&s->cells, &head, c, true,
+                                            __ATOMIC_RELEASE,
+                                            __ATOMIC_ACQUIRE));
+claimed:
+        c->mine = tc.mine;
+        tc.mine = c;
+        if (!tc.armed) {
+                tc.armed = true;
+                pthread_setspecific(cells_key, &tc);
+        }
+found:
+        tc.way[w].s = s;
+        tc.way[w].c = c;
+        return c;
+}
+
+/* Where the calling thread adds a measurement of @s: its cell (plain
+ * stores), or NULL: the series itself (atomic adds). */
+static inline struct cell *cell_of(struct series *s)
+{
+        uint32_t gen = __atomic_load_n(&m.gen, __ATOMIC_RELAXED);
+        unsigned w   = way_of(s);
+
+        if (tc.way[w].s == s && tc.gen == gen)
+                return tc.way[w].c;
+        return cell_slow(s, w, gen);
+}
+
+/* Adds @v to the owner's @p: a plain load and store (atomic, relaxed:
+ * the collector reads it meanwhile). */
+static inline void own_add(uint64_t *p, uint64_t v)
+{
+        __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v,
+                         __ATOMIC_RELAXED);
+}
+
+static inline void shared_add(uint64_t *p, uint64_t v)
+{
+        __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
+}
+
+/* Adds @v to @p, which the calling thread owns when @own. */
+static inline void bump(uint64_t *p, uint64_t v, bool own)
+{
+        if (own)
+                own_add(p, v);
+        else
+                shared_add(p, v);
+}
+
+/* A measurement @value_ns into @v: its count, sum and bucket (one branch
+ * on @own for the three); returns the bucket. */
+static inline unsigned bucket_of(uint64_t v);
+static inline unsigned add_hist(struct vals *v, bool own, uint64_t value_ns)
+{
+        unsigned b = bucket_of(value_ns);
+
+        if (own) {
+                own_add(&v->count, 1);
+                own_add(&v->sum_ns, value_ns);
+                own_add(&v->buckets[b], 1);
+        } else {
+                shared_add(&v->count, 1);
+                shared_add(&v->sum_ns, value_ns);
+                shared_add(&v->buckets[b], 1);
+        }
+        return b;
+}
+
 /* Out of line: the common measurement has none, and inlined it makes
  * every recording save and restore registers. */
 static __attribute__((noinline)) void put_exemplar(struct ex_cell *c,
                                                    uint64_t value_ns,
                                                    const uint8_t *trace_id,
-                                                   const uint8_t *span_id)
+                                                   const uint8_t *span_id,
+                                                   uint64_t at_ns, bool own)
 {
         uint64_t seq  = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
         uint64_t t[2] = {0, 0}, sp = 0;
 
-        if ((seq & 1) ||
-            !__atomic_compare_exchange_n(&c->seq, &seq, seq + 1, false,
-                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        if (own)
+                /* The only writer: no other thread to exclude. The field
+                 * stores below are releases, so none is seen before this
+                 * odd sequence. */
+                __atomic_store_n(&c->seq, seq + 1, __ATOMIC_RELAXED);
+        else if ((seq & 1) ||
+                 !__atomic_compare_exchange_n(&c->seq, &seq, seq + 1, false,
+                                              __ATOMIC_ACQUIRE,
+                                              __ATOMIC_RELAXED))
                 return; /* another thread is writing it: skip */
         if (trace_id) {
                 memcpy(t, trace_id, 16);
@@ -328,7 +559,8 @@ static __attribute__((noinline)) void put_exemplar(struct ex_cell *c,
         __atomic_store_n(&c->sid, sp, __ATOMIC_RELEASE);
         __atomic_store_n(&c->has_ids, trace_id != NULL, __ATOMIC_RELEASE);
         __atomic_store_n(&c->value_ns, value_ns, __ATOMIC_RELEASE);
-        __atomic_store_n(&c->time_ns, wall_ns(), __ATOMIC_RELEASE);
+        __atomic_store_n(&c->time_ns, at_ns ? at_ns : wall_ns(),
+                         __ATOMIC_RELEASE);
         __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
@@ -357,22 +589,25 @@ static inline unsigned bucket_of(uint64_t v)
         return b;
 }
 
-/* Adds a measurement to series @s of instrument @i. */
-static inline void record_into(enum kotel_minst i, struct series *s,
+/* Adds a measurement to series @s of instrument @i. Inlined: the
+ * instrument is then known where it is constant. */
+static inline __attribute__((always_inline)) void record_into(enum kotel_minst i, struct series *s,
                                uint64_t value_ns, const uint8_t *trace_id,
-                               const uint8_t *span_id)
+                               const uint8_t *span_id, uint64_t at_ns)
 {
+        struct cell *c = cell_of(s);
+        struct vals *v = c ? &c->v : &s->v;
         unsigned b;
 
-        __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
-        if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE)
+        if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE) {
+                bump(&v->count, 1, c != NULL);
                 return;
-        b = bucket_of(value_ns);
-        __atomic_add_fetch(&s->sum_ns, value_ns, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&s->buckets[b], 1, __ATOMIC_RELAXED);
+        }
+        b = add_hist(v, c != NULL, value_ns);
         if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON ||
             (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_TRACE_BASED && trace_id))
-                put_exemplar(&s->ex[b], value_ns, trace_id, span_id);
+                put_exemplar(c ? &c->ex[b] : &s->ex[b], value_ns, trace_id,
+                             span_id, at_ns, c != NULL);
 }
 
 void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
@@ -382,7 +617,7 @@ void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
         if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
             (unsigned)i >= KOTEL_M_N)
                 return;
-        record_into(i, find(i, a), value_ns, trace_id, span_id);
+        record_into(i, find(i, a), value_ns, trace_id, span_id, 0);
 }
 
 struct kotel_mseries_ref kotel_metrics_series(enum kotel_minst i,
@@ -400,63 +635,60 @@ struct kotel_mseries_ref kotel_metrics_series(enum kotel_minst i,
 
 void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
                               uint64_t value_ns, const uint8_t *trace_id,
-                              const uint8_t *span_id)
+                              const uint8_t *span_id, uint64_t at_ns)
 {
         if (!r.s || (unsigned)i >= KOTEL_M_N ||
             !__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
             __atomic_load_n(&m.gen, __ATOMIC_RELAXED) != r.gen)
                 return;
-        record_into(i, r.s, value_ns, trace_id, span_id);
+        record_into(i, r.s, value_ns, trace_id, span_id, at_ns);
+}
+
+/* A consumed message into @v: its count, and its age in the histogram
+ * (only messages with a timestamp land there, so the count is not the
+ * buckets' sum). */
+static inline void add_consumed(struct vals *v, bool own, bool has_age,
+                                uint64_t age_ns)
+{
+        if (has_age) {
+                add_hist(v, own, age_ns);
+                return;
+        }
+        bump(&v->count, 1, own);
 }
 
 void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
                                    uint64_t age_ns)
 {
         struct series *s;
-        unsigned b;
+        struct cell *c;
 
         if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
                 return;
         s = find(KOTEL_M_CONSUMED, a);
-        __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
-        if (!has_age)
-                return;
-        b = bucket_of(age_ns);
-        __atomic_add_fetch(&s->sum_ns, age_ns, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&s->buckets[b], 1, __ATOMIC_RELAXED);
+        c = cell_of(s);
+        add_consumed(c ? &c->v : &s->v, c != NULL, has_age, age_ns);
 }
-
-/* The consumer instruments' series of the (client, topic, partition) a
- * thread consumed last: a consumer thread takes one partition's messages
- * in runs, so one comparison of the key replaces three cached lookups
- * (find() compares six fields and the topic each). Series in the
- * overflow are never kept here, as in find(). */
-static __thread struct {
-        uint32_t gen;
-        int32_t partition;
-        struct kotel_client *client;
-        const char *topic;
-        struct series *consumed, *process, *poll;
-} cons;
 
 void kotel_metrics_record_message(const struct kotel_mattrs *a, bool has_age,
                                   uint64_t age_ns, bool timed, uint64_t poll_ns,
                                   struct kotel_mseries_ref *process)
 {
         uint32_t gen = __atomic_load_n(&m.gen, __ATOMIC_RELAXED);
-        struct series *s;
+        struct series *cs;
 
         process->s = NULL;
         if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
                 return;
-        if (!cons.consumed || cons.gen != gen || cons.client != a->client ||
+        cs = cons.consumed;
+        if (!cs || cons.gen != gen || cons.client != a->client ||
             cons.topic != a->topic || cons.partition != a->partition ||
-            (a->topic && strcmp(cons.consumed->topic, a->topic))) {
+            (a->topic && strcmp(cs->topic, a->topic))) {
                 struct kotel_mattrs k = *a;
 
                 k.op           = KOTEL_OP_POLL;
                 k.error_type   = NULL;
-                cons.consumed  = find(KOTEL_M_CONSUMED, &k);
+                cs             = find(KOTEL_M_CONSUMED, &k);
                 k.op           = KOTEL_OP_PROCESS;
                 cons.process   = find(KOTEL_M_PROCESS_DURATION, &k);
                 k.op           = KOTEL_OP_POLL;
@@ -466,29 +698,29 @@ void kotel_metrics_record_message(const struct kotel_mattrs *a, bool has_age,
                 cons.client    = a->client;
                 cons.topic     = a->topic;
                 cons.partition = a->partition;
-                if (cons.consumed == &m.inst[KOTEL_M_CONSUMED].overflow ||
+                cons.consumed  = cs;
+                cons.consumed_c = cell_of(cs);
+                if (cs == &m.inst[KOTEL_M_CONSUMED].overflow ||
                     cons.process ==
                         &m.inst[KOTEL_M_PROCESS_DURATION].overflow ||
-                    cons.poll == &m.inst[KOTEL_M_POLL_DURATION].overflow) {
+                    cons.poll == &m.inst[KOTEL_M_POLL_DURATION].overflow)
                         /* Each measurement there is counted: look up
                          * again next time. */
-                        s             = cons.consumed;
                         cons.consumed = NULL;
-                        goto record;
-                }
         }
-        s = cons.consumed;
-record:
-        if (timed)
-                record_into(KOTEL_M_POLL_DURATION, cons.poll, poll_ns, NULL,
-                            NULL);
-        __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
-        if (has_age) {
-                unsigned b = bucket_of(age_ns);
+        if (timed) {
+                /* Not kept in cons: a consumer that never polls one
+                 * message at a time takes no cell for it. */
+                struct cell *c = cell_of(cons.poll);
+                unsigned b = add_hist(c ? &c->v : &cons.poll->v, c != NULL,
+                                      poll_ns);
 
-                __atomic_add_fetch(&s->sum_ns, age_ns, __ATOMIC_RELAXED);
-                __atomic_add_fetch(&s->buckets[b], 1, __ATOMIC_RELAXED);
+                if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON)
+                        put_exemplar(c ? &c->ex[b] : &cons.poll->ex[b], poll_ns,
+                                     NULL, NULL, 0, c != NULL);
         }
+        add_consumed(cons.consumed_c ? &cons.consumed_c->v : &cs->v,
+                     cons.consumed_c != NULL, has_age, age_ns);
         process->s   = cons.process;
         process->gen = gen;
 }
@@ -517,6 +749,41 @@ static bool read_exemplar(struct ex_cell *c, struct kotel_mexemplar *e)
         return true;
 }
 
+/* Bucket @b's newest exemplar of @s: the series' own (the atomic
+ * fallback's) or one of its cells'. */
+static bool newest_exemplar(struct series *s, int b, struct kotel_mexemplar *e)
+{
+        struct kotel_mexemplar x;
+        bool found = read_exemplar(&s->ex[b], e);
+
+        for (struct cell *c = __atomic_load_n(&s->cells, __ATOMIC_ACQUIRE); c;
+             c              = c->next)
+                if (read_exemplar(&c->ex[b], &x) &&
+                    (!found || x.time_ns > e->time_ns)) {
+                        *e    = x;
+                        found = true;
+                }
+        return found;
+}
+
+/* @s's values as of now: its own (the atomic fallback) and its cells'. */
+static void totals(struct series *s, struct vals *t)
+{
+        const uint64_t *src = (const uint64_t *)&s->v;
+        uint64_t *dst       = (uint64_t *)t;
+        const size_t n      = sizeof(*t) / sizeof(uint64_t);
+
+        for (size_t k = 0; k < n; k++)
+                dst[k] = __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+        /* Acquire: a cell seen here is seen zeroed or with its values. */
+        for (struct cell *c = __atomic_load_n(&s->cells, __ATOMIC_ACQUIRE); c;
+             c              = c->next) {
+                src = (const uint64_t *)&c->v;
+                for (size_t k = 0; k < n; k++)
+                        dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+        }
+}
+
 /* Snapshots @s into @p; false when delta and nothing new. @hist: every
  * measurement of the instrument lands in a bucket, so the point's count is
  * the sum of its buckets as read (the count read apart would differ from
@@ -524,8 +791,12 @@ static bool read_exemplar(struct ex_cell *c, struct kotel_mexemplar *e)
 static bool snap(struct series *s, struct kotel_mpoint *p, uint64_t now,
                  bool hist)
 {
-        bool delta     = m.cfg.temporality == KOTEL_TEMPORALITY_DELTA;
-        uint64_t count = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+        bool delta = m.cfg.temporality == KOTEL_TEMPORALITY_DELTA;
+        struct vals t;
+        uint64_t count;
+
+        totals(s, &t);
+        count = t.count;
 
         memset(p, 0, sizeof(*p));
         p->client     = s->client;
@@ -537,18 +808,18 @@ static bool snap(struct series *s, struct kotel_mpoint *p, uint64_t now,
         p->time_ns    = now;
         p->start_ns   = delta ? s->last_time_ns : s->start_ns;
         p->count      = count - (delta ? s->last_count : 0);
-        p->sum_ns     = __atomic_load_n(&s->sum_ns, __ATOMIC_RELAXED);
+        p->sum_ns     = t.sum_ns;
         if (delta)
                 p->sum_ns -= s->last_sum_ns;
         s->last_sum_ns += p->sum_ns * delta;
         for (int b = 0; b < KOTEL_M_BUCKETS; b++) {
-                uint64_t v = __atomic_load_n(&s->buckets[b], __ATOMIC_RELAXED);
+                uint64_t v = t.buckets[b];
 
                 p->buckets[b] = v - (delta ? s->last_buckets[b] : 0);
                 if (delta)
                         s->last_buckets[b] = v;
                 /* Delta: only exemplars of this interval. */
-                if (read_exemplar(&s->ex[b], &p->ex[b]))
+                if (newest_exemplar(s, b, &p->ex[b]))
                         p->ex[b].valid =
                             !delta || p->ex[b].time_ns > s->last_time_ns;
         }
@@ -585,7 +856,9 @@ size_t kotel_metrics_collect(enum kotel_minst i, struct kotel_mpoint *out,
                 if (snap(s, &out[n], now_ns, hist))
                         n++;
         }
-        if (n < cap && __atomic_load_n(&in->overflow.count, __ATOMIC_RELAXED) &&
+        /* Listed once a measurement went there (its count is positive
+         * from then on). */
+        if (n < cap && __atomic_load_n(&in->overflowed, __ATOMIC_RELAXED) &&
             snap(&in->overflow, &out[n], now_ns, hist))
                 n++;
         return n;

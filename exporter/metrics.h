@@ -4,10 +4,13 @@
  * Recording (any thread: app threads, librdkafka's broker threads) takes
  * no lock and allocates nothing: each instrument has a fixed table of
  * series (one per attribute set), found by a hash of the attributes and
- * claimed once with a compare-and-swap; the values are atomic adds
- * (histograms keep integer nanoseconds, so their sums are atomic too).
- * The table is allocated when metrics start (calloc: its pages stay
- * untouched until a series lands there).
+ * claimed once with a compare-and-swap. Each thread adds to its own cell
+ * of the series (taken once from a pool allocated at start, freed for
+ * reuse at the thread's exit) with plain stores, no locked instruction;
+ * the collector sums the cells. When the pool is used up, threads add to
+ * the series with atomic adds instead. Histograms keep integer
+ * nanoseconds. The tables are allocated when metrics start (calloc: their
+ * pages stay untouched until a series or a cell lands there).
  *
  * Cardinality: an instrument holds at most KOTEL_METRICS_CARDINALITY_LIMIT
  * attribute sets, the overflow series (otel.metric.overflow=true) among
@@ -102,6 +105,10 @@ struct kotel_metrics_config {
         enum kotel_temporality temporality;
         enum kotel_exemplar_filter exemplar_filter;
         uint32_t cardinality_limit; /* per instrument, overflow included */
+        /* Thread cells in the pool (each a thread's share of one series);
+         * 0: the default, 4 096. Past them, threads add atomically to the
+         * series itself. */
+        uint32_t thread_cells;
 };
 
 /* Reads OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
@@ -136,10 +143,11 @@ struct kotel_mseries_ref {
 struct kotel_mseries_ref kotel_metrics_series(enum kotel_minst i,
                                               const struct kotel_mattrs *a);
 /* Any thread, lock-free: kotel_metrics_record() into @r's series; nothing
- * when @r is none or from tables since freed. */
+ * when @r is none or from tables since freed. @at_ns: the wall clock the
+ * measurement was taken at, an exemplar's time (0: read the clock). */
 void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
                               uint64_t value_ns, const uint8_t *trace_id,
-                              const uint8_t *span_id);
+                              const uint8_t *span_id, uint64_t at_ns);
 
 /* A consumed message: KOTEL_M_CONSUMED's count, and, when @has_age, its
  * age in the same series' histogram. Any thread, lock-free. */
@@ -172,5 +180,7 @@ const struct kotel_metrics_config *kotel_metrics_get_config(void);
 void kotel_metrics_disable(void);
 /* Tests only: frees the tables and disables recording. */
 void kotel_metrics_reset(void);
+/* Tests only: thread cells taken from the pool since init. */
+uint32_t kotel_metrics_cells_used(void);
 
 #endif

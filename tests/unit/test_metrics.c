@@ -4,7 +4,10 @@
  * series; the exemplar filters (trace_based keeps only sampled
  * measurements, always_on all, always_off none) and an exemplar in the
  * bucket its value fell in; a consumed message's three instruments from
- * one per-thread lookup; every bucket bound. */
+ * one per-thread lookup; every bucket bound; thread cells: a thread's
+ * exit frees its cells for the next thread, which adds to the same
+ * totals (cumulative and delta), and when the pool is used up threads
+ * add to the series itself, still exactly. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +46,7 @@ static void *hammer(void *arg)
 static void setup(enum kotel_temporality t, enum kotel_exemplar_filter f,
                   uint32_t limit)
 {
-        struct kotel_metrics_config c = {t, f, limit};
+        struct kotel_metrics_config c = {t, f, limit, 0};
 
         kotel_metrics_reset();
         kotel_metrics_init(&c);
@@ -265,7 +268,7 @@ static void *consume_hammer(void *arg)
                                              i % 5 ? 3000000 : 3000000000ull,
                                              i % 2, 1000, &r);
                 kotel_metrics_record_ref(KOTEL_M_PROCESS_DURATION, r, 60000000,
-                                         NULL, NULL);
+                                         NULL, NULL, 0);
         }
         return NULL;
 }
@@ -399,6 +402,129 @@ static void test_bucket_bounds(void)
               "every bound in its own bucket, one more in the next");
 }
 
+/* A thread that records @arg measurements of 2 ms into one series and
+ * one consumed message per measurement. */
+static void *record_n(void *arg)
+{
+        struct kotel_mattrs a = {&client, "cells", 7, KOTEL_OP_SEND, NULL};
+        struct kotel_mattrs c = {&client, "cells", 7, KOTEL_OP_POLL, NULL};
+        struct kotel_mseries_ref r;
+
+        for (long i = 0; i < (long)arg; i++) {
+                kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 2000000, NULL,
+                                     NULL);
+                kotel_metrics_record_message(&c, true, 2000000, true, 1000, &r);
+                kotel_metrics_record_ref(KOTEL_M_PROCESS_DURATION, r, 2000000,
+                                         NULL, NULL, 0);
+        }
+        return NULL;
+}
+
+/* A thread that records one sampled process duration of 2 ms taken at
+ * wall clock @arg, with the time's low byte as its span id. */
+static void *record_sampled(void *arg)
+{
+        struct kotel_mattrs c = {&client, "ex", 1, KOTEL_OP_POLL, NULL};
+        uint64_t at           = (uint64_t)(uintptr_t)arg;
+        uint8_t tid[16] = {9}, sid[8] = {(uint8_t)at};
+        struct kotel_mseries_ref r;
+
+        kotel_metrics_record_message(&c, false, 0, false, 0, &r);
+        kotel_metrics_record_ref(KOTEL_M_PROCESS_DURATION, r, 2000000, tid, sid,
+                                 at);
+        return NULL;
+}
+
+static void run_thread(long n)
+{
+        pthread_t th;
+
+        pthread_create(&th, NULL, record_n, (void *)n);
+        pthread_join(th, NULL);
+}
+
+static void test_thread_cells(void)
+{
+        struct kotel_metrics_config cfg = {KOTEL_TEMPORALITY_DELTA,
+                                           KOTEL_EXEMPLAR_TRACE_BASED, 100, 0};
+        uint32_t used;
+        uint64_t sum, b11;
+        pthread_t th[THREADS];
+        size_t n;
+
+        kotel_metrics_reset();
+        kotel_metrics_init(&cfg);
+        run_thread(1000);
+        used = kotel_metrics_cells_used();
+        /* The send's series, and the consumed, poll and process ones. */
+        CHECK(used == 4, "a thread takes one cell per series it records "
+                         "into");
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 2000);
+        CHECK(n == 1 && pts[0].count == 1000 && pts[0].sum_ns == 2000000000ull &&
+                  pts[0].buckets[0] == 1000,
+              "delta: the exited thread's cell is collected");
+        CHECK(total(KOTEL_M_PROCESS_DURATION, &sum, &b11) == 1000 &&
+                  total(KOTEL_M_POLL_DURATION, &sum, &b11) == 1000 &&
+                  total(KOTEL_M_CONSUMED, &sum, &b11) == 1000,
+              "delta: the consumer instruments' cells likewise");
+        run_thread(500);
+        run_thread(250);
+        CHECK(kotel_metrics_cells_used() == used,
+              "the next threads reuse the cells the exited ones freed");
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 3000);
+        CHECK(n == 1 && pts[0].count == 750 && pts[0].sum_ns == 1500000000ull,
+              "delta: only what the later threads added to the reused cell");
+        CHECK(total(KOTEL_M_PROCESS_DURATION, &sum, &b11) == 750 &&
+                  total(KOTEL_M_POLL_DURATION, &sum, &b11) == 750 &&
+                  total(KOTEL_M_CONSUMED, &sum, &b11) == 750,
+              "delta: and the consumer instruments' reused cells");
+
+        /* Exemplars live in the recording thread's cell, and the bucket's
+         * exemplar is the newest of its cells', whatever their order: this
+         * thread keeps its cell (7000), the second thread's cell is the
+         * list's head and is reused by the third (5000, then 6000). */
+        {
+                pthread_t t1, t2;
+
+                cfg.temporality = KOTEL_TEMPORALITY_CUMULATIVE;
+                kotel_metrics_reset();
+                kotel_metrics_init(&cfg);
+                record_sampled((void *)(uintptr_t)7000);
+                pthread_create(&t1, NULL, record_sampled, (void *)(uintptr_t)5000);
+                pthread_join(t1, NULL);
+                pthread_create(&t2, NULL, record_sampled, (void *)(uintptr_t)6000);
+                pthread_join(t2, NULL);
+                n = kotel_metrics_collect(KOTEL_M_PROCESS_DURATION, pts, 64,
+                                          9000);
+                CHECK(kotel_metrics_cells_used() == 4 && n == 1 &&
+                          pts[0].count == 3 && pts[0].ex[0].valid &&
+                          pts[0].ex[0].time_ns == 7000 &&
+                          pts[0].ex[0].span_id[0] == (uint8_t)7000 &&
+                          pts[0].ex[0].trace_id[0] == 9,
+                      "the bucket's exemplar is the newest of its cells'");
+        }
+
+        /* A pool of 3 cells: the first thread takes them, the others add
+         * atomically to the series themselves, as do threads that find
+         * the pool used up while others still hold their cells. */
+        cfg.thread_cells = 3;
+        kotel_metrics_reset();
+        kotel_metrics_init(&cfg);
+        for (long i = 0; i < THREADS; i++)
+                pthread_create(&th[i], NULL, record_n, (void *)PER);
+        for (int i = 0; i < THREADS; i++)
+                pthread_join(th[i], NULL);
+        CHECK(kotel_metrics_cells_used() == 3, "the pool is used up");
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 2000);
+        CHECK(n == 1 && pts[0].count == (uint64_t)THREADS * PER &&
+                  pts[0].sum_ns == (uint64_t)THREADS * PER * 2000000ull,
+              "cells and atomic adds together: exact totals");
+        CHECK(total(KOTEL_M_CONSUMED, &sum, &b11) == (uint64_t)THREADS * PER &&
+                  total(KOTEL_M_PROCESS_DURATION, &sum, &b11) ==
+                      (uint64_t)THREADS * PER,
+              "the consumer instruments too");
+}
+
 static void test_config(void)
 {
         struct kotel_metrics_config c;
@@ -432,6 +558,7 @@ int main(void)
         test_consumed_and_age();
         test_record_message();
         test_bucket_bounds();
+        test_thread_cells();
         test_config();
         kotel_metrics_reset();
         TAP_DONE();
