@@ -36,6 +36,10 @@ KBENCH = os.path.join(BUILD, "bench", "kbench")
 SINK = os.path.join(BUILD, "bench", "otlpsink")
 HOTPATH = os.path.join(BUILD, "bench", "hotpath")
 EXPBENCH = os.path.join(BUILD, "bench", "expbench")
+METRICSBENCH = os.path.join(BUILD, "bench", "metricsbench")
+# metricsbench's cases: (threads, one shared series, every message
+# sampled: an exemplar each).
+METRICS_CASES = ((1, False, False), (1, False, True), (2, False, True), (2, True, True))
 
 CONFIGS = ["none", "disabled", "ratio0", "full", "down"]
 # producev also runs the floor (no agent, the app adds the same 55-byte
@@ -181,12 +185,12 @@ def main():
                     help="one short round of everything: a smoke check, not a measurement")
     a = ap.parse_args()
     global CONSUME_N, FORWARD_N, QUEUED_MIN
-    hot_n, exp_s, cg_counts = 100000, 1.0, (2, 10)
+    hot_n, exp_s, cg_counts, metrics_n = 100000, 1.0, (2, 10), 2000000
     if a.quick:
         a.runs, a.seconds, a.drop_seconds, a.long_seconds = 1, 0.5, 1.0, 4.0
         CONSUME_N, FORWARD_N = 20000, 5000
         QUEUED_MIN = max(CONSUME_N, 100000)
-        hot_n, exp_s, cg_counts = 20000, 0.2, (1, 2)
+        hot_n, exp_s, cg_counts, metrics_n = 20000, 0.2, (1, 2), 100000
     t_start = time.time()
     load_before = loadavg()
     raw = []  # lines for the raw section
@@ -254,6 +258,25 @@ def main():
                 hot[(c, api)].append(parse_kv(line[0]))
                 raw.append("hotpath | %s | run %d | %s" % (c, r, line[0]))
         log("bench: hot path done")
+
+        # The instruments' own cost per consumed message, on the
+        # recording thread: metricsbench times the consumer hooks' calls
+        # into them (its rounds alternate metrics on and off).
+        mb = {}
+        for r in range(a.runs):
+            for t, sh, x in METRICS_CASES:
+                p = subprocess.run([METRICSBENCH, "-n", str(metrics_n), "-r", "5", "-t", str(t)]
+                                   + (["-S"] if sh else []) + (["-x"] if x else []),
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, timeout=300)
+                if p.returncode:
+                    raise RuntimeError("metricsbench failed: %s" % p.stderr[-2000:])
+                for line in p.stdout.splitlines():
+                    if line.startswith("result "):
+                        kv = parse_kv(line)
+                        mb.setdefault((t, sh, x, kv["mode"]), []).append(float(kv["ns"]))
+                        raw.append("metricsbench | run %d | %s" % (r, line))
+        log("bench: metrics recording done")
 
         # Exporter.
         exp = {}
@@ -464,6 +487,14 @@ def main():
         d = above(cp, c, "none", "app")
         row("CPU per message, consumer, %s, app thread above no agent" % LABELS[c],
             "%+.2f us" % d, "", "<= %.1f us" % lim, yes(d <= lim))
+    # The instruments alone, per consumed message (metricsbench).
+    for t, sh, x in METRICS_CASES:
+        on, off = med(mb[(t, sh, x, "on")]), med(mb[(t, sh, x, "off")])
+        row("metrics recording per consumed message (metricsbench), %d thread%s%s%s: on / off" % (
+            t, "s" if t > 1 else "", ", one shared series" if sh else ", a partition each",
+            ", every message sampled (an exemplar each)" if x else ""),
+            "%.1f / %.1f ns (%+.1f ns)" % (on, off, on - off), "", "<= 50 ns added",
+            yes(on - off <= 50))
     # Metrics' cost: 100 % with metrics on (the default) against off.
     for w in (pv, cp):
         d = above(w, "full", "nometrics", "app")
