@@ -633,15 +633,40 @@ struct kotel_mseries_ref kotel_metrics_series(enum kotel_minst i,
         return r;
 }
 
+static __attribute__((noinline)) void
+record_ref_slow(enum kotel_minst i, struct series *s, uint64_t value_ns,
+                const uint8_t *trace_id, const uint8_t *span_id, uint64_t at_ns)
+{
+        record_into(i, s, value_ns, trace_id, span_id, at_ns);
+}
+
 void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
                               uint64_t value_ns, const uint8_t *trace_id,
                               const uint8_t *span_id, uint64_t at_ns)
 {
-        if (!r.s || (unsigned)i >= KOTEL_M_N ||
+        struct series *s = r.s;
+        unsigned w;
+        struct cell *c;
+        unsigned b;
+
+        if (!s || (unsigned)i >= KOTEL_M_N ||
             !__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
             __atomic_load_n(&m.gen, __ATOMIC_RELAXED) != r.gen)
                 return;
-        record_into(i, r.s, value_ns, trace_id, span_id, at_ns);
+        /* The common case first, in few registers: a histogram whose
+         * series this thread has a cached cell of. */
+        w = way_of(s);
+        c = tc.way[w].c;
+        if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE ||
+            tc.way[w].s != s || tc.gen != r.gen || !c) {
+                record_ref_slow(i, s, value_ns, trace_id, span_id, at_ns);
+                return;
+        }
+        b = add_hist(&c->v, true, value_ns);
+        if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON ||
+            (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_TRACE_BASED && trace_id))
+                put_exemplar(&c->ex[b], value_ns, trace_id, span_id, at_ns,
+                             true);
 }
 
 /* A consumed message into @v: its count, and its age in the histogram
@@ -670,12 +695,49 @@ void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
         add_consumed(c ? &c->v : &s->v, c != NULL, has_age, age_ns);
 }
 
+/* A miss of the consumer cache: looks up @a's three series and this
+ * thread's cell of the consumed one. */
+static __attribute__((noinline)) void cons_fill(const struct kotel_mattrs *a,
+                                                uint32_t gen)
+{
+        struct kotel_mattrs k = *a;
+        struct series *cs;
+
+        k.op            = KOTEL_OP_POLL;
+        k.error_type    = NULL;
+        cs              = find(KOTEL_M_CONSUMED, &k);
+        k.op            = KOTEL_OP_PROCESS;
+        cons.process    = find(KOTEL_M_PROCESS_DURATION, &k);
+        k.op            = KOTEL_OP_POLL;
+        k.partition     = -1;
+        cons.poll       = find(KOTEL_M_POLL_DURATION, &k);
+        cons.gen        = gen;
+        cons.client     = a->client;
+        cons.topic      = a->topic;
+        cons.partition  = a->partition;
+        cons.consumed   = cs;
+        cons.consumed_c = cell_of(cs);
+}
+
+/* The timed single poll's duration into its series (out of line: the
+ * batch consumer never has one). */
+static __attribute__((noinline)) void record_poll(uint64_t poll_ns)
+{
+        struct cell *c = cell_of(cons.poll);
+        unsigned b = add_hist(c ? &c->v : &cons.poll->v, c != NULL, poll_ns);
+
+        if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON)
+                put_exemplar(c ? &c->ex[b] : &cons.poll->ex[b], poll_ns, NULL,
+                             NULL, 0, c != NULL);
+}
+
 void kotel_metrics_record_message(const struct kotel_mattrs *a, bool has_age,
                                   uint64_t age_ns, bool timed, uint64_t poll_ns,
                                   struct kotel_mseries_ref *process)
 {
         uint32_t gen = __atomic_load_n(&m.gen, __ATOMIC_RELAXED);
         struct series *cs;
+        struct cell *c;
 
         process->s = NULL;
         if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
@@ -684,22 +746,8 @@ void kotel_metrics_record_message(const struct kotel_mattrs *a, bool has_age,
         if (!cs || cons.gen != gen || cons.client != a->client ||
             cons.topic != a->topic || cons.partition != a->partition ||
             (a->topic && strcmp(cs->topic, a->topic))) {
-                struct kotel_mattrs k = *a;
-
-                k.op           = KOTEL_OP_POLL;
-                k.error_type   = NULL;
-                cs             = find(KOTEL_M_CONSUMED, &k);
-                k.op           = KOTEL_OP_PROCESS;
-                cons.process   = find(KOTEL_M_PROCESS_DURATION, &k);
-                k.op           = KOTEL_OP_POLL;
-                k.partition    = -1;
-                cons.poll      = find(KOTEL_M_POLL_DURATION, &k);
-                cons.gen       = gen;
-                cons.client    = a->client;
-                cons.topic     = a->topic;
-                cons.partition = a->partition;
-                cons.consumed  = cs;
-                cons.consumed_c = cell_of(cs);
+                cons_fill(a, gen);
+                cs = cons.consumed;
                 if (cs == &m.inst[KOTEL_M_CONSUMED].overflow ||
                     cons.process ==
                         &m.inst[KOTEL_M_PROCESS_DURATION].overflow ||
@@ -708,19 +756,10 @@ void kotel_metrics_record_message(const struct kotel_mattrs *a, bool has_age,
                          * again next time. */
                         cons.consumed = NULL;
         }
-        if (timed) {
-                /* Not kept in cons: a consumer that never polls one
-                 * message at a time takes no cell for it. */
-                struct cell *c = cell_of(cons.poll);
-                unsigned b = add_hist(c ? &c->v : &cons.poll->v, c != NULL,
-                                      poll_ns);
-
-                if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON)
-                        put_exemplar(c ? &c->ex[b] : &cons.poll->ex[b], poll_ns,
-                                     NULL, NULL, 0, c != NULL);
-        }
-        add_consumed(cons.consumed_c ? &cons.consumed_c->v : &cs->v,
-                     cons.consumed_c != NULL, has_age, age_ns);
+        if (timed)
+                record_poll(poll_ns);
+        c = cons.consumed_c;
+        add_consumed(c ? &c->v : &cs->v, c != NULL, has_age, age_ns);
         process->s   = cons.process;
         process->gen = gen;
 }
