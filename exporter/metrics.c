@@ -381,7 +381,8 @@ static __thread struct {
 #define CELL_WAYS 16
 static __thread struct {
         uint32_t gen;
-        bool armed; /* the exit destructor is registered */
+        /* Non-NULL from the first claim on: the exit destructor is
+         * registered then. */
         struct cell *mine;
         struct {
                 const struct series *s;
@@ -461,12 +462,10 @@ static __attribute__((noinline)) struct cell *cell_slow(struct series *s,
                                             __ATOMIC_RELEASE,
                                             __ATOMIC_ACQUIRE));
 claimed:
+        if (!tc.mine)
+                pthread_setspecific(cells_key, &tc);
         c->mine = tc.mine;
         tc.mine = c;
-        if (!tc.armed) {
-                tc.armed = true;
-                pthread_setspecific(cells_key, &tc);
-        }
 found:
         tc.way[w].s = s;
         tc.way[w].c = c;
