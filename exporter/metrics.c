@@ -563,6 +563,15 @@ static __attribute__((noinline)) void put_exemplar(struct ex_cell *c,
         __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
+/* Whether a measurement offers an exemplar (OTEL_METRICS_EXEMPLAR_FILTER):
+ * @trace_id is its sampled span's, or NULL. */
+static inline bool wants_exemplar(const uint8_t *trace_id)
+{
+        return m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON ||
+               (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_TRACE_BASED &&
+                trace_id);
+}
+
 /* The bounds padded to 16 with bounds no value exceeds, for bucket_of. */
 static const uint64_t bounds16[16] = {
     5000000ull,    10000000ull,    25000000ull,   50000000ull,
@@ -603,8 +612,7 @@ static inline __attribute__((always_inline)) void record_into(enum kotel_minst i
                 return;
         }
         b = add_hist(v, c != NULL, value_ns);
-        if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON ||
-            (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_TRACE_BASED && trace_id))
+        if (wants_exemplar(trace_id))
                 put_exemplar(c ? &c->ex[b] : &s->ex[b], value_ns, trace_id,
                              span_id, at_ns, c != NULL);
 }
@@ -662,8 +670,7 @@ void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
                 return;
         }
         b = add_hist(&c->v, true, value_ns);
-        if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON ||
-            (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_TRACE_BASED && trace_id))
+        if (wants_exemplar(trace_id))
                 put_exemplar(&c->ex[b], value_ns, trace_id, span_id, at_ns,
                              true);
 }
@@ -725,7 +732,7 @@ static __attribute__((noinline)) void record_poll(uint64_t poll_ns)
         struct cell *c = cell_of(cons.poll);
         unsigned b = add_hist(c ? &c->v : &cons.poll->v, c != NULL, poll_ns);
 
-        if (m.cfg.exemplar_filter == KOTEL_EXEMPLAR_ALWAYS_ON)
+        if (wants_exemplar(NULL))
                 put_exemplar(c ? &c->ex[b] : &cons.poll->ex[b], poll_ns, NULL,
                              NULL, 0, c != NULL);
 }
