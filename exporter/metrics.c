@@ -688,19 +688,6 @@ static inline void add_consumed(struct vals *v, bool own, bool has_age,
         bump(&v->count, 1, own);
 }
 
-void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
-                                   uint64_t age_ns)
-{
-        struct series *s;
-        struct cell *c;
-
-        if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
-                return;
-        s = find(KOTEL_M_CONSUMED, a);
-        c = cell_of(s);
-        add_consumed(c ? &c->v : &s->v, c != NULL, has_age, age_ns);
-}
-
 /* A miss of the consumer cache: looks up @a's three series and this
  * thread's cell of the consumed one. */
 static __attribute__((noinline)) void cons_fill(const struct kotel_mattrs *a,

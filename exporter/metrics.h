@@ -149,15 +149,11 @@ void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
                               uint64_t value_ns, const uint8_t *trace_id,
                               const uint8_t *span_id, uint64_t at_ns);
 
-/* A consumed message: KOTEL_M_CONSUMED's count, and, when @has_age, its
- * age in the same series' histogram. Any thread, lock-free. */
-void kotel_metrics_record_consumed(const struct kotel_mattrs *a, bool has_age,
-                                   uint64_t age_ns);
-
 /* Any thread, lock-free: a message delivered by a consume call, all its
  * consumer instruments from one per-thread lookup of @a's client, topic
- * and partition (@a's op and error_type are ignored):
- * kotel_metrics_record_consumed(@a, @has_age, @age_ns); when @timed, the
+ * and partition (@a's op and error_type are ignored): KOTEL_M_CONSUMED's
+ * count (operation poll), and, when @has_age, its age @age_ns in the same
+ * series' histogram; when @timed, the
  * single-message call's duration @poll_ns to KOTEL_M_POLL_DURATION
  * (operation poll, the topic, no partition); and *@process set to the
  * message's KOTEL_M_PROCESS_DURATION series (operation process), or none

@@ -236,12 +236,13 @@ static void test_consumed_and_age(void)
 {
         struct kotel_mattrs a = {&client, "c", 1, KOTEL_OP_POLL, NULL};
         uint64_t aged         = 0;
+        struct kotel_mseries_ref r;
         size_t n;
 
         setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 10);
-        kotel_metrics_record_consumed(&a, true, 3000000000ull);
-        kotel_metrics_record_consumed(&a, true, 0);
-        kotel_metrics_record_consumed(&a, false, 0);
+        kotel_metrics_record_message(&a, true, 3000000000ull, false, 0, &r);
+        kotel_metrics_record_message(&a, true, 0, false, 0, &r);
+        kotel_metrics_record_message(&a, false, 0, false, 0, &r);
         n = kotel_metrics_collect(KOTEL_M_CONSUMED, pts, 64, 1);
         for (int b = 0; n == 1 && b < KOTEL_M_BUCKETS; b++)
                 aged += pts[0].buckets[b];
