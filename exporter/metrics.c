@@ -407,11 +407,17 @@ static inline uint64_t token(void)
  * later destructor records again: that claims a cell anew and re-arms. */
 static void cells_release(void *arg)
 {
+        struct cell *next;
+
         (void)arg;
         if (tc.gen == __atomic_load_n(&m.gen, __ATOMIC_RELAXED))
-                for (struct cell *c = tc.mine; c; c = c->mine)
+                for (struct cell *c = tc.mine; c; c = next) {
+                        /* Read before the release: from then on another
+                         * thread may claim the cell and rewrite it. */
+                        next = c->mine;
                         /* Release: the next owner sees these values. */
                         __atomic_store_n(&c->owner, 0, __ATOMIC_RELEASE);
+                }
         memset(&tc, 0, sizeof(tc));
         memset(&cons, 0, sizeof(cons)); /* it points into those cells */
 }
