@@ -102,7 +102,7 @@ struct kotel_msg_age kotel_metrics_consumed(const void *rk,
                 if (negative)
                         age.ms = 0;
         }
-        process->s = NULL;
+        *process = (struct kotel_mseries_ref){NULL, NULL, 0};
         if (!kotel_metrics_enabled())
                 return age;
         a.client     = client_of(rk);

@@ -362,17 +362,21 @@ static struct series *find_slow(struct inst *in, const struct kotel_mattrs *a)
 }
 
 /* The consumer instruments' series of the (client, topic, partition) a
- * thread consumed last, and where this thread adds to them: a consumer
+ * thread consumed last, and this thread's cells of them: a consumer
  * thread takes one partition's messages in runs, so one comparison of the
  * key replaces three cached lookups (find() compares six fields and the
- * topic each). Series in the overflow are never kept here, as in find(). */
+ * topic each) and three lookups of a cell (the cell cache below is
+ * direct-mapped: with many partitions, two of a message's series can
+ * share a way and evict each other at every message). Series in the
+ * overflow are never kept here, as in find(). */
 static __thread struct {
         uint32_t gen;
         int32_t partition;
         struct kotel_client *client;
         const char *topic;
         struct series *consumed, *process, *poll;
-        struct cell *consumed_c; /* NULL: add to the series */
+        /* NULL: the pool was used up, add to the series. */
+        struct cell *consumed_c, *process_c, *poll_c;
 } cons;
 
 /* This thread's cells: the ones it owns (released at its exit), and a
@@ -636,7 +640,7 @@ void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
 struct kotel_mseries_ref kotel_metrics_series(enum kotel_minst i,
                                               const struct kotel_mattrs *a)
 {
-        struct kotel_mseries_ref r = {NULL, 0};
+        struct kotel_mseries_ref r = {NULL, NULL, 0};
 
         if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
             (unsigned)i >= KOTEL_M_N)
@@ -658,20 +662,19 @@ void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
                               const uint8_t *span_id, uint64_t at_ns)
 {
         struct series *s = r.s;
-        unsigned w;
-        struct cell *c;
+        struct cell *c   = r.c;
         unsigned b;
 
         if (!s || (unsigned)i >= KOTEL_M_N ||
             !__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE) ||
             __atomic_load_n(&m.gen, __ATOMIC_RELAXED) != r.gen)
                 return;
-        /* The common case first, in few registers: a histogram whose
-         * series this thread has a cached cell of. */
-        w = way_of(s);
-        c = tc.way[w].c;
-        if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE ||
-            tc.way[w].s != s || tc.gen != r.gen || !c) {
+        /* The common case first, in few registers: a histogram recorded
+         * by the thread whose cell the ref carries (a cell stays with its
+         * series, and only its owner releases it, so an owner that is
+         * this thread means the cell is this thread's share of s). */
+        if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE || !c ||
+            __atomic_load_n(&c->owner, __ATOMIC_RELAXED) != token()) {
                 record_ref_slow(i, s, value_ns, trace_id, span_id, at_ns);
                 return;
         }
@@ -695,7 +698,7 @@ static inline void add_consumed(struct vals *v, bool own, bool has_age,
 }
 
 /* A miss of the consumer cache: looks up @a's three series and this
- * thread's cell of the consumed one. */
+ * thread's cells of them. */
 static __attribute__((noinline)) void cons_fill(const struct kotel_mattrs *a,
                                                 uint32_t gen)
 {
@@ -716,13 +719,15 @@ static __attribute__((noinline)) void cons_fill(const struct kotel_mattrs *a,
         cons.partition  = a->partition;
         cons.consumed   = cs;
         cons.consumed_c = cell_of(cs);
+        cons.process_c  = cell_of(cons.process);
+        cons.poll_c     = cell_of(cons.poll);
 }
 
 /* The timed single poll's duration into its series (out of line: the
  * batch consumer never has one). */
 static __attribute__((noinline)) void record_poll(uint64_t poll_ns)
 {
-        struct cell *c = cell_of(cons.poll);
+        struct cell *c = cons.poll_c;
         unsigned b = add_hist(c ? &c->v : &cons.poll->v, c != NULL, poll_ns);
 
         if (wants_exemplar(NULL))
@@ -739,6 +744,7 @@ void kotel_metrics_record_message(const struct kotel_mattrs *a, bool has_age,
         struct cell *c;
 
         process->s = NULL;
+        process->c = NULL;
         if (!__atomic_load_n(&m.enabled, __ATOMIC_ACQUIRE))
                 return;
         cs = cons.consumed;
@@ -760,6 +766,7 @@ void kotel_metrics_record_message(const struct kotel_mattrs *a, bool has_age,
         c = cons.consumed_c;
         add_consumed(c ? &c->v : &cs->v, c != NULL, has_age, age_ns);
         process->s   = cons.process;
+        process->c   = cons.process_c;
         process->gen = gen;
 }
 

@@ -134,6 +134,11 @@ void kotel_metrics_record(enum kotel_minst i, const struct kotel_mattrs *a,
  * NULL: none (metrics off). */
 struct kotel_mseries_ref {
         void *s;
+        /* The recording thread's own share of s when the ref was made
+         * (kotel_metrics_record_message), or NULL: recorded there without
+         * a lookup when the same thread records, else into the recording
+         * thread's own share. */
+        void *c;
         uint32_t gen; /* the tables' generation it belongs to */
 };
 

@@ -403,6 +403,49 @@ static void test_bucket_bounds(void)
               "every bound in its own bucket, one more in the next");
 }
 
+/* A consumed message's ref, handed to other threads that record its
+ * processing: the ref carries the consuming thread's cell, and a thread
+ * that does not own it adds to its own cell instead. */
+static struct kotel_mseries_ref handed;
+
+static void *record_handed(void *arg)
+{
+        for (long i = 0; i < (long)arg; i++)
+                kotel_metrics_record_ref(KOTEL_M_PROCESS_DURATION, handed,
+                                         3000000, NULL, NULL, 0);
+        return NULL;
+}
+
+static void test_handed_ref(void)
+{
+        struct kotel_metrics_config cfg = {KOTEL_TEMPORALITY_CUMULATIVE,
+                                           KOTEL_EXEMPLAR_TRACE_BASED, 100, 0};
+        struct kotel_mattrs c = {&client, "handed", 2, KOTEL_OP_POLL, NULL};
+        pthread_t th[THREADS];
+        uint64_t sum, b11;
+        uint32_t used;
+
+        kotel_metrics_reset();
+        kotel_metrics_init(&cfg);
+        kotel_metrics_record_message(&c, false, 0, false, 0, &handed);
+        used = kotel_metrics_cells_used();
+        CHECK(handed.s && handed.c && used == 3,
+              "the ref carries the consuming thread's cell");
+        for (long i = 0; i < THREADS; i++)
+                pthread_create(&th[i], NULL, record_handed, (void *)PER);
+        record_handed((void *)PER);
+        for (int i = 0; i < THREADS; i++)
+                pthread_join(th[i], NULL);
+        /* A thread done before the next starts frees its cell for it. */
+        CHECK(kotel_metrics_cells_used() > used &&
+                  kotel_metrics_cells_used() <= used + THREADS,
+              "the other threads recorded into cells of their own");
+        CHECK(total(KOTEL_M_PROCESS_DURATION, &sum, &b11) ==
+                      (uint64_t)(THREADS + 1) * PER &&
+                  sum == (uint64_t)(THREADS + 1) * PER * 3000000ull,
+              "handed refs: exact totals");
+}
+
 /* A thread that records @arg measurements of 2 ms into one series and
  * one consumed message per measurement. */
 static void *record_n(void *arg)
@@ -497,7 +540,9 @@ static void test_thread_cells(void)
                 pthread_join(t2, NULL);
                 n = kotel_metrics_collect(KOTEL_M_PROCESS_DURATION, pts, 64,
                                           9000);
-                CHECK(kotel_metrics_cells_used() == 4 && n == 1 &&
+                /* Two threads' cells of the consumed, poll and process
+                 * series (a consumed message claims all three). */
+                CHECK(kotel_metrics_cells_used() == 6 && n == 1 &&
                           pts[0].count == 3 && pts[0].ex[0].valid &&
                           pts[0].ex[0].time_ns == 7000 &&
                           pts[0].ex[0].span_id[0] == (uint8_t)7000 &&
@@ -560,6 +605,7 @@ int main(void)
         test_record_message();
         test_bucket_bounds();
         test_thread_cells();
+        test_handed_ref();
         test_config();
         kotel_metrics_reset();
         TAP_DONE();
