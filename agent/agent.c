@@ -235,7 +235,7 @@ bool kotel_agent_ready(void)
 static struct kotel_ptrmap clients; /* rk -> struct kotel_client * */
 /* Bumped by every registry change: a per-thread cache of
  * kotel_clients_get() is valid while it stays the same. */
-static uint64_t clients_gen;
+uint64_t kotel_clients_generation;
 static struct kotel_ptrmap handles; /* queue/topic -> rk */
 
 static char *conf_str(const rd_kafka_conf_t *conf, const char *name)
@@ -319,7 +319,7 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
          * remove, which names its own entry, leaves this one alone. */
         old = kotel_ptrmap_del(&clients, (uint64_t)(uintptr_t)rk);
         kotel_ptrmap_put(&clients, (uint64_t)(uintptr_t)rk, c);
-        __atomic_add_fetch(&clients_gen, 1, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&kotel_clients_generation, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&reg_lock);
         kotel_client_unref(old);
         return c;
@@ -347,11 +347,6 @@ static struct kotel_client *default_client(void)
         c = dflt;
         pthread_mutex_unlock(&reg_lock);
         return c;
-}
-
-uint64_t kotel_clients_gen(void)
-{
-        return __atomic_load_n(&clients_gen, __ATOMIC_ACQUIRE);
 }
 
 struct kotel_client *kotel_clients_get(const void *rk)
@@ -403,7 +398,7 @@ void kotel_clients_remove(const void *rk, const struct kotel_client *which)
                 return;
         }
         c = kotel_ptrmap_del(&clients, (uint64_t)(uintptr_t)rk);
-        __atomic_add_fetch(&clients_gen, 1, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&kotel_clients_generation, 1, __ATOMIC_RELEASE);
         for (size_t i = 0; handles.slots && i <= handles.mask;) {
                 if (handles.slots[i].key && handles.slots[i].val == rk) {
                         kotel_ptrmap_del(&handles, handles.slots[i].key);

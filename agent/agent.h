@@ -33,8 +33,13 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
  * process-wide default client (resource only), never NULL unless out of
  * memory. */
 struct kotel_client *kotel_clients_get(const void *rk);
-/* Lock-free: changes whenever a client is added or removed. */
-uint64_t kotel_clients_gen(void);
+/* Lock-free: changes whenever a client is added or removed. Inline: a
+ * consumed message's metrics compare it. */
+extern uint64_t kotel_clients_generation;
+static inline uint64_t kotel_clients_gen(void)
+{
+        return __atomic_load_n(&kotel_clients_generation, __ATOMIC_ACQUIRE);
+}
 /* The entry of @rk, or NULL (no default); any thread, registry lock. */
 struct kotel_client *kotel_clients_peek(const void *rk);
 /* Removes @rk's entry, with its handles, only while it is still @which

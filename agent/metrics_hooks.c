@@ -39,20 +39,31 @@ void kotel_metrics_sent(struct kotel_client *c, const rd_kafka_message_t *rkm,
 
 /* The client of @rk: kotel_clients_get() takes the registry's lock, so
  * each thread keeps its last answer while the registry is unchanged (a
- * consumer thread polls one client). */
-static struct kotel_client *client_of(const void *rk)
+ * consumer thread polls one client). Inlined: every consumed message
+ * asks. */
+static __thread struct {
+        const void *rk;
+        struct kotel_client *client;
+        uint64_t gen;
+} client_cache;
+
+static __attribute__((noinline)) struct kotel_client *
+client_lookup(const void *rk, uint64_t gen)
 {
-        static __thread const void *cached_rk;
-        static __thread struct kotel_client *cached;
-        static __thread uint64_t cached_gen;
+        client_cache.client = kotel_clients_get(rk);
+        client_cache.rk     = rk;
+        client_cache.gen    = gen;
+        return client_cache.client;
+}
+
+static inline struct kotel_client *client_of(const void *rk)
+{
         uint64_t gen = kotel_clients_gen();
 
-        if (!cached || rk != cached_rk || gen != cached_gen) {
-                cached     = kotel_clients_get(rk);
-                cached_rk  = rk;
-                cached_gen = gen;
-        }
-        return cached;
+        if (client_cache.client && rk == client_cache.rk &&
+            gen == client_cache.gen)
+                return client_cache.client;
+        return client_lookup(rk, gen);
 }
 
 void kotel_metrics_polled(const void *rk, const char *topic,
