@@ -32,8 +32,7 @@ static bool parse_hex(const char *s, size_t n, uint8_t *out)
 
 int kotel_traceparent_parse(const char *s, size_t len, struct kotel_ctx *out)
 {
-        uint8_t version;
-        struct kotel_ctx c;
+        uint8_t version, tid[16], sid[8], flags;
 
         /* Tolerate surrounding optional whitespace (RFC 9110 OWS). */
         while (len && (*s == ' ' || *s == '\t'))
@@ -52,15 +51,18 @@ int kotel_traceparent_parse(const char *s, size_t len, struct kotel_ctx *out)
                 return -1;
         if (s[2] != '-' || s[35] != '-' || s[52] != '-')
                 return -1;
-        memset(&c, 0, sizeof(c));
-        if (!parse_hex(s + 3, 16, c.trace_id) || !parse_hex(s + 36, 8, c.span_id) ||
-            !parse_hex(s + 53, 1, &c.flags))
+        /* Into locals, not a whole struct kotel_ctx: zeroing one meant
+         * zeroing its tracestate buffer too, at every consumed message. */
+        if (!parse_hex(s + 3, 16, tid) || !parse_hex(s + 36, 8, sid) ||
+            !parse_hex(s + 53, 1, &flags))
                 return -1;
+        memcpy(out->trace_id, tid, 16);
+        memcpy(out->span_id, sid, 8);
         /* Only the sampled bit is defined; keep others off for version 00
          * so that we never propagate bits we do not understand. */
-        c.flags &= KOTEL_FLAG_SAMPLED;
-        c.valid = true;
-        kotel_ctx_copy_ids(out, &c);
+        out->flags  = flags & KOTEL_FLAG_SAMPLED;
+        out->valid  = true;
+        out->ts_len = 0;
         return 0;
 }
 
