@@ -204,6 +204,12 @@ void kotel_metrics_disable(void)
         __atomic_store_n(&m.enabled, 0, __ATOMIC_RELEASE);
 }
 
+void kotel_metrics_resume(void)
+{
+        if (m.inst[0].slots)
+                __atomic_store_n(&m.enabled, 1, __ATOMIC_RELEASE);
+}
+
 void kotel_metrics_reset(void)
 {
         __atomic_store_n(&m.enabled, 0, __ATOMIC_RELEASE);

@@ -179,6 +179,9 @@ const struct kotel_metrics_config *kotel_metrics_get_config(void);
 
 /* Stops recording (a fork child); the tables stay. */
 void kotel_metrics_disable(void);
+/* Benchmarks only: recording again after kotel_metrics_disable(), into
+ * the same tables (none: stays off). */
+void kotel_metrics_resume(void);
 /* Tests only: frees the tables and disables recording. */
 void kotel_metrics_reset(void);
 /* Tests only: thread cells taken from the pool since init. */

@@ -19,7 +19,7 @@ BENCH_CFLAGS       := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parame
 
 BENCH_PROGS := $(BENCH_BIN)/kbench $(BENCH_BIN)/otlpsink $(BENCH_BIN)/hotpath \
                $(BENCH_BIN)/callsite \
-               $(BENCH_BIN)/expbench $(BENCH_BIN)/metricsbench
+               $(BENCH_BIN)/expbench $(BENCH_BIN)/metricsbench $(BENCH_BIN)/conbench
 
 # The test suite runs the driver's quick mode (tests/integration/test_bench.py);
 # not in the sanitizer builds, which skip that test.
@@ -77,6 +77,10 @@ $(BENCH_BIN)/callsite: tests/bench/callsite.cpp
 $(BENCH_BIN)/metricsbench: tests/bench/metricsbench.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_OBJ) $(PKG_LIBS) -lpthread -ldl -lm
+
+$(BENCH_BIN)/conbench: tests/bench/conbench.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_OBJ) $(RDKAFKA_LIBS) $(PKG_LIBS) -lpthread -ldl -lm
 
 $(BENCH_BIN)/expbench: tests/bench/expbench.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
