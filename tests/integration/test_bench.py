@@ -111,13 +111,22 @@ def test_bench_quick_reports_exporter_instructions_and_the_fetch_stall_setting()
     assert "QUICK MODE" in out
     assert "kbench --prefetch" in out
     # Every row with a target says met or NOT met; the producer's metrics
-    # on/off rows have none (its metrics run on librdkafka's thread).
+    # on/off rows have none (its metrics run on librdkafka's thread), nor
+    # has the consumer's whole-run metrics row (its target is on the
+    # in-process rows).
     rows = [[c.strip() for c in l.strip().strip("|").split("|")]
             for l in out.splitlines() if l.startswith(("| CPU per", "| metrics recording"))]
     targets = [c for c in rows if c[3]]
-    assert len(targets) >= 13, out
+    assert len(targets) >= 14, out
     assert all(c[4] in ("met", "NOT met") for c in targets), targets
-    assert [c for c in rows if not c[3]] == [c for c in rows if "producer producev, metrics on" in c[0]]
+    assert [c for c in rows if not c[3]] == [
+        c for c in rows if "producer producev, metrics on" in c[0] or "whole runs" in c[0]]
+    # Metrics' cost per consumed message in one process (conbench), at
+    # ratio 0 and 100 %, against the 50 ns target.
+    m = re.findall(r"^\| CPU per message, consumer, [^|]*metrics on above metrics off, app "
+                   r"thread, in one process \(conbench[^|]*\| ([+-][\d.]+) ns \(off (\d+) ns\) "
+                   r"\|[^|]*\| <= 50 ns \|", out, re.M)
+    assert len(m) == 2 and all(int(off) > 0 for _, off in m), out
     # The instruments' own cost per consumed message, four cases.
     m = re.findall(r"^\| metrics recording per consumed message \(metricsbench\)[^|]*\| "
                    r"([\d.]+) / ([\d.]+) ns", out, re.M)
