@@ -70,6 +70,10 @@ struct series {
         /* Recording threads: their own cells, or, when none is left,
          * atomic adds here. */
         struct cell *cells;
+        /* The first cell claimed here, set once: its owner (the series'
+         * only recording thread, commonly: a partition's broker thread)
+         * finds its cell here when its cache has lost it. */
+        struct cell *first;
         struct vals v;
         struct ex_cell ex[KOTEL_M_BUCKETS];
         /* The collecting thread only: what the last collect saw. */
@@ -387,7 +391,10 @@ static __thread struct {
 
 /* This thread's cells: the ones it owns (released at its exit), and a
  * small direct-mapped cache from series to cell (a cell NULL there: the
- * pool was used up, add to the series itself). */
+ * pool was used up, add to the series itself). Behind the cache, each
+ * series' first cell (struct series): a thread recording into more
+ * series than the cache holds (a broker thread acknowledging many
+ * partitions) still finds its cells without the slow path. */
 #define CELL_WAYS 16
 static __thread struct {
         uint32_t gen;
@@ -398,6 +405,7 @@ static __thread struct {
                 const struct series *s;
                 struct cell *c;
         } way[CELL_WAYS];
+        uint64_t slow; /* cell_slow calls (tests) */
 } tc;
 
 static inline unsigned way_of(const struct series *s)
@@ -443,10 +451,14 @@ static __attribute__((noinline)) struct cell *cell_slow(struct series *s,
         struct cell *c, *head;
         uint32_t idx;
 
+        tc.slow++;
         if (tc.gen != gen) {
                 /* The tables were made anew: nothing cached is valid. */
+                uint64_t slow = tc.slow;
+
                 memset(&tc, 0, sizeof(tc));
-                tc.gen = gen;
+                tc.gen  = gen;
+                tc.slow = slow;
         }
         head = __atomic_load_n(&s->cells, __ATOMIC_ACQUIRE);
         for (c = head; c; c = c->next)
@@ -482,6 +494,12 @@ claimed:
                 pthread_setspecific(cells_key, &tc);
         c->mine = tc.mine;
         tc.mine = c;
+        if (!__atomic_load_n(&s->first, __ATOMIC_RELAXED)) {
+                struct cell *none = NULL;
+
+                __atomic_compare_exchange_n(&s->first, &none, c, false,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        }
 found:
         tc.way[w].s = s;
         tc.way[w].c = c;
@@ -494,10 +512,25 @@ static inline struct cell *cell_of(struct series *s)
 {
         uint32_t gen = __atomic_load_n(&m.gen, __ATOMIC_RELAXED);
         unsigned w   = way_of(s);
+        struct cell *c;
 
         if (tc.way[w].s == s && tc.gen == gen)
                 return tc.way[w].c;
+        /* The series' first cell, if this thread owns it: a cell stays
+         * with its series, and its owner changes only by the owner's
+         * release and another thread's claim, so an owner that is this
+         * thread means the cell is this thread's share of s (its claim
+         * was made at this generation: the tables and their cells are
+         * made anew at each). */
+        c = __atomic_load_n(&s->first, __ATOMIC_RELAXED);
+        if (c && __atomic_load_n(&c->owner, __ATOMIC_RELAXED) == token())
+                return c;
         return cell_slow(s, w, gen);
+}
+
+uint64_t kotel_metrics_cell_misses(void)
+{
+        return tc.slow;
 }
 
 /* Adds @v to the owner's @p: a plain load and store (atomic, relaxed:

@@ -186,5 +186,8 @@ void kotel_metrics_resume(void);
 void kotel_metrics_reset(void);
 /* Tests only: thread cells taken from the pool since init. */
 uint32_t kotel_metrics_cells_used(void);
+/* Tests only: the calling thread's lookups of its cells that found them
+ * in neither its cache nor the series' first cell. */
+uint64_t kotel_metrics_cell_misses(void);
 
 #endif

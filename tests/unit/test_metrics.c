@@ -7,7 +7,9 @@
  * one per-thread lookup; every bucket bound; thread cells: a thread's
  * exit frees its cells for the next thread, which adds to the same
  * totals (cumulative and delta), and when the pool is used up threads
- * add to the series itself, still exactly. */
+ * add to the series itself, still exactly; a thread recording into more
+ * series than its cell cache holds finds its cells without the slow
+ * path. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -571,6 +573,61 @@ static void test_thread_cells(void)
               "the consumer instruments too");
 }
 
+/* A broker thread acknowledging many partitions records into more series
+ * than its cell cache holds. */
+enum { PARTS = 48, ROUNDS = 100 };
+
+static void ack_rounds(int rounds)
+{
+        for (int r = 0; r < rounds; r++)
+                for (int p = 0; p < PARTS; p++) {
+                        struct kotel_mattrs a = {&client, "acks", p,
+                                                 KOTEL_OP_SEND, NULL};
+
+                        kotel_metrics_record(KOTEL_M_OP_DURATION, &a, 3000000,
+                                             NULL, NULL);
+                }
+}
+
+static void *ack_thread(void *arg)
+{
+        uint64_t *misses = arg;
+
+        ack_rounds(ROUNDS);
+        *misses = kotel_metrics_cell_misses();
+        return NULL;
+}
+
+static void test_many_series(void)
+{
+        uint64_t base, claimed, other = 0;
+        pthread_t th;
+        size_t n;
+        bool exact = true;
+
+        setup(KOTEL_TEMPORALITY_CUMULATIVE, KOTEL_EXEMPLAR_TRACE_BASED, 2000);
+        base = kotel_metrics_cell_misses();
+        ack_rounds(1);
+        claimed = kotel_metrics_cell_misses() - base;
+        CHECK(claimed == PARTS && kotel_metrics_cells_used() == PARTS,
+              "a thread claims one cell per series, once");
+        ack_rounds(ROUNDS);
+        CHECK(kotel_metrics_cell_misses() - base == claimed,
+              "48 series, 16 cache ways: the series' first cell finds the "
+              "thread's own without the slow path");
+        /* Another thread, on the same series: their first cells are this
+         * thread's, so it claims cells of its own and adds there. */
+        pthread_create(&th, NULL, ack_thread, &other);
+        pthread_join(th, NULL);
+        CHECK(other >= PARTS && kotel_metrics_cells_used() == 2 * PARTS,
+              "a second thread on the same series claims cells of its own");
+        n = kotel_metrics_collect(KOTEL_M_OP_DURATION, pts, 64, 2000);
+        for (size_t k = 0; k < n; k++)
+                exact = exact && pts[k].count == 2 * ROUNDS + 1 &&
+                        pts[k].buckets[0] == 2 * ROUNDS + 1;
+        CHECK(n == PARTS && exact, "both threads' adds: exact per series");
+}
+
 static void test_config(void)
 {
         struct kotel_metrics_config c;
@@ -606,6 +663,7 @@ int main(void)
         test_bucket_bounds();
         test_thread_cells();
         test_handed_ref();
+        test_many_series();
         test_config();
         kotel_metrics_reset();
         TAP_DONE();
