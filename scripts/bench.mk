@@ -74,11 +74,11 @@ $(BENCH_BIN)/callsite: tests/bench/callsite.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -o $@ $< $(RDKAFKACPP_LIBS) $(RDKAFKA_LIBS)
 
-$(BENCH_BIN)/metricsbench: tests/bench/metricsbench.c $(LIB_OBJ)
+$(BENCH_BIN)/metricsbench: tests/bench/metricsbench.c tests/bench/benchcpu.h $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_OBJ) $(PKG_LIBS) -lpthread -ldl -lm
 
-$(BENCH_BIN)/conbench: tests/bench/conbench.c $(LIB_OBJ)
+$(BENCH_BIN)/conbench: tests/bench/conbench.c tests/bench/benchcpu.h $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIB_OBJ) $(RDKAFKA_LIBS) $(PKG_LIBS) -lpthread -ldl -lm
 

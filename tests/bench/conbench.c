@@ -36,6 +36,7 @@
 
 #include "agent/agent.h"
 #include "agent/symbols.h"
+#include "benchcpu.h"
 #include "metrics.h"
 
 #define BLOCK 1000
@@ -65,14 +66,6 @@ static void die(const char *what)
 {
         fprintf(stderr, "conbench: %s\n", what);
         exit(2);
-}
-
-static uint64_t thread_cpu_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static rd_kafka_t *consumer(const char *brokers, const char *topic)
@@ -120,16 +113,9 @@ static double block(rd_kafka_t *rk)
         return (double)(thread_cpu_ns() - t0) / BLOCK;
 }
 
-static int cmp(const void *x, const void *y)
-{
-        double a = *(const double *)x, b = *(const double *)y;
-
-        return (a > b) - (a < b);
-}
-
 static double quantile(double *v, long n, double q)
 {
-        qsort(v, (size_t)n, sizeof(*v), cmp);
+        qsort(v, (size_t)n, sizeof(*v), cmp_double);
         return v[(long)(q * (double)(n - 1) + 0.5)];
 }
 

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchcpu.h"
 #include "metrics.h"
 
 #define MAX_THREADS 16
@@ -33,14 +34,6 @@
 static struct kotel_client client = {1, "bench", "g", "localhost", 9092, NULL};
 static long msgs                  = 2000000;
 static int shared, sampled;
-
-static uint64_t thread_cpu_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* One consumer thread's messages: @arg its index in, its ns per message
  * out (through the same slot). */
@@ -88,13 +81,6 @@ static double run(int threads)
         return sum / threads;
 }
 
-static int cmp(const void *x, const void *y)
-{
-        double a = *(const double *)x, b = *(const double *)y;
-
-        return (a > b) - (a < b);
-}
-
 int main(int argc, char **argv)
 {
         struct kotel_metrics_config cfg = {
@@ -134,8 +120,8 @@ int main(int argc, char **argv)
                 on[r] = run(threads);
         }
         kotel_metrics_reset();
-        qsort(on, (size_t)rounds, sizeof(*on), cmp);
-        qsort(off, (size_t)rounds, sizeof(*off), cmp);
+        qsort(on, (size_t)rounds, sizeof(*on), cmp_double);
+        qsort(off, (size_t)rounds, sizeof(*off), cmp_double);
         printf("result mode=on threads=%d shared=%d sampled=%d ns=%.1f\n",
                threads, shared, sampled, on[rounds / 2]);
         printf("result mode=off threads=%d shared=%d sampled=%d ns=%.1f\n",
