@@ -405,8 +405,9 @@ static __thread struct {
                 const struct series *s;
                 struct cell *c;
         } way[CELL_WAYS];
-        uint64_t slow; /* cell_slow calls (tests) */
 } tc;
+/* cell_slow calls on this thread (tests). */
+static __thread uint64_t cell_misses;
 
 static inline unsigned way_of(const struct series *s)
 {
@@ -418,6 +419,16 @@ static inline unsigned way_of(const struct series *s)
 static inline uint64_t token(void)
 {
         return (uint64_t)(uintptr_t)&tc;
+}
+
+/* Whether @c (a cell of some series s, or NULL) is the calling thread's
+ * share of s: a cell stays with its series, and its owner changes only by
+ * the owner's release and another thread's claim, so an owner that is
+ * this thread means the cell is its own (claimed at this generation: the
+ * tables and their cells are made anew at each). */
+static inline bool mine(const struct cell *c)
+{
+        return c && __atomic_load_n(&c->owner, __ATOMIC_RELAXED) == token();
 }
 
 /* Thread exit (pthread key destructor): the thread's cells go back to
@@ -451,14 +462,11 @@ static __attribute__((noinline)) struct cell *cell_slow(struct series *s,
         struct cell *c, *head;
         uint32_t idx;
 
-        tc.slow++;
+        cell_misses++;
         if (tc.gen != gen) {
                 /* The tables were made anew: nothing cached is valid. */
-                uint64_t slow = tc.slow;
-
                 memset(&tc, 0, sizeof(tc));
-                tc.gen  = gen;
-                tc.slow = slow;
+                tc.gen = gen;
         }
         head = __atomic_load_n(&s->cells, __ATOMIC_ACQUIRE);
         for (c = head; c; c = c->next)
@@ -516,21 +524,16 @@ static inline struct cell *cell_of(struct series *s)
 
         if (tc.way[w].s == s && tc.gen == gen)
                 return tc.way[w].c;
-        /* The series' first cell, if this thread owns it: a cell stays
-         * with its series, and its owner changes only by the owner's
-         * release and another thread's claim, so an owner that is this
-         * thread means the cell is this thread's share of s (its claim
-         * was made at this generation: the tables and their cells are
-         * made anew at each). */
+        /* The series' first cell, if it is this thread's. */
         c = __atomic_load_n(&s->first, __ATOMIC_RELAXED);
-        if (c && __atomic_load_n(&c->owner, __ATOMIC_RELAXED) == token())
+        if (mine(c))
                 return c;
         return cell_slow(s, w, gen);
 }
 
 uint64_t kotel_metrics_cell_misses(void)
 {
-        return tc.slow;
+        return cell_misses;
 }
 
 /* Adds @v to the owner's @p: a plain load and store (atomic, relaxed:
@@ -709,11 +712,8 @@ void kotel_metrics_record_ref(enum kotel_minst i, struct kotel_mseries_ref r,
             __atomic_load_n(&m.gen, __ATOMIC_RELAXED) != r.gen)
                 return;
         /* The common case first, in few registers: a histogram recorded
-         * by the thread whose cell the ref carries (a cell stays with its
-         * series, and only its owner releases it, so an owner that is
-         * this thread means the cell is this thread's share of s). */
-        if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE || !c ||
-            __atomic_load_n(&c->owner, __ATOMIC_RELAXED) != token()) {
+         * by the thread whose cell the ref carries. */
+        if (i == KOTEL_M_CONSUMED || i == KOTEL_M_AGE_NEGATIVE || !mine(c)) {
                 record_ref_slow(i, s, value_ns, trace_id, span_id, at_ns);
                 return;
         }
