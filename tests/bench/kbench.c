@@ -11,7 +11,7 @@
  *       propagating agent would (the floor for any such agent).
  *   kbench -b BOOTSTRAP fill -t TOPIC -n COUNT
  *   kbench -b BOOTSTRAP consume -a poll|batch -t TOPIC -n COUNT -g GROUP
- *          [-q QUEUED_MIN] [--prefetch]
+ *          [-q QUEUED_MIN] [--prefetch] [-w WORK]
  *       A consumer group draining COUNT messages from the earliest offset
  *       (poll: rd_kafka_consumer_poll; batch: rd_kafka_consume_batch_queue
  *       on the consumer queue, 1000 at a time). -q sets
@@ -23,6 +23,10 @@
  *       taking messages from memory, without the fetcher competing for the
  *       CPUs or the app thread sleeping on an empty queue, so per-message
  *       CPU differences of a few tens of ns stand out of the noise.
+ *       -w WORK: the app does WORK rounds of register-only arithmetic per
+ *       consumed message (a known cost, timed alone at start and printed
+ *       as work_ns=: a control for what whole runs make of a few tens of
+ *       ns more on the app thread).
  *   kbench -b BOOTSTRAP forward -t IN -o OUT -n COUNT -g GROUP
  *       consumer_poll -> producev to OUT -> message_destroy, COUNT times,
  *       then flush.
@@ -52,6 +56,8 @@ static long count                  = 100000;
 static int show_rss, add_tp;
 static long queued_min;
 static int prefetch;
+static long work;
+static double work_ns;
 static long delivered, failed;
 static char value[VALUE_LEN];
 
@@ -243,11 +249,13 @@ static void report(const char *mode, long msgs, double secs)
                "maxrss_kb=%ld threads=%d kotel_threads=%d delivered=%ld "
                "failed=%ld main_cpu_ms=%.0f main_runqueue_ms=%.0f "
                "cpu_app_ns=%llu cpu_rdk_ns=%llu cpu_exp_ns=%llu "
-               "cpu_other_ns=%llu cpu_total_ns=%llu exp_threads=%d\n",
+               "cpu_other_ns=%llu cpu_total_ns=%llu exp_threads=%d "
+               "work_ns=%.1f\n",
                mode, api, msgs, secs, secs > 0 ? msgs / secs : 0.0,
                status_kb("VmHWM:"), all, kotel, delivered, failed,
                (run - run0) / 1e6, (wait - wait0) / 1e6, cls[CL_APP],
-               cls[CL_RDK], cls[CL_EXP], cls[CL_OTHER], total, exp_threads);
+               cls[CL_RDK], cls[CL_EXP], cls[CL_OTHER], total, exp_threads,
+               work_ns);
         fflush(stdout);
 }
 
@@ -450,6 +458,49 @@ static void wait_prefetched(rd_kafka_t *rk, long left)
         rd_kafka_queue_destroy(cq);
 }
 
+/* -w: @rounds of a dependent multiply-add chain, in registers (no memory
+ * traffic, nothing the compiler can fold away). The chain goes on from
+ * the previous call's end, so calls cannot overlap: timed alone, a call
+ * costs its whole latency, and in the consume loop at most that. */
+static unsigned long long work_acc = 1;
+
+static void do_work(long rounds)
+{
+        unsigned long long x = work_acc;
+
+        for (long i = 0; i < rounds; i++) {
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                __asm__ volatile("" : "+r"(x));
+        }
+        work_acc = x;
+}
+
+/* What do_work(work) costs alone: the median of 9 timings of 100 000
+ * calls on this thread's CPU clock, in ns per call. */
+static double time_work(void)
+{
+        double t[9];
+
+        for (int k = 0; k < 9; k++) {
+                struct timespec a, b;
+
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+                for (int i = 0; i < 100000; i++)
+                        do_work(work);
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+                t[k] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) /
+                       100000;
+        }
+        for (int i = 1; i < 9; i++)
+                for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
+                        double x = t[j];
+
+                        t[j]     = t[j - 1];
+                        t[j - 1] = x;
+                }
+        return t[4];
+}
+
 static int run_consume(void)
 {
         rd_kafka_t *rk      = consumer();
@@ -463,6 +514,8 @@ static int run_consume(void)
                 die("consume -a: poll or batch");
         if (batch)
                 q = rd_kafka_queue_get_consumer(rk);
+        if (work)
+                work_ns = time_work();
         while (n < count) {
                 ssize_t got;
 
@@ -480,6 +533,8 @@ static int run_consume(void)
                                         t0 = now_s();
                                         window_start();
                                 }
+                                if (work)
+                                        do_work(work);
                         }
                         rd_kafka_message_destroy(ms[i]);
                 }
@@ -570,6 +625,8 @@ int main(int argc, char **argv)
                         count = atol(v);
                 else if (!strcmp(a, "-q"))
                         queued_min = atol(v);
+                else if (!strcmp(a, "-w"))
+                        work = atol(v);
                 else
                         die("unknown option");
         }
