@@ -62,6 +62,9 @@ LABELS = {
 # Partitions: the mock cluster keeps only ~40k messages per partition, so the
 # consumer's source topic holds CONSUME_N / CONSUME_PARTS well under that.
 CONSUME_PARTS = 16
+# kbench -w: rounds of app work per message for the whole-run control
+# (~37 ns on the development machine, about metrics' in-process cost).
+WORK_ROUNDS = 32
 CONSUME_N = 400000
 FORWARD_N = 100000
 DROP_RATE = 100000
@@ -135,9 +138,12 @@ def parse_kv(line):
     return {k: v for k, v in (p.split("=", 1) for p in line.split()[1:] if "=" in p)}
 
 
-def run_kbench(args, env, timeout=300):
+def run_kbench(args, env, timeout=300, cpu=None):
+    # cpu: every thread of the run on that one CPU (its affinity is
+    # inherited by all the threads librdkafka and the agent start).
+    pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
     p = subprocess.run([KBENCH] + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=timeout)
+                       text=True, timeout=timeout, preexec_fn=pin)
     if p.returncode != 0:
         raise RuntimeError("kbench %s failed (%d): %s" % (args, p.returncode, p.stderr[-2000:]))
     res = None
@@ -255,17 +261,42 @@ def main():
         # five pairs of runs do not resolve on two shared cores: twice as
         # many pairs again, in alternating order, for that row alone.
         cp_args = [w for w in workloads if w[0] == "consumer consumer_poll"][0][1]
+
+        def pairs_of(label, tag, a_run, b_run, cpu=None):
+            # 2 x runs pairs of consumer_poll runs, the order alternating;
+            # a_run, b_run: (config, extra kbench arguments); tag: unique
+            # to the series (a group name read to its end cannot be reused).
+            out = []
+            for r in range(2 * a.runs):
+                pair = {}
+                for k, (c, extra) in ((0, a_run), (1, b_run)) if r % 2 else ((1, b_run), (0, a_run)):
+                    pair[k] = run_kbench(["-b", bs] + cp_args + extra
+                                         + ["-g", "g-%s%d-%d" % (tag, r, k)],
+                                         env_for(c, ep, down), cpu=cpu)
+                    raw.append("consumer consumer_poll (%s) | %s%s | run %d | work_ns %s | "
+                               "us/msg %s" % (label, c, " ".join([""] + extra), r,
+                                              pair[k]["work_ns"], " ".join(
+                                                  "%s=%.3f" % kv for kv in pair[k]["cpu"].items())))
+                out.append((pair[0], pair[1]))
+            return out
+
         metric_pairs = [(x, y) for x, y in zip(results[("consumer consumer_poll", "full")],
                                                results[("consumer consumer_poll", "nometrics")])]
-        for r in range(2 * a.runs):
-            pair = {}
-            for c in (("full", "nometrics") if r % 2 else ("nometrics", "full")):
-                pair[c] = run_kbench(["-b", bs] + cp_args + ["-g", "g-m%d-%s" % (r, c)],
-                                     env_for(c, ep, down))
-                raw.append("consumer consumer_poll (metrics pairs) | %s | run %d | us/msg %s" % (
-                    c, r, " ".join("%s=%.3f" % kv for kv in pair[c]["cpu"].items())))
-            metric_pairs.append((pair["full"], pair["nometrics"]))
+        metric_pairs += pairs_of("metrics pairs", "m", ("full", []), ("nometrics", []))
         log("bench: consumer metrics pairs done")
+
+        # Two controls for those whole-run pairs. The same pairs with every
+        # thread of the run on one CPU (the last), where no thread's cache
+        # lines travel between cores. And pairs where the app itself does
+        # a known amount of register-only work per message (kbench -w,
+        # timed alone: about what the in-process rows measure for metrics)
+        # against none, both with metrics off: what whole runs make of that
+        # much more work on the app thread.
+        pinned_pairs = pairs_of("metrics pairs, one CPU", "p", ("full", []), ("nometrics", []),
+                                cpu=max(os.sched_getaffinity(0)))
+        work_pairs = pairs_of("app work pairs", "w", ("nometrics", ["-w", str(WORK_ROUNDS)]),
+                              ("nometrics", []))
+        log("bench: consumer whole-run controls done")
 
         # Hot path, per configuration and produce API, interleaved.
         hot = {(c, api): [] for c in ("disabled", "ratio0", "full") for api in ("producev", "produce")}
@@ -564,6 +595,19 @@ def main():
         "of runs; quartiles %+.3f / %+.3f us; the target is on the in-process rows)" % (
             cp, len(ds), ds[len(ds) // 4], ds[(3 * len(ds)) // 4]),
         "%+.3f us" % d, "", "", "")
+    ds = sorted(x["cpu"]["app"] - y["cpu"]["app"] for x, y in work_pairs)
+    wns = med([float(x["work_ns"]) for x, _ in work_pairs])
+    row("CPU per message, %s, 100 %%, metrics off, the app's own work of %.0f ns per message "
+        "(kbench -w %d, timed alone) above none, app thread, whole runs (%d pairs; quartiles "
+        "%+.3f / %+.3f us; a control: what whole runs make of that much more work on the "
+        "app thread)" % (cp, wns, WORK_ROUNDS, len(ds), ds[len(ds) // 4],
+                             ds[(3 * len(ds)) // 4]),
+        "%+.3f us" % med(ds), "", "", "")
+    ds = sorted(x["cpu"]["app"] - y["cpu"]["app"] for x, y in pinned_pairs)
+    row("CPU per message, %s, metrics on above metrics off, app thread, whole runs with all "
+        "threads on one CPU (%d pairs; quartiles %+.3f / %+.3f us; no cache line moves "
+        "between cores)" % (cp, len(ds), ds[len(ds) // 4], ds[(3 * len(ds)) // 4]),
+        "%+.3f us" % med(ds), "", "", "")
     for k in ("app", "rdk"):
         d = above(pv, "full", "nometrics", k)
         row("CPU per message, %s, metrics on above metrics off, %s (the producer's metrics "

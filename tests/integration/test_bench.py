@@ -127,6 +127,16 @@ def test_bench_quick_reports_exporter_instructions_and_the_fetch_stall_setting()
                    r"thread, in one process \(conbench[^|]*\| ([+-][\d.]+) ns \(off (\d+) ns\) "
                    r"\|[^|]*\| <= 50 ns \|", out, re.M)
     assert len(m) == 2 and all(int(off) > 0 for _, off in m), out
+    # The whole-run rows' two controls: every thread on one CPU, and the
+    # app's own timed work (kbench -w) above none.
+    m = re.findall(r"^\| CPU per message, consumer consumer_poll, metrics on above metrics off, "
+                   r"app thread, whole runs with all threads on one CPU \(\d+ pairs[^|]*\| "
+                   r"([+-][\d.]+) us \|", out, re.M)
+    assert len(m) == 1, out
+    m = re.findall(r"^\| CPU per message, consumer consumer_poll, 100 %, metrics off, the app's "
+                   r"own work of (\d+) ns per message \(kbench -w \d+, timed alone\)[^|]*\| "
+                   r"([+-][\d.]+) us \|", out, re.M)
+    assert len(m) == 1 and int(m[0][0]) > 0, out
     # The instruments' own cost per consumed message, four cases.
     m = re.findall(r"^\| metrics recording per consumed message \(metricsbench\)[^|]*\| "
                    r"([\d.]+) / ([\d.]+) ns", out, re.M)
