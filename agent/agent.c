@@ -294,12 +294,11 @@ struct kotel_client *kotel_clients_add(const rd_kafka_t *rk,
                                        const rd_kafka_conf_t *conf,
                                        rd_kafka_type_t type)
 {
-        struct kotel_client *c = calloc(1, sizeof(*c)), *old;
+        struct kotel_client *c = kotel_client_new(), *old;
         char *servers;
 
         if (!c)
                 return NULL;
-        c->refs      = 1;
         c->client_id = conf_str(conf, "client.id");
         if (type == RD_KAFKA_CONSUMER)
                 c->group_id = conf_str(conf, "group.id");
@@ -336,9 +335,8 @@ static struct kotel_client *default_client(void)
 
         pthread_mutex_lock(&reg_lock);
         if (!dflt || dflt_pid != getpid()) {
-                c = calloc(1, sizeof(*c));
+                c = kotel_client_new();
                 if (c) {
-                        c->refs     = 1;
                         c->resource = kotel_resource_get();
                         dflt        = c;
                         dflt_pid    = getpid();

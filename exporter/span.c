@@ -97,6 +97,18 @@ void kotel_span_free(struct kotel_span *s)
                 free(s);
 }
 
+struct kotel_client *kotel_client_new(void)
+{
+        void *p;
+
+        if (posix_memalign(&p, _Alignof(struct kotel_client),
+                           sizeof(struct kotel_client)) != 0)
+                return NULL;
+        memset(p, 0, sizeof(struct kotel_client));
+        ((struct kotel_client *)p)->refs = 1;
+        return p;
+}
+
 struct kotel_client *kotel_client_ref(struct kotel_client *c)
 {
         if (c)

@@ -52,15 +52,21 @@ struct kotel_resource {
 };
 
 /* What a librdkafka client contributes to its spans. Refcounted: the client
- * registry holds one reference until rd_kafka_destroy, every span one more. */
+ * registry holds one reference until rd_kafka_destroy, every span one more.
+ * The count has a cache line to itself, and the rest another: a producing
+ * or consuming thread takes a reference per span while the exporter reads
+ * the fields and drops the reference per span, and a count that shared a
+ * line with the fields (or with a neighbour on the heap) made the exporter
+ * miss on every read (docs/performance.md, issue 10). Allocated by
+ * kotel_client_new(). */
 struct kotel_client {
         int refs;
-        char *client_id;
+        char *client_id __attribute__((aligned(64)));
         char *group_id;       /* NULL for producers */
         char *server_address; /* first bootstrap broker */
         int server_port;
         const struct kotel_resource *resource;
-};
+} __attribute__((aligned(64)));
 
 /* A call site, as the code.* attributes give it: interned by the exporter
  * thread's symbolizer (exporter/symbolize.c), immortal. Any part may be
@@ -171,6 +177,9 @@ struct kotel_span *kotel_span_new(void);
 struct kotel_span *kotel_span_new_pooled(void);
 /* Any thread; takes @s and its references. */
 void kotel_span_free(struct kotel_span *s);
+/* A zeroed client with one reference, on its own cache lines; NULL when
+ * out of memory. */
+struct kotel_client *kotel_client_new(void);
 /* Any thread; lock-free. */
 struct kotel_client *kotel_client_ref(struct kotel_client *c);
 void kotel_client_unref(struct kotel_client *c);

@@ -116,12 +116,11 @@ static inline void gen_world_init(struct gen *g, struct gen_world *w)
         }
         w->n_clients = 1 + gen_u8(g) % GEN_CLIENTS;
         for (size_t i = 0; i < w->n_clients; i++) {
-                struct kotel_client *c = calloc(1, sizeof(*c));
+                struct kotel_client *c = kotel_client_new();
                 uint8_t f              = gen_u8(g);
 
                 if (!c)
                         abort();
-                c->refs           = 1;
                 c->client_id      = f & 1 ? gen_strdup(g, 200) : NULL;
                 c->group_id       = f & 2 ? gen_strdup(g, 200) : NULL;
                 c->server_address = f & 4 ? gen_strdup(g, 200) : NULL;

@@ -27,9 +27,8 @@ static const struct kotel_resource res_a = {2, kv_a}, res_b = {1, kv_b};
 static struct kotel_client *client(const struct kotel_resource *r, const char *id,
                                    const char *group)
 {
-        struct kotel_client *c = calloc(1, sizeof(*c));
+        struct kotel_client *c = kotel_client_new();
 
-        c->refs           = 1;
         c->client_id      = strdup(id);
         c->group_id       = group ? strdup(group) : NULL;
         c->server_address = strdup("broker");
