@@ -31,7 +31,7 @@ endif
 
 bench-tools: $(LIB) $(TEST_BIN)/mockbroker $(TEST_BIN)/exitclient $(PYGEN) $(BENCH_PROGS)
 
-$(BENCH_BIN)/kbench: tests/bench/kbench.c
+$(BENCH_BIN)/kbench: tests/bench/kbench.c tests/bench/benchcpu.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(RDKAFKA_LIBS)
 

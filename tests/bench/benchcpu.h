@@ -1,4 +1,4 @@
-/* What the in-process benchmarks (metricsbench, conbench) share: the
+/* What the benchmarks (metricsbench, conbench, kbench -w) share: the
  * calling thread's CPU clock, and a comparator for sorting their samples. */
 #ifndef KOTEL_BENCHCPU_H
 #define KOTEL_BENCHCPU_H

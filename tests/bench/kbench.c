@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchcpu.h"
+
 #define VALUE_LEN 100
 
 static const char *brokers, *api = "producev", *topic = "bench", *out_topic,
@@ -482,22 +484,13 @@ static double time_work(void)
         double t[9];
 
         for (int k = 0; k < 9; k++) {
-                struct timespec a, b;
+                uint64_t t0 = thread_cpu_ns();
 
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
                 for (int i = 0; i < 100000; i++)
                         do_work(work);
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
-                t[k] = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) /
-                       100000;
+                t[k] = (double)(thread_cpu_ns() - t0) / 100000;
         }
-        for (int i = 1; i < 9; i++)
-                for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
-                        double x = t[j];
-
-                        t[j]     = t[j - 1];
-                        t[j - 1] = x;
-                }
+        qsort(t, 9, sizeof(t[0]), cmp_double);
         return t[4];
 }
 
