@@ -1,8 +1,10 @@
 /* exporter/span.c: a span taken from the pool again after use has every
  * field before its key zeroed (no topic, no error text), though the key's
  * bytes are not cleared; an error's type and status message are cut to
- * their limits, and replaced (not leaked) when set again. */
+ * their limits, and replaced (not leaked) when set again. A client from
+ * kotel_client_new() has one reference, alone in its cache line. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,5 +59,20 @@ int main(void)
         CHECK(!strcmp(t->error_type, "broker_not_available") && !t->status_msg,
               "set again: the new type, no message (the old block freed)");
         kotel_span_free(t);
+
+        {
+                struct kotel_client *c = kotel_client_new();
+
+                CHECK(c && c->refs == 1 && !c->client_id && !c->group_id &&
+                          !c->server_address && !c->resource,
+                      "a new client: one reference, no fields");
+                /* The count taken and dropped per span shares no cache line
+                 * with the fields the exporter reads, nor with the heap. */
+                CHECK(c && (uintptr_t)c % 64 == 0 &&
+                          offsetof(struct kotel_client, client_id) >= 64 &&
+                          sizeof(*c) % 64 == 0,
+                      "its count alone in its 64-byte line");
+                kotel_client_unref(c);
+        }
         TAP_DONE();
 }
